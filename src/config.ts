@@ -1,0 +1,118 @@
+/**
+ * The only module that reads `process.env`. It parses and validates the environment once and
+ * returns a frozen `Config`; modules receive the slice they need.
+ */
+
+export interface Config {
+  /** @default 4000 */
+  port: number;
+  /** @default '127.0.0.1' unless an auth key is configured, then '0.0.0.0' */
+  host: string;
+  /** Postgres URL; null = embedded PGlite in `dataDir`. */
+  databaseUrl: string | null;
+  /** @default './.hotconf' */
+  dataDir: string;
+  /** Redis URL; null = in-process bus. */
+  redisUrl: string | null;
+  /** @default false */
+  redisCluster: boolean;
+  /** Prefix of every Redis channel and key. @default 'hotconf:' */
+  channelPrefix: string;
+  jwtSecret: string | null;
+  jwksUrl: string | null;
+  /** @default 2000 (2 s) */
+  repairIntervalMs: number;
+  /** @default 30 */
+  historyRetentionDays: number;
+  /** @default 1_048_576 (1 MiB) */
+  maxValueBytes: number;
+  /** @default 65_536 (64 KiB) */
+  inlineValueBytes: number;
+  /** Mutations per subject per minute; 0 = off. @default 600 */
+  rateLimitPerMin: number;
+  /** Operations in one setConfigs batch. @default 1000 */
+  maxBatchSize: number;
+  /** Request body limit. @default 4 MiB (a 1 MiB value JSON-escaped, plus headroom) */
+  maxBodyBytes: number;
+  /** Introspection for unauthenticated callers. @default false once auth is configured */
+  publicIntrospection: boolean;
+  /** Seconds after which a client that stopped reporting drops out of `convergence`. @default 60 */
+  convergenceTimeoutS: number;
+  /** @default 'info' */
+  logLevel: string;
+  /** GraphiQL and friendlier errors. @default NODE_ENV !== 'production' */
+  development: boolean;
+}
+
+type Env = Record<string, string | undefined>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+function int(env: Env, name: string, fallback: number, min = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new ConfigError(`${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(`${name} must be a boolean (1/0, true/false), got ${JSON.stringify(raw)}`);
+}
+
+function url(env: Env, name: string, protocols: readonly string[]): string | null {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return null;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} is not a URL`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(`${name} must use ${protocols.join(' or ')}, got ${parsed.protocol}`);
+  }
+  return raw;
+}
+
+/** Parse and validate the environment. Throws `ConfigError` with the variable's name. */
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const jwtSecret = env.HOTCONF_JWT_SECRET || null;
+  const jwksUrl = url(env, 'HOTCONF_JWKS_URL', ['http:', 'https:']);
+  const authConfigured = jwtSecret !== null || jwksUrl !== null;
+  const maxValueBytes = int(env, 'HOTCONF_MAX_VALUE_BYTES', 1_048_576, 1);
+  const config: Config = {
+    port: int(env, 'PORT', 4000),
+    host: env.HOST || (authConfigured ? '0.0.0.0' : '127.0.0.1'),
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    dataDir: env.HOTCONF_DATA_DIR || './.hotconf',
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    redisCluster: bool(env, 'HOTCONF_REDIS_CLUSTER', false),
+    channelPrefix: env.HOTCONF_CHANNEL_PREFIX ?? 'hotconf:',
+    jwtSecret,
+    jwksUrl,
+    repairIntervalMs: int(env, 'HOTCONF_REPAIR_INTERVAL_MS', 2_000, 10),
+    historyRetentionDays: int(env, 'HOTCONF_HISTORY_RETENTION_DAYS', 30, 1),
+    maxValueBytes,
+    inlineValueBytes: int(env, 'HOTCONF_INLINE_VALUE_BYTES', 65_536),
+    rateLimitPerMin: int(env, 'HOTCONF_RATE_LIMIT_PER_MIN', 600),
+    maxBatchSize: int(env, 'HOTCONF_MAX_BATCH_SIZE', 1_000, 1),
+    maxBodyBytes: int(env, 'HOTCONF_MAX_BODY_BYTES', Math.max(4 * 1_048_576, maxValueBytes * 2 + 65_536), 1024),
+    publicIntrospection: bool(env, 'HOTCONF_PUBLIC_INTROSPECTION', !authConfigured),
+    convergenceTimeoutS: int(env, 'HOTCONF_CONVERGENCE_TIMEOUT_S', 60, 1),
+    logLevel: env.LOG_LEVEL || 'info',
+    development: env.NODE_ENV !== 'production',
+  };
+  return Object.freeze(config);
+}

@@ -1,0 +1,230 @@
+/**
+ * The domain's shapes and the ports the core needs (store, bus). Drivers implement the ports in
+ * their own folders (`src/db`, `src/bus`); nothing here imports a driver.
+ */
+
+/** Any JSON value. A config value is any JSON value except `null`. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+export type ChangeOp = 'SET' | 'DELETE';
+
+/** The current state of one key. */
+export interface Entry {
+  namespace: string;
+  key: string;
+  value: JsonValue;
+  version: number;
+  revision: number;
+  updatedAt: Date;
+  updatedBy: string | null;
+  description: string | null;
+  secret: boolean;
+  /** JSON Schema every new value must satisfy, or null. */
+  schema: JsonValue | null;
+}
+
+/** One committed change of one key: a history row. */
+export interface Change {
+  namespace: string;
+  key: string;
+  op: ChangeOp;
+  version: number;
+  revision: number;
+  /** The new value for SET; null for DELETE. */
+  value: JsonValue | null;
+  changedAt: Date;
+  changedBy: string | null;
+  reason: string | null;
+  traceId: string | null;
+  /** Whether the entry was secret when this change was made. */
+  secret: boolean;
+}
+
+/** Who made a write, and why. Recorded on every history row. */
+export interface WriteMeta {
+  actor: string | null;
+  reason: string | null;
+  traceId: string | null;
+}
+
+/**
+ * One operation of a write. Every operation may carry `expectedVersion` (compare-and-set;
+ * `0` = the key must not exist). Fields left `undefined` keep the entry's current setting.
+ */
+export type WriteOp =
+  | {
+      kind: 'set';
+      key: string;
+      value: JsonValue;
+      expectedVersion?: number | null;
+      description?: string | null;
+      secret?: boolean | null;
+      schema?: JsonValue | null;
+    }
+  | { kind: 'delete'; key: string; expectedVersion?: number | null }
+  | { kind: 'rollback'; key: string; toVersion: number; expectedVersion?: number | null };
+
+/** The outcome of one committed write: one revision, one change per operation. */
+export interface WriteResult {
+  namespace: string;
+  revision: number;
+  /** One per operation, in operation order. */
+  changes: Change[];
+  /** Post-write state of every key that was set or rolled back, in operation order. */
+  entries: Entry[];
+}
+
+export interface Snapshot {
+  namespace: string;
+  revision: number;
+  entries: Entry[];
+}
+
+export interface ChangePage {
+  namespace: string;
+  /** The namespace's current revision when the page was read. */
+  revision: number;
+  changes: Change[];
+  hasMore: boolean;
+}
+
+export interface NamespaceInfo {
+  name: string;
+  revision: number;
+  entryCount: number;
+}
+
+/** Filter of a watch or a change query: a key matches when in `keys` or under `prefix`. */
+export interface KeyFilter {
+  keys?: readonly string[] | null;
+  prefix?: string | null;
+}
+
+/**
+ * The source of truth. Every write is one transaction that bumps the namespace revision by
+ * exactly 1; revisions are contiguous per namespace and versions contiguous per key.
+ */
+export interface ConfigStore {
+  /**
+   * Apply `ops` atomically as one revision. Throws `GatewayError` with `VERSION_CONFLICT`
+   * (extensions.currentVersion, key), `VALIDATION_FAILED`, `NOT_FOUND` (delete or rollback of a
+   * missing key/version) or `BAD_USER_INPUT`; on any error nothing is written.
+   */
+  write(namespace: string, ops: readonly WriteOp[], meta: WriteMeta): Promise<WriteResult>;
+  get(namespace: string, key: string): Promise<Entry | null>;
+  /** All live entries (optionally under a prefix), consistent at the returned revision. */
+  snapshot(namespace: string, prefix?: string | null): Promise<Snapshot>;
+  /**
+   * Changes with revision > sinceRevision in ascending (revision, key) order, at most `limit`
+   * revisions' worth, never splitting a revision. Throws `REVISION_COMPACTED` when history after
+   * sinceRevision is no longer complete, `REVISION_AHEAD` when sinceRevision > current revision.
+   */
+  changes(namespace: string, sinceRevision: number, options: KeyFilter & { limit: number }): Promise<ChangePage>;
+  /** History of one key, newest first. */
+  history(namespace: string, key: string, options: { limit: number; beforeVersion?: number | null }): Promise<Change[]>;
+  namespaces(): Promise<NamespaceInfo[]>;
+  /** Current revision of each named namespace that exists (for the periodic repair check). */
+  revisions(namespaces: readonly string[]): Promise<Map<string, number>>;
+  /** Delete history older than `before` (never a key's latest row); returns rows removed. */
+  compact(before: Date): Promise<number>;
+  /** Throws when the database does not answer. */
+  ping(): Promise<void>;
+  /** Pool statistics for /ready. */
+  stats(): { driver: 'postgres' | 'pglite'; [k: string]: string | number };
+}
+
+/**
+ * What crosses between gateway instances for one committed revision. The bus is a hint for
+ * speed; Postgres history is the truth. Values of secret entries, and values larger than the
+ * inline limit, are never carried (`valueOmitted: true`): receivers read them from the store.
+ */
+export interface ChangeMessage {
+  namespace: string;
+  revision: number;
+  changes: Array<{
+    key: string;
+    op: ChangeOp;
+    version: number;
+    value: JsonValue | null;
+    valueOmitted: boolean;
+    /** ISO-8601. */
+    changedAt: string;
+    changedBy: string | null;
+    reason: string | null;
+    traceId: string | null;
+    secret: boolean;
+  }>;
+}
+
+/** Carries `ChangeMessage`s between instances: Redis pub/sub, or in-process. */
+export interface ChangeBus {
+  /** Never throws and never waits on the network: failures are counted. */
+  publish(message: ChangeMessage): void;
+  /** Resolves once the subscription is acknowledged; returns the unsubscribe. */
+  subscribe(namespace: string, listener: (message: ChangeMessage) => void): Promise<() => Promise<void>>;
+  /** Called after the bus reconnected (messages may have been lost while it was down). */
+  onReconnect(listener: () => void): () => void;
+  status(): { kind: 'redis' | 'memory'; connected: boolean; publishFailures: number; lastMessageAt: number | null };
+  close(): Promise<void>;
+}
+
+export type Role = 'admin' | 'writer' | 'reader';
+
+/** The verified caller, from token claims. */
+export interface Principal {
+  sub: string;
+  role: Role;
+  /** Namespaces the caller may use; `'*'` for all. */
+  namespaces: readonly string[] | '*';
+  /** May read secret values (admins always may). */
+  secrets: boolean;
+}
+
+/** A change as delivered to a subscriber. */
+export interface DeliveredChange extends Change {
+  /** True when read from history (resume replay or gap repair), false when from the live stream. */
+  replayed: boolean;
+}
+
+export interface WatchOptions extends KeyFilter {
+  /** Replay matching changes after this revision from history first. */
+  sinceRevision?: number | null;
+}
+
+/**
+ * Per-process fan-out of namespace changes to subscriptions, gap-free and in revision order.
+ * Fed by the bus (other instances) and by `committed` (this instance's own writes); repairs gaps
+ * from the store.
+ */
+export interface ChangeFeed {
+  /**
+   * Matching changes in ascending revision order, each exactly once. Rejects with
+   * `REVISION_COMPACTED` / `REVISION_AHEAD` before the first change when `sinceRevision` is
+   * outside retained history. `return()` on the iterator ends the watch and frees its resources.
+   */
+  watch(namespace: string, options: WatchOptions): Promise<AsyncIterableIterator<DeliveredChange>>;
+  /** This instance committed a write: deliver it locally without waiting for the bus. */
+  committed(result: WriteResult): void;
+  stats(): FeedStats;
+  close(): Promise<void>;
+}
+
+export interface FeedStats {
+  /** Last revision delivered per watched namespace. */
+  revisions: Record<string, number>;
+  subscribers: number;
+  repairs: Record<'gap' | 'reconnect' | 'periodic', number>;
+  lastMessageAt: number | null;
+}
+
+/** Authorization decisions for one request or one subscription. */
+export interface Guard {
+  readonly principal: Principal | null;
+  /** Throws UNAUTHENTICATED or FORBIDDEN unless the caller may read `namespace`. */
+  read(namespace: string): void;
+  /** Throws UNAUTHENTICATED or FORBIDDEN unless the caller may write `namespace`. */
+  write(namespace: string): void;
+  /** Whether the caller may see `namespace` at all (lists filter with it). */
+  canSee(namespace: string): boolean;
+  canReadSecrets(): boolean;
+}
