@@ -1,0 +1,46 @@
+import type { Change, ChangeMessage, WriteResult } from './types.js';
+
+/**
+ * The bus message for one committed write. Secret values never leave Postgres, and values
+ * larger than `inlineValueBytes` stay there too: receivers read them from the store.
+ */
+export function toChangeMessage(result: WriteResult, inlineValueBytes: number): ChangeMessage {
+  return {
+    namespace: result.namespace,
+    revision: result.revision,
+    changes: result.changes.map((change) => {
+      const inline =
+        !change.secret && (change.value === null || Buffer.byteLength(JSON.stringify(change.value)) <= inlineValueBytes);
+      return {
+        key: change.key,
+        op: change.op,
+        version: change.version,
+        value: inline ? change.value : null,
+        valueOmitted: !inline,
+        changedAt: change.changedAt.toISOString(),
+        changedBy: change.changedBy,
+        reason: change.reason,
+        traceId: change.traceId,
+        secret: change.secret,
+      };
+    }),
+  };
+}
+
+/** Changes of a message whose values travelled inline (for the others, read the store). */
+export function fromChangeMessage(message: ChangeMessage): Array<Change & { valueOmitted: boolean }> {
+  return message.changes.map((change) => ({
+    namespace: message.namespace,
+    revision: message.revision,
+    key: change.key,
+    op: change.op,
+    version: change.version,
+    value: change.value,
+    valueOmitted: change.valueOmitted,
+    changedAt: new Date(change.changedAt),
+    changedBy: change.changedBy,
+    reason: change.reason,
+    traceId: change.traceId,
+    secret: change.secret,
+  }));
+}
