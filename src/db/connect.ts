@@ -1,0 +1,196 @@
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { sql } from 'drizzle-orm';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
+import postgres from 'postgres';
+import { runMigrations, type MigrateOptions } from './migrate.js';
+import * as schema from './schema.js';
+
+/** The one service-layer type both drivers are used through. */
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+export type DriverName = 'postgres' | 'pglite';
+
+export interface DatabaseStats {
+  driver: DriverName;
+  [k: string]: string | number;
+}
+
+/** An open database: drizzle handle plus lifecycle. Whoever connects closes. */
+export interface Database extends AsyncDisposable {
+  readonly db: Db;
+  readonly driver: DriverName;
+  /** Applies pending migrations from `./drizzle` (safe when several gateways start at once). */
+  migrate(options?: MigrateOptions): Promise<void>;
+  stats(): DatabaseStats;
+  /** Throws when the database does not answer. */
+  ping(): Promise<void>;
+  /** Ends the pool (postgres) or closes PGlite and releases the data-directory lock. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface ConnectOptions {
+  /** Postgres URL; null/undefined = embedded PGlite in `dataDir`. */
+  databaseUrl?: string | null;
+  /**
+   * Data directory of the embedded database (created when missing). PGlite's files live in
+   * `<dataDir>/pglite`; `<dataDir>/hotconf.lock` keeps a second process out.
+   * @default './.hotconf'
+   */
+  dataDir?: string;
+  /** Largest number of Postgres connections. @default 10 */
+  poolMax?: number;
+  /**
+   * Use named prepared statements. Set false behind a pooler in transaction mode (PgBouncer,
+   * Supavisor), which cannot keep them across transactions.
+   * @default true
+   */
+  prepare?: boolean;
+  /** Seconds to wait for a new Postgres connection. @default 10 (10 s) */
+  connectTimeoutS?: number;
+}
+
+/**
+ * Opens Postgres (postgres.js) when `databaseUrl` is set, else PGlite in `dataDir`.
+ * Does not migrate: call `migrate()`.
+ *
+ * @example
+ * await using database = await connectDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+ * await database.migrate();
+ */
+export async function connectDatabase(options: ConnectOptions = {}): Promise<Database> {
+  const {
+    databaseUrl = null,
+    dataDir = './.hotconf',
+    poolMax = 10, // connections
+    prepare = true,
+    connectTimeoutS = 10, // 10 s
+  } = options;
+  if (databaseUrl) return connectPostgres(databaseUrl, { poolMax, prepare, connectTimeoutS });
+  return connectPglite(dataDir);
+}
+
+function connectPostgres(
+  databaseUrl: string,
+  { poolMax, prepare, connectTimeoutS }: { poolMax: number; prepare: boolean; connectTimeoutS: number },
+): Database {
+  const client = postgres(databaseUrl, {
+    max: poolMax,
+    prepare,
+    connect_timeout: connectTimeoutS,
+    onnotice: () => {},
+    // Idle connections are closed so a quiet gateway does not pin server slots forever.
+    idle_timeout: 60,
+  });
+  const db = drizzlePostgres({ client, schema }) as unknown as Db;
+  let closed: Promise<void> | null = null;
+  const close = () => (closed ??= client.end({ timeout: 5 }));
+  return {
+    db,
+    driver: 'postgres',
+    migrate: (migrateOptions) => runMigrations({ driver: 'postgres', databaseUrl, prepare, connectTimeoutS }, migrateOptions),
+    stats: () => ({ driver: 'postgres', poolMax, prepare: prepare ? 'on' : 'off' }),
+    ping: async () => {
+      await db.execute(sql`select 1`);
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+async function connectPglite(dataDir: string): Promise<Database> {
+  const dir = resolve(dataDir);
+  mkdirSync(dir, { recursive: true });
+  const releaseLock = acquireLock(join(dir, 'hotconf.lock'));
+  let client: PGlite;
+  try {
+    client = await PGlite.create(join(dir, 'pglite'));
+  } catch (error) {
+    releaseLock();
+    throw error;
+  }
+  const db = drizzlePglite({ client, schema }) as unknown as Db;
+  let closed: Promise<void> | null = null;
+  const close = () =>
+    (closed ??= (async () => {
+      try {
+        await client.close();
+      } finally {
+        releaseLock();
+      }
+    })());
+  return {
+    db,
+    driver: 'pglite',
+    migrate: (migrateOptions) => runMigrations({ driver: 'pglite', client }, migrateOptions),
+    stats: () => ({ driver: 'pglite', dataDir: dir }),
+    ping: async () => {
+      await client.query('select 1');
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * PGlite is single-process: two processes on one data directory silently lose writes. The lock
+ * file holds the owner's pid; a lock left by a dead process is taken over.
+ */
+function acquireLock(lockPath: string): () => void {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const fd = openSync(lockPath, 'wx');
+      try {
+        writeSync(fd, String(process.pid));
+      } finally {
+        closeSync(fd);
+      }
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        try {
+          if (readFileSync(lockPath, 'utf8').trim() === String(process.pid)) unlinkSync(lockPath);
+        } catch {
+          // Already gone: nothing to release.
+        }
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    let holder = NaN;
+    try {
+      holder = Number.parseInt(readFileSync(lockPath, 'utf8').trim(), 10);
+    } catch {
+      // Vanished or unreadable between open and read: try again.
+      continue;
+    }
+    if (Number.isInteger(holder) && holder > 0 && pidAlive(holder)) {
+      const who = holder === process.pid ? 'this process' : `process ${holder}`;
+      throw new Error(
+        `The embedded database in ${lockPath.replace(/\/hotconf\.lock$/, '')} is already open by ${who} ` +
+          `(lock file ${lockPath}). PGlite allows one process per data directory: stop the other gateway, ` +
+          `use another HOTCONF_DATA_DIR, or set DATABASE_URL to run several gateways on PostgreSQL.`,
+      );
+    }
+    try {
+      unlinkSync(lockPath);
+    } catch {
+      // Someone else removed it first; the next exclusive open decides.
+    }
+  }
+  throw new Error(`Could not take the lock file ${lockPath}; another process keeps replacing it`);
+}
