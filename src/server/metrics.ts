@@ -1,0 +1,420 @@
+import { getOperationAST, type DocumentNode, type ExecutionResult, type GraphQLError } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ChangeBus, FeedStats, WriteResult } from '../core/types.js';
+
+/** Live state the gauges read when Prometheus scrapes (nothing polls when nobody scrapes). */
+export interface MetricsSources {
+  /** The change feed's counters: revisions delivered per namespace, repairs, subscribers. */
+  feedStats?: () => FeedStats;
+  /** The bus: connectivity and publish failures. */
+  busStatus?: () => ReturnType<ChangeBus['status']>;
+  /** Throws when Postgres does not answer (`store.ping`). */
+  pingStore?: () => Promise<void>;
+  /** Current revision in Postgres of each named namespace (`store.revisions`). */
+  storeRevisions?: (namespaces: readonly string[]) => Promise<Map<string, number>>;
+  /** Largest applied-revision lag of any live client, per namespace (from convergence). */
+  convergenceLag?: () => Record<string, number> | Promise<Record<string, number>>;
+  /**
+   * Open subscriptions by transport. When absent, `useMetrics` counts them itself from the
+   * subscriptions it sees start and end.
+   */
+  subscribers?: () => { ws: number; sse: number };
+}
+
+export type Transport = 'ws' | 'sse';
+
+export interface Metrics {
+  readonly registry: Registry;
+  /** The Content-Type of `render()`'s output. */
+  readonly contentType: string;
+  /** The Prometheus text exposition of every metric. */
+  render(): Promise<string>;
+  readonly graphqlRequests: Counter<'operation' | 'type' | 'code'>;
+  readonly graphqlDuration: Histogram<'operation' | 'type' | 'code'>;
+  readonly configChanges: Counter<'namespace' | 'op'>;
+  /** Seconds from a change's commit to its delivery to one subscriber. */
+  readonly propagation: Histogram;
+  readonly subscribers: Gauge<'transport'>;
+  readonly namespaceRevision: Gauge<'namespace' | 'source'>;
+  readonly clientRevisionLag: Gauge<'namespace'>;
+  readonly gapRepairs: Counter<'reason'>;
+  readonly redisUp: Gauge;
+  readonly postgresUp: Gauge;
+  readonly publishFailures: Counter;
+  /** Connect the gauges to live state; later calls add to / replace earlier sources. */
+  setSources(sources: MetricsSources): void;
+  /** Count one committed write (call once per `WriteResult`). */
+  recordWrite(result: WriteResult): void;
+  /** A change committed at `changedAt` was delivered to a subscriber just now. */
+  observeDelivery(changedAt: Date | string | number): void;
+  /** Open subscriptions by transport, as reported by the sources or counted by `useMetrics`. */
+  subscriberCounts(): { ws: number; sse: number };
+  /** Count an open subscription until the returned function is called (idempotent). */
+  trackSubscriber(transport: Transport): () => void;
+}
+
+export interface CreateMetricsOptions {
+  /**
+   * Registry to register into. A fresh one by default, so several gateways in one process
+   * (tests) do not collide on metric names.
+   * @default new Registry()
+   */
+  registry?: Registry;
+  /** Collect Node process metrics (CPU, memory, event loop lag, GC). @default true */
+  defaultMetrics?: boolean;
+  /** Longest wait for `pingStore` during a scrape before reporting Postgres down. @default 1000 (1 s) */
+  pingTimeoutMs?: number;
+}
+
+/** Every metric name `createMetrics` registers besides the process defaults. */
+export const METRIC_NAMES = [
+  'hotconf_graphql_requests_total',
+  'hotconf_graphql_request_duration_seconds',
+  'hotconf_config_changes_total',
+  'hotconf_propagation_seconds',
+  'hotconf_subscribers',
+  'hotconf_namespace_revision',
+  'hotconf_client_revision_lag',
+  'hotconf_gap_repairs_total',
+  'hotconf_redis_up',
+  'hotconf_postgres_up',
+  'hotconf_publish_failures_total',
+] as const;
+
+/** Timeout helper that never leaves a timer behind. */
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The gateway's Prometheus metrics (prom-client). Counters the gateway increments itself
+ * (requests, changes, propagation) plus gauges that read live state through `setSources` only
+ * when scraped.
+ *
+ * @example
+ * const metrics = createMetrics();
+ * metrics.setSources({ feedStats: () => feed.stats(), busStatus: () => bus.status(), pingStore: () => store.ping() });
+ * createYoga({ plugins: [useMetrics(metrics)] });
+ */
+export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
+  const {
+    registry = new Registry(),
+    defaultMetrics = true,
+    pingTimeoutMs = 1_000, // 1 s
+  } = options;
+  let sources: MetricsSources = {};
+  const counted = { ws: 0, sse: 0 };
+
+  if (defaultMetrics) collectDefaultMetrics({ register: registry });
+
+  const graphqlRequests = new Counter({
+    name: 'hotconf_graphql_requests_total',
+    help: 'GraphQL operations by operation name, type and outcome code (first error extensions.code, OK when none)',
+    labelNames: ['operation', 'type', 'code'] as const,
+    registers: [registry],
+  });
+  const graphqlDuration = new Histogram({
+    name: 'hotconf_graphql_request_duration_seconds',
+    help: 'Duration of GraphQL operations (for subscriptions: until the subscription is set up)',
+    labelNames: ['operation', 'type', 'code'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const configChanges = new Counter({
+    name: 'hotconf_config_changes_total',
+    help: 'Committed config changes by namespace and op (SET, DELETE)',
+    labelNames: ['namespace', 'op'] as const,
+    registers: [registry],
+  });
+  const propagation = new Histogram({
+    name: 'hotconf_propagation_seconds',
+    help: 'Time from a change commit to its delivery to a subscriber of this gateway',
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10],
+    registers: [registry],
+  });
+  const subscribers = new Gauge({
+    name: 'hotconf_subscribers',
+    help: 'Open configChanged subscriptions by transport',
+    labelNames: ['transport'] as const,
+    registers: [registry],
+    collect() {
+      const counts = subscriberCounts();
+      this.set({ transport: 'ws' }, counts.ws);
+      this.set({ transport: 'sse' }, counts.sse);
+    },
+  });
+  const namespaceRevision = new Gauge({
+    name: 'hotconf_namespace_revision',
+    help: 'Namespace revision as last delivered by this gateway (source=gateway) and as committed in Postgres (source=db)',
+    labelNames: ['namespace', 'source'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const seen = sources.feedStats?.().revisions ?? {};
+      const names = Object.keys(seen);
+      for (const name of names) this.set({ namespace: name, source: 'gateway' }, seen[name]!);
+      if (names.length > 0 && sources.storeRevisions) {
+        try {
+          const db = await withTimeout(sources.storeRevisions(names), pingTimeoutMs);
+          for (const [name, revision] of db) this.set({ namespace: name, source: 'db' }, revision);
+        } catch {
+          // Postgres down: hotconf_postgres_up says so; the db series are absent rather than stale.
+        }
+      }
+    },
+  });
+  const clientRevisionLag = new Gauge({
+    name: 'hotconf_client_revision_lag',
+    help: 'Largest gap between the namespace revision and the revision a live client reported as applied',
+    labelNames: ['namespace'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      if (!sources.convergenceLag) return;
+      try {
+        const lags = await sources.convergenceLag();
+        for (const [name, lag] of Object.entries(lags)) this.set({ namespace: name }, lag);
+      } catch {
+        // Convergence unavailable (Postgres down): no series rather than a wrong one.
+      }
+    },
+  });
+
+  // Counters mirroring totals kept elsewhere advance by the difference since the last scrape,
+  // so they stay monotonic (a restart of the source resets them, as Prometheus expects).
+  const lastRepairs: Record<string, number> = { gap: 0, reconnect: 0, periodic: 0 };
+  const gapRepairs = new Counter({
+    name: 'hotconf_gap_repairs_total',
+    help: 'Repairs that read missed changes from Postgres history, by reason (gap, reconnect, periodic)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+    collect() {
+      const repairs = sources.feedStats?.().repairs;
+      for (const reason of ['gap', 'reconnect', 'periodic'] as const) {
+        const now = repairs?.[reason] ?? lastRepairs[reason]!;
+        const delta = now - lastRepairs[reason]!;
+        if (delta > 0) this.inc({ reason }, delta);
+        else this.inc({ reason }, 0);
+        lastRepairs[reason] = now;
+      }
+    },
+  });
+  let lastPublishFailures = 0;
+  const publishFailures = new Counter({
+    name: 'hotconf_publish_failures_total',
+    help: 'Change messages that could not be published to the bus (delivery then relies on repair)',
+    registers: [registry],
+    collect() {
+      const now = sources.busStatus?.().publishFailures ?? lastPublishFailures;
+      if (now > lastPublishFailures) this.inc(now - lastPublishFailures);
+      lastPublishFailures = now;
+    },
+  });
+  const redisUp = new Gauge({
+    name: 'hotconf_redis_up',
+    help: '1 when the change bus is connected (the in-process bus always is), else 0',
+    registers: [registry],
+    collect() {
+      const status = sources.busStatus?.();
+      this.set(status ? (status.connected ? 1 : 0) : 1);
+    },
+  });
+  const postgresUp = new Gauge({
+    name: 'hotconf_postgres_up',
+    help: '1 when the database answered a ping during this scrape, else 0',
+    registers: [registry],
+    async collect() {
+      if (!sources.pingStore) return;
+      try {
+        await withTimeout(sources.pingStore(), pingTimeoutMs);
+        this.set(1);
+      } catch {
+        this.set(0);
+      }
+    },
+  });
+
+  function subscriberCounts(): { ws: number; sse: number } {
+    return sources.subscribers ? sources.subscribers() : { ...counted };
+  }
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    render: () => registry.metrics(),
+    graphqlRequests,
+    graphqlDuration,
+    configChanges,
+    propagation,
+    subscribers,
+    namespaceRevision,
+    clientRevisionLag,
+    gapRepairs,
+    redisUp,
+    postgresUp,
+    publishFailures,
+    setSources(next) {
+      sources = { ...sources, ...next };
+    },
+    recordWrite(result) {
+      for (const change of result.changes) configChanges.inc({ namespace: result.namespace, op: change.op });
+    },
+    observeDelivery(changedAt) {
+      const at = changedAt instanceof Date ? changedAt.getTime() : typeof changedAt === 'number' ? changedAt : Date.parse(changedAt);
+      if (!Number.isFinite(at)) return;
+      // Clocks of two hosts may disagree by a little: never observe a negative time.
+      propagation.observe(Math.max(0, Date.now() - at) / 1_000);
+    },
+    subscriberCounts,
+    trackSubscriber(transport) {
+      counted[transport] += 1;
+      let done = false;
+      return () => {
+        if (done) return;
+        done = true;
+        counted[transport] -= 1;
+      };
+    },
+  };
+}
+
+/** `extensions.code` of the first error, `OK` when none. */
+export function outcomeCode(result: ExecutionResult | readonly ExecutionResult[] | undefined): string {
+  const first = Array.isArray(result) ? result[0] : result;
+  const errors = (first as ExecutionResult | undefined)?.errors as readonly GraphQLError[] | undefined;
+  if (!errors || errors.length === 0) return 'OK';
+  const code = errors[0]?.extensions?.code;
+  return typeof code === 'string' && /^[A-Z_]{1,64}$/.test(code) ? code : 'INTERNAL_SERVER_ERROR';
+}
+
+const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+interface RequestState {
+  start: number;
+  operation: string;
+  type: string;
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+}
+
+/** Age of the change a subscription payload carries, unless it was replayed from history. */
+function deliveredAt(result: ExecutionResult): string | null {
+  const data = result.data as Record<string, unknown> | null | undefined;
+  const change = data?.configChanged as { changedAt?: unknown; replayed?: unknown } | undefined;
+  if (!change || typeof change.changedAt !== 'string' && !(change.changedAt instanceof Date)) return null;
+  // A replayed change was committed long ago on purpose: it says nothing about propagation.
+  if (change.replayed === true) return null;
+  return change.changedAt instanceof Date ? change.changedAt.toISOString() : change.changedAt;
+}
+
+/**
+ * Yoga plugin: counts every GraphQL operation by operation name, type and outcome code with
+ * its duration, counts open subscriptions by transport (HTTP/SSE or graphql-ws), and observes
+ * propagation time for each live `configChanged` payload it sees delivered.
+ *
+ * Works for HTTP requests (timed from parameter parsing to result) and for operations executed
+ * through `yoga.getEnveloped` by the graphql-ws server (timed from execute/subscribe).
+ */
+export function useMetrics(
+  metrics: Metrics,
+  {
+    /** Distinct operation names kept as labels; more are reported as `other`. @default 200 */
+    maxOperationNames = 200,
+  }: { maxOperationNames?: number } = {},
+): Plugin {
+  const http = new WeakMap<object, RequestState>();
+  const names = new Set<string>();
+
+  const label = (name: string | null | undefined): string => {
+    if (!name) return 'anonymous';
+    if (!OPERATION_NAME.test(name)) return 'invalid';
+    if (names.has(name)) return name;
+    // Operation names come from clients: bound the label's cardinality.
+    if (names.size >= maxOperationNames) return 'other';
+    names.add(name);
+    return name;
+  };
+  const record = (state: RequestState, code: string) => {
+    const labels = { operation: state.operation, type: state.type, code };
+    metrics.graphqlRequests.inc(labels);
+    metrics.graphqlDuration.observe(labels, (performance.now() - state.start) / 1_000);
+  };
+  const describe = (document: DocumentNode, operationName: string | null | undefined): { operation: string; type: string } => {
+    const ast = getOperationAST(document, operationName ?? undefined);
+    return { operation: label(ast?.name?.value ?? operationName), type: ast?.operation ?? 'unknown' };
+  };
+  const requestOf = (context: unknown): object | undefined => {
+    const request = (context as { request?: unknown } | null | undefined)?.request;
+    return typeof request === 'object' && request !== null ? request : undefined;
+  };
+
+  return {
+    onParams({ request, params }) {
+      http.set(request, { start: performance.now(), operation: label(params.operationName), type: 'unknown' });
+    },
+    onExecute({ args }) {
+      const request = requestOf(args.contextValue);
+      const state = request ? http.get(request) : undefined;
+      const described = describe(args.document, args.operationName);
+      if (state) {
+        Object.assign(state, described);
+        return;
+      }
+      const started: RequestState = { start: performance.now(), ...described };
+      return {
+        onExecuteDone({ result }) {
+          record(started, isAsyncIterable(result) ? 'OK' : outcomeCode(result));
+        },
+      };
+    },
+    onSubscribe({ args }) {
+      const request = requestOf(args.contextValue);
+      const state = request ? http.get(request) : undefined;
+      const described = describe(args.document, args.operationName);
+      if (state) Object.assign(state, described);
+      const started: RequestState = state ?? { start: performance.now(), ...described };
+      const transport: Transport = state ? 'sse' : 'ws';
+      return {
+        onSubscribeResult({ result }) {
+          if (!state) record(started, isAsyncIterable(result) ? 'OK' : outcomeCode(result as ExecutionResult));
+          if (!isAsyncIterable(result)) return;
+          const untrack = metrics.trackSubscriber(transport);
+          return {
+            onNext({ result: payload }) {
+              const at = deliveredAt(payload);
+              if (at) metrics.observeDelivery(at);
+            },
+            onEnd: untrack,
+          };
+        },
+      };
+    },
+    onResultProcess({ request, result }) {
+      const state = http.get(request);
+      if (!state) return;
+      http.delete(request);
+      if (isAsyncIterable(result)) {
+        record(state, 'OK');
+        return;
+      }
+      if (Array.isArray(result)) {
+        for (const one of result) record(state, outcomeCode(one));
+        return;
+      }
+      record(state, outcomeCode(result as ExecutionResult));
+    },
+  };
+}
