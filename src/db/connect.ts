@@ -73,6 +73,10 @@ export async function connectDatabase(options: ConnectOptions = {}): Promise<Dat
   return connectPglite(dataDir);
 }
 
+const JSON_OID = 114;
+const JSONB_OID = 3802;
+const rawText = (value: string): string => value;
+
 function connectPostgres(
   databaseUrl: string,
   { poolMax, prepare, connectTimeoutS }: { poolMax: number; prepare: boolean; connectTimeoutS: number },
@@ -85,6 +89,10 @@ function connectPostgres(
     // Idle connections are closed so a quiet gateway does not pin server slots forever.
     idle_timeout: 60,
   });
+  // Hand jsonb to drizzle as text: drizzle JSON.parses any string it gets, so a value that is
+  // the JSON string "123" would otherwise come back as the number 123.
+  client.options.parsers[JSON_OID] = rawText;
+  client.options.parsers[JSONB_OID] = rawText;
   const db = drizzlePostgres({ client, schema }) as unknown as Db;
   let closed: Promise<void> | null = null;
   const close = () => (closed ??= client.end({ timeout: 5 }));
@@ -107,7 +115,8 @@ async function connectPglite(dataDir: string): Promise<Database> {
   const releaseLock = acquireLock(join(dir, 'hotconf.lock'));
   let client: PGlite;
   try {
-    client = await PGlite.create(join(dir, 'pglite'));
+    // jsonb as text, for the same reason as with postgres.js.
+    client = await PGlite.create(join(dir, 'pglite'), { parsers: { [JSON_OID]: rawText, [JSONB_OID]: rawText } });
   } catch (error) {
     releaseLock();
     throw error;

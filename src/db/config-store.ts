@@ -1,0 +1,495 @@
+import { and, asc, desc, eq, gt, gte, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
+import { GatewayError } from '../errors.js';
+import { assertValidSchema, assertValueMatches } from '../core/json-schema.js';
+import type {
+  Change,
+  ChangePage,
+  ConfigStore,
+  Entry,
+  JsonValue,
+  KeyFilter,
+  NamespaceInfo,
+  Snapshot,
+  WriteMeta,
+  WriteOp,
+  WriteResult,
+} from '../core/types.js';
+import { createValidator, type Validator } from '../core/validation.js';
+import type { Database, Db } from './connect.js';
+import { entries, history, namespaces } from './schema.js';
+
+export interface ConfigStoreOptions {
+  /** An open database from `connectDatabase`; the store does not close it. */
+  database: Pick<Database, 'db' | 'driver' | 'ping' | 'stats'>;
+  /** Input checks; built from `maxValueBytes` / `maxBatchSize` when omitted. */
+  validator?: Validator;
+  /** Largest value, in bytes of JSON (ignored when `validator` is given). @default 1_048_576 (1 MiB) */
+  maxValueBytes?: number;
+  /** Most operations per write (ignored when `validator` is given). @default 1000 */
+  maxBatchSize?: number;
+  /**
+   * Extra domain check for every value written (set or rollback), after syntax, size and JSON
+   * Schema checks, e.g. the shape of feature flags. Throw a `GatewayError` to refuse the write.
+   */
+  validateValue?: (value: JsonValue, key: string, namespace: string) => void;
+  /** Clock for `changedAt` / `updatedAt`. @default () => new Date() */
+  now?: () => Date;
+}
+
+type EntryRow = typeof entries.$inferSelect;
+type HistoryRow = typeof history.$inferSelect;
+
+/** Upper bound of a prefix range: keys are ASCII below 0x7f, and the columns use "C" collation. */
+const PREFIX_END = '\u007f';
+
+function toEntry(row: EntryRow): Entry {
+  return {
+    namespace: row.namespace,
+    key: row.key,
+    value: row.value as JsonValue,
+    version: row.version,
+    revision: row.revision,
+    updatedAt: row.updatedAt,
+    updatedBy: row.updatedBy,
+    description: row.description,
+    secret: row.secret,
+    schema: row.schema ?? null,
+  };
+}
+
+function toChange(row: HistoryRow): Change {
+  return {
+    namespace: row.namespace,
+    key: row.key,
+    op: row.op,
+    version: row.version,
+    revision: row.revision,
+    value: row.op === 'DELETE' ? null : (row.value ?? null),
+    changedAt: row.changedAt,
+    changedBy: row.actor,
+    reason: row.reason,
+    traceId: row.traceId,
+    secret: row.secret,
+  };
+}
+
+/** `excluded.<column>` for an upsert's update list. */
+const excluded = (column: string): SQL => sql.raw(`excluded."${column}"`);
+
+function keyFilter(keyColumn: typeof history.key | typeof entries.key, filter: KeyFilter): SQL | undefined {
+  const parts: SQL[] = [];
+  if (filter.keys && filter.keys.length > 0) parts.push(inArray(keyColumn, [...filter.keys]));
+  if (filter.prefix) parts.push(and(gte(keyColumn, filter.prefix), lt(keyColumn, filter.prefix + PREFIX_END))!);
+  if (parts.length === 0) return undefined;
+  return parts.length === 1 ? parts[0] : or(...parts);
+}
+
+/** Rows of a raw query, whichever driver ran it. */
+async function rawRows<T>(db: Db, query: SQL): Promise<T[]> {
+  const result = (await db.execute(query)) as unknown;
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}
+
+/**
+ * The `ConfigStore` on Drizzle, for postgres.js and PGlite alike.
+ *
+ * Every write is one transaction that first bumps the namespace's counter row: that row lock
+ * serialises the namespace's writers, so revisions are contiguous and commit-ordered and
+ * compare-and-set checks see the latest committed versions.
+ *
+ * @example
+ * const store = createConfigStore({ database, maxValueBytes: config.maxValueBytes });
+ * await store.write('demo', [{ kind: 'set', key: 'ai.threshold', value: 0.85 }], { actor: 'ops', reason: null, traceId: null });
+ */
+export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
+  const {
+    database,
+    maxValueBytes = 1_048_576, // 1 MiB
+    maxBatchSize = 1000, // operations
+    validator = createValidator({ maxValueBytes, maxBatchSize }),
+    validateValue,
+    now = () => new Date(),
+  } = options;
+  const { db } = database;
+
+  function checkWrite(namespace: string, ops: readonly WriteOp[]): void {
+    validator.namespace(namespace);
+    validator.batchSize(ops.length);
+    const seen = new Set<string>();
+    ops.forEach((op, index) => {
+      const at = (field: string) => (ops.length === 1 ? field : `inputs.${index}.${field}`);
+      validator.key(op.key, at('key'));
+      if (seen.has(op.key)) {
+        throw new GatewayError('BAD_USER_INPUT', `Key ${op.key} appears more than once in one batch`, {
+          field: at('key'),
+          key: op.key,
+        });
+      }
+      seen.add(op.key);
+      if (op.expectedVersion !== undefined && op.expectedVersion !== null) {
+        validator.version(op.expectedVersion, { field: at('expectedVersion'), min: 0 });
+      }
+      if (op.kind === 'set') {
+        validator.value(op.value, at('value'));
+        if (op.schema !== undefined && op.schema !== null) {
+          validator.value(op.schema, at('schema'));
+          assertValidSchema(op.schema, at('schema'));
+        }
+      } else if (op.kind === 'rollback') {
+        validator.version(op.toVersion, { field: at('toVersion'), min: 1 });
+      }
+    });
+  }
+
+  async function write(namespace: string, ops: readonly WriteOp[], meta: WriteMeta): Promise<WriteResult> {
+    checkWrite(namespace, ops);
+    const changedAt = now();
+    const keys = ops.map((op) => op.key);
+    const rollbacks = ops.filter((op): op is Extract<WriteOp, { kind: 'rollback' }> => op.kind === 'rollback');
+
+    return db.transaction(async (tx) => {
+      // Issued together: postgres.js pipelines them on the transaction's connection, in order,
+      // so the entry reads run after the namespace row lock is held.
+      const [bumped, current, targets] = await Promise.all([
+        tx
+          .insert(namespaces)
+          .values({ name: namespace, revision: 1 })
+          .onConflictDoUpdate({ target: namespaces.name, set: { revision: sql`"namespaces"."revision" + 1` } })
+          .returning({ revision: namespaces.revision }),
+        tx
+          .select()
+          .from(entries)
+          .where(and(eq(entries.namespace, namespace), inArray(entries.key, keys))),
+        rollbacks.length === 0
+          ? Promise.resolve([] as HistoryRow[])
+          : tx
+              .select()
+              .from(history)
+              .where(
+                and(
+                  eq(history.namespace, namespace),
+                  or(...rollbacks.map((op) => and(eq(history.key, op.key), eq(history.version, op.toVersion)))),
+                ),
+              ),
+      ]);
+      const revision = bumped[0]!.revision;
+      const byKey = new Map(current.map((row) => [row.key, row]));
+      const targetByKey = new Map(targets.map((row) => [`${row.key}\u0000${row.version}`, row]));
+
+      const entryRows: EntryRow[] = [];
+      const historyRows: Array<typeof history.$inferInsert> = [];
+      const changes: Change[] = [];
+      const written: Entry[] = [];
+
+      for (const op of ops) {
+        const row = byKey.get(op.key);
+        const live = row !== undefined && !row.deleted;
+        const currentVersion = live ? row.version : 0;
+        if (op.expectedVersion !== undefined && op.expectedVersion !== null && op.expectedVersion !== currentVersion) {
+          throw new GatewayError(
+            'VERSION_CONFLICT',
+            `Version conflict on ${op.key}: expected version ${op.expectedVersion}, current version is ${currentVersion}`,
+            { key: op.key, currentVersion, expectedVersion: op.expectedVersion },
+          );
+        }
+        // A re-create continues after the tombstone's version; versions are never reused.
+        const version = (row?.version ?? 0) + 1;
+        let next: EntryRow;
+        if (op.kind === 'delete') {
+          if (!live) {
+            throw new GatewayError('NOT_FOUND', `Config ${op.key} does not exist in namespace ${namespace}`, { key: op.key });
+          }
+          next = { ...row, value: null, version, revision, deleted: true, updatedAt: changedAt, updatedBy: meta.actor };
+        } else {
+          // A deleted key starts afresh: its old description, secret flag and schema are gone with it.
+          const base = live ? row : null;
+          let value: JsonValue;
+          let description = base?.description ?? null;
+          let secret = base?.secret ?? false;
+          let schema: JsonValue | null = base?.schema ?? null;
+          if (op.kind === 'set') {
+            value = op.value;
+            if (op.description !== undefined) description = op.description;
+            if (op.secret !== undefined && op.secret !== null) secret = op.secret;
+            if (op.schema !== undefined) schema = op.schema;
+          } else {
+            const target = targetByKey.get(`${op.key}\u0000${op.toVersion}`);
+            if (!target || target.op !== 'SET' || target.value === null) {
+              throw new GatewayError(
+                'NOT_FOUND',
+                `Version ${op.toVersion} of ${op.key} is not in history (never written, a delete, or compacted)`,
+                { key: op.key, toVersion: op.toVersion },
+              );
+            }
+            value = target.value;
+            // Rolling back a deleted key brings it back with the settings it had then.
+            if (!live && row) {
+              description = row.description;
+              secret = row.secret;
+              schema = row.schema ?? null;
+            }
+          }
+          if (schema !== null) assertValueMatches(schema, value, op.key);
+          validateValue?.(value, op.key, namespace);
+          next = {
+            namespace,
+            key: op.key,
+            value,
+            version,
+            revision,
+            deleted: false,
+            updatedAt: changedAt,
+            updatedBy: meta.actor,
+            description,
+            secret,
+            schema,
+          };
+          written.push(toEntry(next));
+        }
+        entryRows.push(next);
+        const change: Change = {
+          namespace,
+          key: op.key,
+          op: op.kind === 'delete' ? 'DELETE' : 'SET',
+          version,
+          revision,
+          value: next.value ?? null,
+          changedAt,
+          changedBy: meta.actor,
+          reason: meta.reason,
+          traceId: meta.traceId,
+          secret: next.secret,
+        };
+        changes.push(change);
+        historyRows.push({
+          namespace,
+          revision,
+          key: op.key,
+          op: change.op,
+          version,
+          value: change.value,
+          secret: change.secret,
+          actor: meta.actor,
+          reason: meta.reason,
+          traceId: meta.traceId,
+          changedAt,
+        });
+      }
+
+      await Promise.all([
+        tx
+          .insert(entries)
+          .values(entryRows)
+          .onConflictDoUpdate({
+            target: [entries.namespace, entries.key],
+            set: {
+              value: excluded('value'),
+              version: excluded('version'),
+              revision: excluded('revision'),
+              deleted: excluded('deleted'),
+              updatedAt: excluded('updated_at'),
+              updatedBy: excluded('updated_by'),
+              description: excluded('description'),
+              secret: excluded('secret'),
+              schema: excluded('schema'),
+            },
+          }),
+        tx.insert(history).values(historyRows),
+      ]);
+      return { namespace, revision, changes, entries: written };
+    });
+  }
+
+  async function get(namespace: string, key: string): Promise<Entry | null> {
+    validator.namespace(namespace);
+    validator.key(key);
+    const rows = await db
+      .select()
+      .from(entries)
+      .where(and(eq(entries.namespace, namespace), eq(entries.key, key), eq(entries.deleted, false)));
+    return rows[0] ? toEntry(rows[0]) : null;
+  }
+
+  async function snapshot(namespace: string, prefix?: string | null): Promise<Snapshot> {
+    validator.namespace(namespace);
+    if (prefix) validator.prefix(prefix);
+    // One statement, hence one MVCC snapshot: the revision and the entries agree.
+    const rows = await db
+      .select({ revision: namespaces.revision, entry: entries })
+      .from(namespaces)
+      .leftJoin(
+        entries,
+        and(eq(entries.namespace, namespaces.name), eq(entries.deleted, false), keyFilter(entries.key, { prefix })),
+      )
+      .where(eq(namespaces.name, namespace))
+      .orderBy(asc(entries.key));
+    return {
+      namespace,
+      revision: rows[0]?.revision ?? 0,
+      entries: rows.flatMap((row) => (row.entry ? [toEntry(row.entry)] : [])),
+    };
+  }
+
+  async function changes(
+    namespace: string,
+    sinceRevision: number,
+    options: KeyFilter & { limit: number },
+  ): Promise<ChangePage> {
+    const { keys, prefix, limit } = options;
+    validator.namespace(namespace);
+    validator.revision(sinceRevision);
+    validator.changesLimit(limit);
+    if (prefix) validator.prefix(prefix);
+    keys?.forEach((key, index) => validator.key(key, `keys.${index}`));
+    const filter = keyFilter(history.key, { keys, prefix });
+    const inNamespace = eq(history.namespace, namespace);
+
+    return db.transaction(
+      async (tx) => {
+        const [nsRows, first] = await Promise.all([
+          tx
+            .select({ revision: namespaces.revision, compactedRevision: namespaces.compactedRevision })
+            .from(namespaces)
+            .where(eq(namespaces.name, namespace)),
+          tx
+            .select()
+            .from(history)
+            .where(and(inNamespace, gt(history.revision, sinceRevision), filter))
+            .orderBy(asc(history.revision), asc(history.key))
+            .limit(limit + 1),
+        ]);
+        const revision = nsRows[0]?.revision ?? 0;
+        const compactedRevision = nsRows[0]?.compactedRevision ?? 0;
+        if (sinceRevision > revision) {
+          throw new GatewayError(
+            'REVISION_AHEAD',
+            `sinceRevision ${sinceRevision} is ahead of namespace ${namespace} (revision ${revision}); relist`,
+            { currentRevision: revision, sinceRevision },
+          );
+        }
+        if (sinceRevision < compactedRevision) {
+          throw new GatewayError(
+            'REVISION_COMPACTED',
+            `History of ${namespace} at or below revision ${compactedRevision} was compacted; relist`,
+            { compactedRevision, sinceRevision },
+          );
+        }
+        if (first.length <= limit) return { namespace, revision, changes: first.map(toChange), hasMore: false };
+
+        const page = first.slice(0, limit);
+        const last = page[limit - 1]!;
+        const overflow = first[limit]!;
+        if (overflow.revision !== last.revision) {
+          return { namespace, revision, changes: page.map(toChange), hasMore: true };
+        }
+        // The page ends inside a batch: take the rest of that revision, whatever its size.
+        const [rest, after] = await Promise.all([
+          tx
+            .select()
+            .from(history)
+            .where(and(inNamespace, eq(history.revision, last.revision), gt(history.key, last.key), filter))
+            .orderBy(asc(history.key)),
+          tx
+            .select({ revision: history.revision })
+            .from(history)
+            .where(and(inNamespace, gt(history.revision, last.revision), filter))
+            .limit(1),
+        ]);
+        return { namespace, revision, changes: [...page, ...rest].map(toChange), hasMore: after.length > 0 };
+      },
+      // Repeatable read: the namespace row and the history rows come from one snapshot.
+      { isolationLevel: 'repeatable read', accessMode: 'read only' },
+    );
+  }
+
+  async function keyHistory(
+    namespace: string,
+    key: string,
+    options: { limit: number; beforeVersion?: number | null },
+  ): Promise<Change[]> {
+    validator.namespace(namespace);
+    validator.key(key);
+    validator.historyLimit(options.limit);
+    const before = options.beforeVersion;
+    if (before !== undefined && before !== null) validator.version(before, { field: 'beforeVersion', min: 0 });
+    const rows = await db
+      .select()
+      .from(history)
+      .where(
+        and(
+          eq(history.namespace, namespace),
+          eq(history.key, key),
+          before !== undefined && before !== null ? lt(history.version, before) : undefined,
+        ),
+      )
+      .orderBy(desc(history.version))
+      .limit(options.limit);
+    return rows.map(toChange);
+  }
+
+  async function listNamespaces(): Promise<NamespaceInfo[]> {
+    const rows = await db
+      .select({
+        name: namespaces.name,
+        revision: namespaces.revision,
+        entryCount: sql<number>`count(${entries.key}) filter (where ${entries.deleted} = false)`.mapWith(Number),
+      })
+      .from(namespaces)
+      .leftJoin(entries, eq(entries.namespace, namespaces.name))
+      .groupBy(namespaces.name)
+      .orderBy(asc(namespaces.name));
+    return rows;
+  }
+
+  async function revisions(names: readonly string[]): Promise<Map<string, number>> {
+    if (names.length === 0) return new Map();
+    const rows = await db
+      .select({ name: namespaces.name, revision: namespaces.revision })
+      .from(namespaces)
+      .where(inArray(namespaces.name, [...names]));
+    return new Map(rows.map((row) => [row.name, row.revision]));
+  }
+
+  async function compact(before: Date): Promise<number> {
+    // A key's latest row (version = the entry's version, tombstones included) always stays, so
+    // rollback and history keep an anchor. Every row at or below the highest deleted revision of
+    // a namespace is then possibly gone, which is what compacted_revision records.
+    const rows = await rawRows<{ removed: string | number }>(
+      db,
+      sql`
+        with doomed as (
+          delete from ${history} h
+          where h.changed_at < ${before.toISOString()}::timestamptz
+            and exists (
+              select 1 from ${entries} e
+              where e.namespace = h.namespace and e.key = h.key and e.version > h.version
+            )
+          returning h.namespace, h.revision
+        ), per_namespace as (
+          select namespace, max(revision) as upto, count(*) as removed from doomed group by namespace
+        ), marked as (
+          update ${namespaces} n
+          set compacted_revision = greatest(n.compacted_revision, p.upto)
+          from per_namespace p
+          where n.name = p.namespace
+          returning p.removed
+        )
+        select coalesce(sum(removed), 0) as removed from marked
+      `,
+    );
+    return Number(rows[0]?.removed ?? 0);
+  }
+
+  return {
+    write,
+    get,
+    snapshot,
+    changes,
+    history: keyHistory,
+    namespaces: listNamespaces,
+    revisions,
+    compact,
+    ping: () => database.ping(),
+    stats: () => database.stats(),
+  };
+}
