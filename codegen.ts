@@ -30,7 +30,7 @@ const config: CodegenConfig = {
     },
     'src/client/generated/operations.ts': {
       documents: 'src/client/operations/*.graphql',
-      plugins: ['typescript', 'typescript-operations', 'typed-document-node'],
+      plugins: ['typescript-operations', 'typed-document-node'],
       config: {
         useTypeImports: true,
         enumsAsTypes: true,
