@@ -1,0 +1,176 @@
+import type { Logger } from '../logger.js';
+import { GatewayError } from '../errors.js';
+import { toChangeMessage } from './change-message.js';
+import { isFlagLike, validateFlagValue } from './flags.js';
+import { assertValidSchema } from './json-schema.js';
+import type { Validator } from './validation.js';
+import type { ChangeBus, ChangeFeed, ConfigStore, Entry, JsonValue, WriteMeta, WriteOp, WriteResult, Change } from './types.js';
+
+
+export interface SetInput {
+  key: string;
+  value: JsonValue;
+  expectedVersion?: number | null;
+  description?: string | null;
+  secret?: boolean | null;
+  schema?: JsonValue | null;
+}
+
+export interface ConfigService {
+  set(namespace: string, input: SetInput, meta: WriteMeta): Promise<Entry>;
+  setMany(namespace: string, inputs: readonly SetInput[], meta: WriteMeta): Promise<Entry[]>;
+  delete(namespace: string, key: string, expectedVersion: number | null | undefined, meta: WriteMeta): Promise<Change>;
+  rollback(namespace: string, key: string, toVersion: number, expectedVersion: number | null | undefined, meta: WriteMeta): Promise<Entry>;
+  /** Set `enabled: false` on every flag of the namespace in one revision. */
+  disableAllFlags(namespace: string, meta: WriteMeta): Promise<Entry[]>;
+}
+
+export interface ConfigServiceOptions {
+  store: ConfigStore;
+  bus: ChangeBus;
+  feed: ChangeFeed;
+  validate: Validator;
+  logger: Logger;
+  /** Largest value carried inline in a bus message. @default 65_536 (64 KiB) */
+  inlineValueBytes?: number;
+  /** Called after every commit (metrics). */
+  onCommitted?: (result: WriteResult) => void;
+}
+
+/**
+ * The write path: check input, commit through the store (one transaction, one revision), then
+ * hand the committed change to local subscribers and to the bus. Publishing never delays or
+ * fails the answer: the bus counts its own failures and history repairs what it loses.
+ */
+export function createConfigService({
+  store,
+  bus,
+  feed,
+  validate,
+  logger,
+  inlineValueBytes = 65_536, // 64 KiB
+  onCommitted,
+}: ConfigServiceOptions): ConfigService {
+  const checkExpected = (expectedVersion: number | null | undefined) => {
+    if (expectedVersion !== undefined && expectedVersion !== null) validate.version(expectedVersion, { field: 'expectedVersion', min: 0 });
+  };
+
+  const checkSet = (input: SetInput) => {
+    validate.key(input.key);
+    validate.value(input.value);
+    checkExpected(input.expectedVersion);
+    if (input.schema !== undefined && input.schema !== null) assertValidSchema(input.schema);
+    // A value shaped like a flag must be a valid flag: a typo in rolloutPercentage must not
+    // silently turn a rollout off on every pod.
+    if (isFlagLike(input.value)) {
+      const problems = validateFlagValue(input.value);
+      if (problems.length > 0) {
+        throw new GatewayError('VALIDATION_FAILED', `invalid flag "${input.key}": ${problems.join('; ')}`, { key: input.key, errors: problems });
+      }
+    }
+  };
+
+  const commit = async (namespace: string, ops: WriteOp[], meta: WriteMeta): Promise<WriteResult> => {
+    const result = await store.write(namespace, ops, meta);
+    feed.committed(result);
+    bus.publish(toChangeMessage(result, inlineValueBytes));
+    for (const change of result.changes) {
+      logger.info(
+        {
+          event: 'config_changed',
+          namespace,
+          key: change.key,
+          op: change.op,
+          version: change.version,
+          revision: change.revision,
+          actor: change.changedBy,
+          reason: change.reason,
+          traceId: change.traceId,
+        },
+        'config changed',
+      );
+    }
+    onCommitted?.(result);
+    return result;
+  };
+
+  const setOp = (input: SetInput): WriteOp => ({
+    kind: 'set',
+    key: input.key,
+    value: input.value,
+    expectedVersion: input.expectedVersion,
+    description: input.description,
+    secret: input.secret,
+    schema: input.schema,
+  });
+
+  const firstEntry = (result: WriteResult): Entry => {
+    const entry = result.entries[0];
+    if (!entry) throw new Error('store returned no entry for a set');
+    return entry;
+  };
+
+  return {
+    async set(namespace, input, meta) {
+      validate.namespace(namespace);
+      checkSet(input);
+      return firstEntry(await commit(namespace, [setOp(input)], meta));
+    },
+
+    async setMany(namespace, inputs, meta) {
+      validate.namespace(namespace);
+      validate.batchSize(inputs.length);
+      const seen = new Set<string>();
+      for (const input of inputs) {
+        checkSet(input);
+        if (seen.has(input.key)) {
+          throw new GatewayError('BAD_USER_INPUT', `key "${input.key}" appears twice in one batch`, { field: 'inputs', key: input.key });
+        }
+        seen.add(input.key);
+      }
+      return (await commit(namespace, inputs.map(setOp), meta)).entries;
+    },
+
+    async delete(namespace, key, expectedVersion, meta) {
+      validate.namespace(namespace);
+      validate.key(key);
+      checkExpected(expectedVersion);
+      const result = await commit(namespace, [{ kind: 'delete', key, expectedVersion }], meta);
+      const change = result.changes[0];
+      if (!change) throw new Error('store returned no change for a delete');
+      return change;
+    },
+
+    async rollback(namespace, key, toVersion, expectedVersion, meta) {
+      validate.namespace(namespace);
+      validate.key(key);
+      validate.version(toVersion, { field: 'toVersion', min: 1 });
+      checkExpected(expectedVersion);
+      return firstEntry(await commit(namespace, [{ kind: 'rollback', key, toVersion, expectedVersion }], meta));
+    },
+
+    async disableAllFlags(namespace, meta) {
+      validate.namespace(namespace);
+      // Compare-and-set on every flag: a concurrent flag change makes the kill switch retry
+      // rather than silently re-enable something.
+      for (let attempt = 0; ; attempt++) {
+        const snapshot = await store.snapshot(namespace);
+        const ops: WriteOp[] = snapshot.entries
+          .filter((entry) => isFlagLike(entry.value) && entry.value.enabled !== false)
+          .map((entry) => ({
+            kind: 'set',
+            key: entry.key,
+            value: { ...(entry.value as { [key: string]: JsonValue }), enabled: false },
+            expectedVersion: entry.version,
+          }));
+        if (ops.length === 0) return [];
+        try {
+          return (await commit(namespace, ops, meta)).entries;
+        } catch (error) {
+          if (error instanceof GatewayError && error.code === 'VERSION_CONFLICT' && attempt < 5) continue;
+          throw error;
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,14 @@
+import type { Change, ChangePage, Entry, Snapshot } from '../core/types.js';
+
+/** What resolvers hand to the `ConfigEntry` type. */
+export type EntryModel = Entry;
+/** What resolvers hand to `ConfigChange`; `replayed` defaults to false. */
+export type ChangeModel = Change & { replayed?: boolean };
+export type SnapshotModel = Snapshot;
+export type ChangePageModel = ChangePage;
+export interface DriftModel {
+  namespace: string;
+  revision: number;
+  changed: Entry[];
+  deleted: string[];
+}

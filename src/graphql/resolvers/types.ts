@@ -1,0 +1,19 @@
+import type { ConfigChangeResolvers, ConfigEntryResolvers } from '../generated/resolvers.js';
+
+/** Secret values reach only admins and callers with the `secrets` claim. */
+export const ConfigEntry: ConfigEntryResolvers = {
+  value: (entry, _args, { guard }) => (entry.secret && !guard.canReadSecrets() ? null : entry.value),
+  redacted: (entry, _args, { guard }) => entry.secret && !guard.canReadSecrets(),
+  async history(entry, { limit, beforeVersion }, { store, validate }) {
+    if (beforeVersion !== null && beforeVersion !== undefined) validate.version(beforeVersion, { field: 'beforeVersion', min: 1 });
+    const pageLimit = limit ?? 20;
+    validate.historyLimit(pageLimit);
+    return store.history(entry.namespace, entry.key, { limit: pageLimit, beforeVersion });
+  },
+};
+
+export const ConfigChange: ConfigChangeResolvers = {
+  value: (change, _args, { guard }) => (change.secret && !guard.canReadSecrets() ? null : change.value),
+  redacted: (change, _args, { guard }) => change.op === 'SET' && change.secret && !guard.canReadSecrets(),
+  replayed: (change) => change.replayed ?? false,
+};
