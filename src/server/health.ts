@@ -1,3 +1,4 @@
+import { setTimeout } from 'node:timers';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ChangeBus, ChangeFeed, ConfigStore, FeedStats } from '../core/types.js';
 import type { Metrics } from './metrics.js';
@@ -117,7 +118,9 @@ export function createHealthHandlers(options: HealthOptions): HealthHandlers {
         ? Promise.resolve(new Map<string, number>())
         : Promise.race([
             store.revisions(names),
-            new Promise<null>((resolve) => setTimeout(resolve, pingTimeoutMs).unref()),
+            new Promise<null>((resolve) => {
+              setTimeout(resolve, pingTimeoutMs, null).unref();
+            }),
           ]).catch(() => null),
     ]);
     const redis = {

@@ -38,7 +38,7 @@ async function exportedNames(): Promise<Set<string>> {
   const names = new Set<string>(['up']); // Prometheus' own per-target series
   for (const metric of await metrics.registry.getMetricsAsJSON()) {
     names.add(metric.name);
-    if (metric.type === 'histogram' || metric.type === 'summary') {
+    if (String(metric.type) === 'histogram' || String(metric.type) === 'summary') {
       for (const suffix of ['_bucket', '_count', '_sum']) names.add(metric.name + suffix);
     }
   }
