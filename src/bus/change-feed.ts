@@ -1,0 +1,656 @@
+import { fromChangeMessage } from '../core/change-message.js';
+import type {
+  Change,
+  ChangeBus,
+  ChangeFeed,
+  ChangeMessage,
+  ConfigStore,
+  DeliveredChange,
+  FeedStats,
+  WatchOptions,
+  WriteResult,
+} from '../core/types.js';
+import { GatewayError, badInput, isGatewayError, toGatewayError } from '../errors.js';
+import type { Logger } from '../logger.js';
+
+/** Why a namespace was read from history instead of the live stream. */
+export type RepairReason = 'gap' | 'reconnect' | 'periodic';
+
+/** One finished repair, for metrics and logs. */
+export interface RepairEvent {
+  namespace: string;
+  reason: RepairReason;
+  /** Revisions delivered from history by this repair. */
+  revisions: number;
+  durationMs: number;
+}
+
+/** Options of the change feed. */
+export interface ChangeFeedOptions {
+  store: ConfigStore;
+  bus: ChangeBus;
+  /** How often watched namespaces' revisions are compared with Postgres. @default 2_000 (2 s) */
+  repairIntervalMs?: number;
+  /** Revisions read from history per query (repair and resume replay). @default 500 */
+  pageSize?: number;
+  /**
+   * Changes one subscriber may have queued but not consumed. A subscriber beyond it is ended with
+   * `SERVICE_UNAVAILABLE` (it resumes with `sinceRevision`) so it cannot hold up anyone else.
+   * @default 10_000
+   */
+  maxQueuedChanges?: number;
+  /** Out-of-order revisions held per namespace while a gap is repaired. @default 10_000 */
+  maxPendingRevisions?: number;
+  /** How long a namespace nobody watches keeps its bus subscription. @default 10_000 (10 s) */
+  idleUnsubscribeMs?: number;
+  logger?: Pick<Logger, 'warn' | 'info' | 'debug' | 'error'>;
+  /** Called after each repair that delivered or tried to deliver history. */
+  onRepair?: (event: RepairEvent) => void;
+}
+
+/** A revision received live whose values may still have to be read from the store. */
+interface PendingRevision {
+  revision: number;
+  changes: Array<Change & { valueOmitted?: boolean }>;
+  needsValues: boolean;
+}
+
+/** One revision's changes as delivered; the objects are shared by every subscription. */
+interface Batch {
+  revision: number;
+  changes: readonly DeliveredChange[];
+}
+
+interface Watcher {
+  /** Last revision handed to this subscription (changes at or below it are never offered again). */
+  cursor: number;
+  /** While replaying history, live batches wait here. */
+  buffer: Batch[] | null;
+  bufferedChanges: number;
+  offer(batch: Batch): void;
+  fail(error: GatewayError): void;
+  finish(): void;
+}
+
+interface WatchHandle {
+  watcher: Watcher;
+  iterator: AsyncIterableIterator<DeliveredChange>;
+  /** Resolves once the consumer has room for another page of history (or the watch ended). */
+  space(): Promise<void>;
+  /** Queues history changes (revision > cursor) as replayed. */
+  replay(changes: readonly Change[]): void;
+  /** Ends the replay: queues buffered live batches newer than the last replayed revision. */
+  goLive(): void;
+  end(): void;
+}
+
+interface NamespaceState {
+  name: string;
+  ready: Promise<void>;
+  initialized: boolean;
+  /** Last revision delivered to subscriptions. */
+  delivered: number;
+  pending: Map<number, PendingRevision>;
+  /** An async step (value read or repair) is running; it pumps again when done. */
+  busy: boolean;
+  repairWanted: RepairReason | null;
+  /** A repair failed; wait for the next periodic check before trying again. */
+  repairBlocked: boolean;
+  watchers: Set<Watcher>;
+  unsubscribe: (() => Promise<void>) | null;
+  idleTimer: NodeJS.Timeout | null;
+}
+
+/**
+ * Per-process fan-out of namespace changes, gap-free and in revision order. One bus subscription
+ * per watched namespace; each message is decoded once and its change objects are shared by every
+ * matching subscription. Gaps, bus reconnects and a periodic revision check are repaired from the
+ * store's history.
+ *
+ * @example
+ * const feed = createChangeFeed({ store, bus, repairIntervalMs: config.repairIntervalMs });
+ * for await (const change of await feed.watch('demo', { prefix: 'ai.' })) apply(change);
+ */
+export function createChangeFeed({
+  store,
+  bus,
+  repairIntervalMs = 2_000, // 2 s
+  pageSize = 500,
+  maxQueuedChanges = 10_000,
+  maxPendingRevisions = 10_000,
+  idleUnsubscribeMs = 10_000, // 10 s
+  logger,
+  onRepair,
+}: ChangeFeedOptions): ChangeFeed {
+  const namespaces = new Map<string, NamespaceState>();
+  const repairs: Record<RepairReason, number> = { gap: 0, reconnect: 0, periodic: 0 };
+  let subscribers = 0;
+  let lastMessageAt: number | null = null;
+  let closed = false;
+  let checking = false;
+
+  // ---------------------------------------------------------------- namespace state
+
+  const ensureNamespace = (name: string): NamespaceState => {
+    const existing = namespaces.get(name);
+    if (existing) {
+      if (existing.idleTimer) {
+        clearTimeout(existing.idleTimer);
+        existing.idleTimer = null;
+      }
+      return existing;
+    }
+    const ns: NamespaceState = {
+      name,
+      ready: Promise.resolve(),
+      initialized: false,
+      delivered: 0,
+      pending: new Map(),
+      busy: false,
+      repairWanted: null,
+      repairBlocked: false,
+      watchers: new Set(),
+      unsubscribe: null,
+      idleTimer: null,
+    };
+    namespaces.set(name, ns);
+    ns.ready = (async () => {
+      await subscribeBus(ns);
+      // Read only after the bus acknowledged the subscription: anything committed after this read
+      // arrives on the bus, anything before is in the revision; nothing falls in between.
+      let revision: number;
+      try {
+        revision = (await store.revisions([name])).get(name) ?? 0;
+      } catch (error) {
+        if (namespaces.get(name) === ns) namespaces.delete(name);
+        void ns.unsubscribe?.().catch(() => {});
+        throw toGatewayError(error);
+      }
+      ns.delivered = revision;
+      ns.initialized = true;
+      pump(ns);
+    })();
+    // A failed start is answered to the watchers awaiting it; nobody else needs to hear of it.
+    ns.ready.catch(() => {});
+    return ns;
+  };
+
+  const subscribeBus = async (ns: NamespaceState) => {
+    try {
+      const unsubscribe = await bus.subscribe(ns.name, (message) => onBusMessage(ns, message));
+      if (namespaces.get(ns.name) !== ns || closed) {
+        await unsubscribe();
+        return;
+      }
+      ns.unsubscribe = unsubscribe;
+    } catch (error) {
+      // Without the bus the namespace is still served, more slowly, by the periodic check, which
+      // also retries the subscription.
+      logger?.warn({ namespace: ns.name, err: (error as Error).message }, 'bus subscribe failed; relying on repair');
+    }
+  };
+
+  const releaseIfIdle = (ns: NamespaceState) => {
+    if (ns.watchers.size > 0 || ns.idleTimer || closed) return;
+    ns.idleTimer = setTimeout(() => {
+      ns.idleTimer = null;
+      if (ns.watchers.size > 0 || namespaces.get(ns.name) !== ns) return;
+      namespaces.delete(ns.name);
+      void ns.unsubscribe?.().catch(() => {});
+    }, idleUnsubscribeMs);
+    ns.idleTimer.unref();
+  };
+
+  // ---------------------------------------------------------------- live input
+
+  const accept = (ns: NamespaceState, incoming: PendingRevision) => {
+    if (ns.initialized && incoming.revision <= ns.delivered) return; // seen already (own write echoed, repair)
+    const held = ns.pending.get(incoming.revision);
+    // The local commit carries every value; prefer it over a bus copy with values omitted.
+    if (held && !held.needsValues) return;
+    if (!held && ns.pending.size >= maxPendingRevisions) {
+      ns.repairWanted ??= 'gap';
+      return;
+    }
+    ns.pending.set(incoming.revision, incoming);
+    pump(ns);
+  };
+
+  const onBusMessage = (ns: NamespaceState, message: ChangeMessage) => {
+    if (closed || namespaces.get(ns.name) !== ns) return;
+    if (ns.initialized && message.revision <= ns.delivered) return;
+    const changes = fromChangeMessage(message);
+    accept(ns, { revision: message.revision, changes, needsValues: changes.some((change) => change.valueOmitted) });
+  };
+
+  // ---------------------------------------------------------------- ordered delivery
+
+  const toBatch = (revision: number, changes: ReadonlyArray<Change & { valueOmitted?: boolean }>, replayed: boolean): Batch => ({
+    revision,
+    changes: changes.map((change) => ({
+      namespace: change.namespace,
+      key: change.key,
+      op: change.op,
+      version: change.version,
+      revision: change.revision,
+      value: change.value,
+      changedAt: change.changedAt,
+      changedBy: change.changedBy,
+      reason: change.reason,
+      traceId: change.traceId,
+      secret: change.secret,
+      replayed,
+    })),
+  });
+
+  const deliver = (ns: NamespaceState, batch: Batch) => {
+    ns.delivered = batch.revision;
+    lastMessageAt = Date.now();
+    for (const watcher of ns.watchers) watcher.offer(batch);
+  };
+
+  /**
+   * Delivers what can be delivered in order; starts one async step (value read or repair) when
+   * needed and is called again when it ends. Synchronous on the hot path.
+   */
+  const pump = (ns: NamespaceState): void => {
+    if (ns.busy || !ns.initialized || closed) return;
+    for (;;) {
+      const next = ns.pending.get(ns.delivered + 1);
+      if (next) {
+        ns.pending.delete(next.revision);
+        if (next.needsValues) {
+          ns.busy = true;
+          fillValues(ns, next)
+            .then(
+              (filled) => {
+                if (filled && next.revision === ns.delivered + 1) deliver(ns, toBatch(next.revision, filled, false));
+                else ns.repairWanted ??= 'gap';
+              },
+              (error: unknown) => {
+                logger?.warn({ namespace: ns.name, revision: next.revision, err: (error as Error).message }, 'reading omitted values failed');
+                ns.pending.set(next.revision, next);
+                ns.repairBlocked = true;
+              },
+            )
+            .finally(() => {
+              ns.busy = false;
+              pump(ns);
+            });
+          return;
+        }
+        deliver(ns, toBatch(next.revision, next.changes, false));
+        continue;
+      }
+      for (const revision of ns.pending.keys()) if (revision <= ns.delivered) ns.pending.delete(revision);
+      if (ns.pending.size > 0) ns.repairWanted ??= 'gap';
+      if (!ns.repairWanted || ns.repairBlocked) return;
+      const reason = ns.repairWanted;
+      ns.repairWanted = null;
+      ns.busy = true;
+      repair(ns, reason).finally(() => {
+        ns.busy = false;
+        pump(ns);
+      });
+      return;
+    }
+  };
+
+  const fillValues = async (ns: NamespaceState, pending: PendingRevision): Promise<Change[] | null> => {
+    const page = await store.changes(ns.name, pending.revision - 1, { limit: 1 });
+    const stored = page.changes.filter((change) => change.revision === pending.revision);
+    if (stored.length === 0) return null;
+    const byKey = new Map(stored.map((change) => [change.key, change]));
+    return pending.changes.map((change) => (change.valueOmitted ? (byKey.get(change.key) ?? change) : change));
+  };
+
+  const repair = async (ns: NamespaceState, reason: RepairReason): Promise<void> => {
+    const started = performance.now();
+    const from = ns.delivered;
+    try {
+      // Bounded: a namespace far behind is caught up over several pumps, never in one endless loop.
+      for (let pageCount = 0; pageCount < 1_000 && !closed; pageCount++) {
+        const page = await store.changes(ns.name, ns.delivered, { limit: pageSize });
+        let index = 0;
+        while (index < page.changes.length) {
+          const revision = page.changes[index]!.revision;
+          let end = index;
+          while (end < page.changes.length && page.changes[end]!.revision === revision) end++;
+          if (revision > ns.delivered) deliver(ns, toBatch(revision, page.changes.slice(index, end), true));
+          index = end;
+        }
+        if (!page.hasMore) break;
+      }
+    } catch (error) {
+      if (isGatewayError(error) && error.code === 'REVISION_COMPACTED') {
+        // History no longer reaches back to what was delivered: subscribers must relist.
+        logger?.error({ namespace: ns.name, revision: ns.delivered }, 'repair impossible: history compacted');
+        for (const watcher of [...ns.watchers]) watcher.fail(error);
+        try {
+          ns.delivered = (await store.revisions([ns.name])).get(ns.name) ?? ns.delivered;
+          ns.pending.clear();
+        } catch {
+          ns.repairBlocked = true;
+        }
+      } else if (isGatewayError(error) && error.code === 'REVISION_AHEAD') {
+        // The database went back in time (restore): nothing to repair from; subscribers relist.
+        logger?.error({ namespace: ns.name, revision: ns.delivered }, 'delivered revision is ahead of the database');
+        for (const watcher of [...ns.watchers]) watcher.fail(error);
+        ns.pending.clear();
+        ns.repairBlocked = true;
+      } else {
+        logger?.warn({ namespace: ns.name, reason, err: (error as Error).message }, 'repair failed; retrying at the next check');
+        ns.repairWanted ??= reason;
+        ns.repairBlocked = true;
+      }
+    } finally {
+      const revisions = ns.delivered - from;
+      if (revisions > 0) {
+        repairs[reason]++;
+        logger?.info({ namespace: ns.name, reason, from, to: ns.delivered }, 'repaired from history');
+      }
+      onRepair?.({ namespace: ns.name, reason, revisions, durationMs: performance.now() - started });
+    }
+  };
+
+  // ---------------------------------------------------------------- periodic check, reconnect
+
+  const check = async () => {
+    if (checking || closed) return;
+    const watched = [...namespaces.values()].filter((ns) => ns.initialized);
+    if (watched.length === 0) return;
+    checking = true;
+    try {
+      for (const ns of watched) if (!ns.unsubscribe) void subscribeBus(ns);
+      const revisions = await store.revisions(watched.map((ns) => ns.name));
+      for (const ns of watched) {
+        ns.repairBlocked = false;
+        const revision = revisions.get(ns.name) ?? 0;
+        if (revision > ns.delivered) ns.repairWanted ??= 'periodic';
+        pump(ns);
+      }
+    } catch (error) {
+      logger?.warn({ err: (error as Error).message }, 'periodic revision check failed');
+    } finally {
+      checking = false;
+    }
+  };
+  const timer = setInterval(() => void check(), repairIntervalMs);
+  timer.unref();
+
+  const stopReconnect = bus.onReconnect(() => {
+    for (const ns of namespaces.values()) {
+      ns.repairWanted = 'reconnect';
+      ns.repairBlocked = false;
+      pump(ns);
+    }
+  });
+
+  // ---------------------------------------------------------------- subscriptions
+
+  const createWatcher = (
+    ns: NamespaceState,
+    match: ((key: string) => boolean) | null,
+    cursor: number,
+    replaying: boolean,
+  ): WatchHandle => {
+    let queue: DeliveredChange[] = [];
+    let head = 0;
+    let waiting: ((result: IteratorResult<DeliveredChange>) => void) | null = null;
+    let failWaiting: ((error: unknown) => void) | null = null;
+    let spaceWaiter: (() => void) | null = null;
+    let ended = false;
+    let error: GatewayError | null = null;
+    /** Revision whose changes are being replayed (one revision may hold several changes). */
+    let replayingRevision = -1;
+
+    const queued = () => queue.length - head;
+
+    const release = () => {
+      if (ns.watchers.delete(watcher)) {
+        subscribers--;
+        releaseIfIdle(ns);
+      }
+      spaceWaiter?.();
+      spaceWaiter = null;
+    };
+
+    const push = (change: DeliveredChange) => {
+      if (waiting) {
+        const resolve = waiting;
+        waiting = null;
+        failWaiting = null;
+        resolve({ value: change, done: false });
+        return;
+      }
+      queue.push(change);
+      if (queued() > maxQueuedChanges) {
+        watcher.fail(
+          new GatewayError('SERVICE_UNAVAILABLE', 'subscriber too slow: changes were not consumed in time; resume with sinceRevision', {
+            namespace: ns.name,
+          }),
+        );
+      }
+    };
+
+    const enqueue = (batch: Batch) => {
+      if (batch.revision <= watcher.cursor) return;
+      watcher.cursor = batch.revision;
+      for (const change of batch.changes) {
+        if (ended) return;
+        if (match === null || match(change.key)) push(change);
+      }
+    };
+
+    const watcher: Watcher = {
+      cursor,
+      buffer: replaying ? [] : null,
+      bufferedChanges: 0,
+      offer(batch) {
+        if (ended) return;
+        if (watcher.buffer) {
+          watcher.buffer.push(batch);
+          watcher.bufferedChanges += batch.changes.length;
+          if (watcher.bufferedChanges > maxQueuedChanges) {
+            watcher.fail(new GatewayError('SERVICE_UNAVAILABLE', 'too many live changes during replay; resume with sinceRevision', { namespace: ns.name }));
+          }
+          return;
+        }
+        enqueue(batch);
+      },
+      fail(failure) {
+        if (ended) return;
+        ended = true;
+        error = failure;
+        watcher.buffer = null;
+        release();
+        if (waiting && queued() === 0) {
+          const reject = failWaiting!;
+          waiting = null;
+          failWaiting = null;
+          error = null;
+          reject(failure);
+        }
+      },
+      finish() {
+        if (ended) return;
+        ended = true;
+        watcher.buffer = null;
+        release();
+        queue = [];
+        head = 0;
+        if (waiting) {
+          const resolve = waiting;
+          waiting = null;
+          failWaiting = null;
+          resolve({ value: undefined, done: true });
+        }
+      },
+    };
+
+    const iterator: AsyncIterableIterator<DeliveredChange> = {
+      next() {
+        if (queued() > 0) {
+          const value = queue[head]!;
+          queue[head++] = undefined as unknown as DeliveredChange;
+          if (head > 1_024 && head * 2 > queue.length) {
+            queue = queue.slice(head);
+            head = 0;
+          }
+          if (spaceWaiter && queued() <= pageSize) {
+            const wake = spaceWaiter;
+            spaceWaiter = null;
+            wake();
+          }
+          return Promise.resolve({ value, done: false });
+        }
+        if (error) {
+          const failure = error;
+          error = null;
+          return Promise.reject(failure);
+        }
+        if (ended) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve, reject) => {
+          waiting = resolve;
+          failWaiting = reject;
+          if (spaceWaiter) {
+            const wake = spaceWaiter;
+            spaceWaiter = null;
+            wake();
+          }
+        });
+      },
+      return() {
+        watcher.finish();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+      throw(reason?: unknown) {
+        watcher.finish();
+        return Promise.reject(reason);
+      },
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+    };
+
+    ns.watchers.add(watcher);
+    subscribers++;
+
+    return {
+      watcher,
+      iterator,
+      space() {
+        if (ended || queued() <= pageSize) return Promise.resolve();
+        return new Promise<void>((resolve) => {
+          spaceWaiter = resolve;
+        });
+      },
+      replay(changes) {
+        // History goes straight to the queue; live batches wait in the buffer until goLive.
+        for (const change of changes) {
+          if (ended) return;
+          if (change.revision <= watcher.cursor && !(change.revision === watcher.cursor && replayingRevision === change.revision)) continue;
+          replayingRevision = change.revision;
+          watcher.cursor = change.revision;
+          push({ ...change, replayed: true });
+        }
+      },
+      goLive() {
+        const buffered = watcher.buffer ?? [];
+        watcher.buffer = null;
+        watcher.bufferedChanges = 0;
+        for (const batch of buffered) enqueue(batch);
+      },
+      end: () => watcher.finish(),
+    };
+  };
+
+  return {
+    async watch(namespace, options: WatchOptions) {
+      if (closed) throw new GatewayError('SERVICE_UNAVAILABLE', 'the gateway is shutting down');
+      const { keys, prefix, sinceRevision } = options;
+      if (sinceRevision !== undefined && sinceRevision !== null && (!Number.isSafeInteger(sinceRevision) || sinceRevision < 0)) {
+        throw badInput('sinceRevision must be a non-negative integer', { field: 'sinceRevision' });
+      }
+      const keySet = keys && keys.length > 0 ? new Set(keys) : null;
+      const keyPrefix = prefix ? prefix : null;
+      const match =
+        keySet === null && keyPrefix === null
+          ? null
+          : (key: string) => (keySet !== null && keySet.has(key)) || (keyPrefix !== null && key.startsWith(keyPrefix));
+      const filter = { keys: keySet ? [...keySet] : null, prefix: keyPrefix };
+
+      const ns = ensureNamespace(namespace);
+      try {
+        await ns.ready;
+      } catch (error) {
+        releaseIfIdle(ns);
+        throw toGatewayError(error);
+      }
+      if (closed) throw new GatewayError('SERVICE_UNAVAILABLE', 'the gateway is shutting down');
+
+      const since = sinceRevision ?? null;
+      if (since === null || since === ns.delivered) {
+        return createWatcher(ns, match, ns.delivered, false).iterator;
+      }
+
+      // Buffer live changes from now on, then read history: the buffer starts at or before the
+      // revision the first page sees, so replay + buffer covers every revision after `since`.
+      const handle = createWatcher(ns, match, since, true);
+      const pushReplayed = (changes: readonly Change[]) => handle.replay(changes);
+      let page;
+      try {
+        page = await store.changes(namespace, since, { ...filter, limit: pageSize });
+      } catch (error) {
+        handle.end();
+        throw toGatewayError(error);
+      }
+      pushReplayed(page.changes);
+      if (!page.hasMore) {
+        handle.goLive();
+        return handle.iterator;
+      }
+      void (async () => {
+        try {
+          for (let current = page; current.hasMore; ) {
+            await handle.space();
+            if (!ns.watchers.has(handle.watcher)) return;
+            current = await store.changes(namespace, handle.watcher.cursor, { ...filter, limit: pageSize });
+            pushReplayed(current.changes);
+          }
+          handle.goLive();
+        } catch (error) {
+          handle.watcher.fail(toGatewayError(error));
+        }
+      })();
+      return handle.iterator;
+    },
+
+    committed(result: WriteResult) {
+      const ns = namespaces.get(result.namespace);
+      if (!ns || closed || result.changes.length === 0) return;
+      accept(ns, { revision: result.revision, changes: result.changes, needsValues: false });
+    },
+
+    stats(): FeedStats {
+      const revisions: Record<string, number> = {};
+      for (const ns of namespaces.values()) if (ns.initialized) revisions[ns.name] = ns.delivered;
+      return { revisions, subscribers, repairs: { ...repairs }, lastMessageAt };
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(timer);
+      stopReconnect();
+      const states = [...namespaces.values()];
+      namespaces.clear();
+      for (const ns of states) {
+        if (ns.idleTimer) clearTimeout(ns.idleTimer);
+        for (const watcher of [...ns.watchers]) watcher.finish();
+      }
+      await Promise.allSettled(states.map((ns) => ns.unsubscribe?.()));
+    },
+  };
+
+}

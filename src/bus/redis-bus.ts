@@ -1,0 +1,204 @@
+import { RedisPubSub } from 'graphql-redis-subscriptions';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { ChangeBus, ChangeMessage } from '../core/types.js';
+import type { Logger } from '../logger.js';
+
+type RedisClient = Redis | Cluster;
+
+/** Options of the Redis bus. */
+export interface RedisBusOptions {
+  /** `redis://` URL; ignored for a client passed in. */
+  redisUrl: string;
+  /** Prefix of every channel: a namespace's channel is `<channelPrefix><namespace>`. @default 'hotconf:' */
+  channelPrefix?: string;
+  /** Connect as Redis Cluster (seed node = `redisUrl`). @default false */
+  cluster?: boolean;
+  /** A publisher connection of the caller's; the bus does not close it. */
+  publisher?: RedisClient;
+  /** A subscriber connection of the caller's; the bus does not close it. */
+  subscriber?: RedisClient;
+  /**
+   * Publishes allowed in flight at once; beyond it a publish is dropped and counted, so an
+   * outage can never grow memory (history repairs what is dropped). @default 10_000
+   */
+  maxPendingPublishes?: number;
+  /** How long a publish may wait for Redis before it counts as failed. @default 1_000 (1 s) */
+  publishTimeoutMs?: number;
+  logger?: Pick<Logger, 'warn' | 'info' | 'debug'>;
+}
+
+/**
+ * The bus between gateway instances: graphql-redis-subscriptions `RedisPubSub` over ioredis, one
+ * publisher and one subscriber connection, one channel per namespace. `publish` never waits and
+ * never throws; a reconnect of the subscriber is reported to `onReconnect` listeners once the
+ * re-subscriptions are acknowledged, because messages sent while it was away are gone.
+ *
+ * @example
+ * const bus = createRedisBus({ redisUrl: 'redis://127.0.0.1:6379', channelPrefix: 'hotconf:' });
+ */
+export function createRedisBus({
+  redisUrl,
+  channelPrefix = 'hotconf:',
+  cluster = false,
+  publisher: givenPublisher,
+  subscriber: givenSubscriber,
+  maxPendingPublishes = 10_000,
+  publishTimeoutMs = 1_000, // 1 s
+  logger,
+}: RedisBusOptions): ChangeBus {
+  const makeClient = (role: 'pub' | 'sub'): RedisClient => {
+    const options: RedisOptions = {
+      connectionName: `hotconf-${role}`,
+      // A command waits for at most one reconnection attempt: a publish after commit must not
+      // hang for ~10 s during an outage (ioredis' default is 20 attempts).
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: true,
+      commandTimeout: role === 'pub' ? publishTimeoutMs : 5_000,
+      retryStrategy: (times) => Math.min(50 * times, 1_000),
+    };
+    if (cluster) {
+      const url = new URL(redisUrl);
+      return new Cluster([{ host: url.hostname, port: Number(url.port || 6379) }], { redisOptions: options });
+    }
+    return new Redis(redisUrl, options);
+  };
+  const ownsClients = !givenPublisher || !givenSubscriber;
+  const publisher = givenPublisher && givenSubscriber ? givenPublisher : makeClient('pub');
+  const subscriber = givenPublisher && givenSubscriber ? givenSubscriber : makeClient('sub');
+  const pubsub = new RedisPubSub({ publisher, subscriber });
+
+  const reconnectListeners = new Set<() => void>();
+  let publishFailures = 0;
+  let pending = 0;
+  let lastMessageAt: number | null = null;
+  let closed = false;
+  let subscriberLost = false;
+  let lastErrorLogAt = 0;
+
+  const onError = (role: string) => (error: Error) => {
+    // An outage produces an error per reconnection attempt; one line every 5 s is enough.
+    const now = Date.now();
+    if (now - lastErrorLogAt > 5_000) {
+      lastErrorLogAt = now;
+      logger?.warn({ err: error.message, role }, 'redis connection error');
+    }
+  };
+  const onPublisherError = onError('publisher');
+  const onSubscriberError = onError('subscriber');
+  const onSubscriberClose = () => {
+    if (!closed) subscriberLost = true;
+  };
+  const onSubscriberReady = () => {
+    if (!subscriberLost || closed) return;
+    subscriberLost = false;
+    logger?.info({}, 'redis subscriber reconnected');
+    // ioredis emits 'ready' before it re-sends SUBSCRIBE; a PING queued behind those commands
+    // answers once they are acknowledged, so repair starts with the channels live again.
+    setImmediate(() => {
+      let notified = false;
+      const notify = () => {
+        if (notified || closed) return;
+        notified = true;
+        clearTimeout(timer);
+        for (const listener of [...reconnectListeners]) {
+          try {
+            listener();
+          } catch {
+            // A faulty listener must not keep the others from repairing.
+          }
+        }
+      };
+      const timer = setTimeout(notify, 500);
+      const ping = cluster ? Promise.resolve() : (subscriber as Redis).ping();
+      ping.then(notify, notify);
+    });
+  };
+
+  publisher.on('error', onPublisherError);
+  subscriber.on('error', onSubscriberError);
+  subscriber.on('close', onSubscriberClose);
+  subscriber.on('ready', onSubscriberReady);
+
+  return {
+    publish(message: ChangeMessage) {
+      if (closed || pending >= maxPendingPublishes) {
+        publishFailures++;
+        return;
+      }
+      pending++;
+      let promise: Promise<void>;
+      try {
+        promise = pubsub.publish(channelPrefix + message.namespace, message);
+      } catch (error) {
+        pending--;
+        publishFailures++;
+        onPublisherError(error as Error);
+        return;
+      }
+      promise.then(
+        () => {
+          pending--;
+        },
+        (error: Error) => {
+          pending--;
+          publishFailures++;
+          onPublisherError(error);
+        },
+      );
+    },
+
+    async subscribe(namespace, listener) {
+      if (closed) throw new Error('bus is closed');
+      const onMessage = (message: ChangeMessage) => {
+        lastMessageAt = Date.now();
+        // RedisPubSub hands over whatever did not parse as JSON; that is not ours to deliver.
+        if (typeof message !== 'object' || message === null || typeof message.revision !== 'number') return;
+        listener(message);
+      };
+      const id = await pubsub.subscribe(channelPrefix + namespace, onMessage);
+      let subscribed = true;
+      return async () => {
+        if (!subscribed) return;
+        subscribed = false;
+        try {
+          pubsub.unsubscribe(id);
+        } catch {
+          // Already gone (the bus was closed).
+        }
+      };
+    },
+
+    onReconnect(listener) {
+      reconnectListeners.add(listener);
+      return () => {
+        reconnectListeners.delete(listener);
+      };
+    },
+
+    status() {
+      return {
+        kind: 'redis',
+        connected: publisher.status === 'ready' && subscriber.status === 'ready',
+        publishFailures,
+        lastMessageAt,
+      };
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      reconnectListeners.clear();
+      subscriber.off('ready', onSubscriberReady);
+      subscriber.off('close', onSubscriberClose);
+      if (ownsClients) {
+        await Promise.allSettled([publisher.quit(), subscriber.quit()]);
+        publisher.disconnect();
+        subscriber.disconnect();
+      } else {
+        await Promise.allSettled([subscriber.unsubscribe(), subscriber.punsubscribe()]);
+      }
+      publisher.off('error', onPublisherError);
+      subscriber.off('error', onSubscriberError);
+    },
+  };
+}
