@@ -46,7 +46,7 @@ export interface Metrics {
   setSources(sources: MetricsSources): void;
   /** Count one committed write (call once per `WriteResult`). */
   recordWrite(result: WriteResult): void;
-  /** A change committed at `changedAt` was delivered to a subscriber just now. */
+  /** A live (not replayed) change committed at `changedAt` was delivered just now. */
   observeDelivery(changedAt: Date | string | number): void;
   /** Open subscriptions by transport, as reported by the sources or counted by `useMetrics`. */
   subscriberCounts(): { ws: number; sse: number };
@@ -191,25 +191,16 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
     },
   });
 
-  // Counters mirroring totals kept elsewhere advance by the difference since the last scrape,
-  // so they stay monotonic (a restart of the source resets them, as Prometheus expects).
-  const lastRepairs: Record<string, number> = { gap: 0, reconnect: 0, periodic: 0 };
+  // Incremented by the change feed as it repairs (`gapRepairs.inc({ reason }, count)`).
   const gapRepairs = new Counter({
     name: 'hotconf_gap_repairs_total',
     help: 'Repairs that read missed changes from Postgres history, by reason (gap, reconnect, periodic)',
     labelNames: ['reason'] as const,
     registers: [registry],
-    collect() {
-      const repairs = sources.feedStats?.().repairs;
-      for (const reason of ['gap', 'reconnect', 'periodic'] as const) {
-        const now = repairs?.[reason] ?? lastRepairs[reason]!;
-        const delta = now - lastRepairs[reason]!;
-        if (delta > 0) this.inc({ reason }, delta);
-        else this.inc({ reason }, 0);
-        lastRepairs[reason] = now;
-      }
-    },
   });
+  for (const reason of ['gap', 'reconnect', 'periodic'] as const) gapRepairs.inc({ reason }, 0);
+  // Mirrors the bus's own total: advances by the difference since the last scrape, so it stays
+  // monotonic (a restarted process starts again from 0, as Prometheus expects).
   let lastPublishFailures = 0;
   const publishFailures = new Counter({
     name: 'hotconf_publish_failures_total',
@@ -310,20 +301,10 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }
 
-/** Age of the change a subscription payload carries, unless it was replayed from history. */
-function deliveredAt(result: ExecutionResult): string | null {
-  const data = result.data as Record<string, unknown> | null | undefined;
-  const change = data?.configChanged as { changedAt?: unknown; replayed?: unknown } | undefined;
-  if (!change || typeof change.changedAt !== 'string' && !(change.changedAt instanceof Date)) return null;
-  // A replayed change was committed long ago on purpose: it says nothing about propagation.
-  if (change.replayed === true) return null;
-  return change.changedAt instanceof Date ? change.changedAt.toISOString() : change.changedAt;
-}
-
 /**
  * Yoga plugin: counts every GraphQL operation by operation name, type and outcome code with
- * its duration, counts open subscriptions by transport (HTTP/SSE or graphql-ws), and observes
- * propagation time for each live `configChanged` payload it sees delivered.
+ * its duration, and counts open subscriptions by transport (HTTP/SSE or graphql-ws). Propagation
+ * time is observed by the change feed (`metrics.observeDelivery`), which sees every live change.
  *
  * Works for HTTP requests (timed from parameter parsing to result) and for operations executed
  * through `yoga.getEnveloped` by the graphql-ws server (timed from execute/subscribe).
@@ -392,13 +373,7 @@ export function useMetrics(
           if (!state) record(started, isAsyncIterable(result) ? 'OK' : outcomeCode(result as ExecutionResult));
           if (!isAsyncIterable(result)) return;
           const untrack = metrics.trackSubscriber(transport);
-          return {
-            onNext({ result: payload }) {
-              const at = deliveredAt(payload);
-              if (at) metrics.observeDelivery(at);
-            },
-            onEnd: untrack,
-          };
+          return { onEnd: untrack };
         },
       };
     },
