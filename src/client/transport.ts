@@ -1,0 +1,99 @@
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print, type DocumentNode } from 'graphql';
+
+/** A GraphQL error as it arrives in a response: only what the SDK looks at. */
+export interface ResponseError {
+  message: string;
+  extensions?: { code?: unknown; [name: string]: unknown };
+}
+
+/** A failed GraphQL request: transport failure, HTTP failure, or GraphQL errors. */
+export class ConfigClientError extends Error {
+  /** `extensions.code` of the first GraphQL error, or a transport code (`NETWORK`, `HTTP_<status>`, `TIMEOUT`). */
+  readonly code: string;
+  readonly errors: readonly ResponseError[];
+  constructor(message: string, code: string, errors: readonly ResponseError[] = [], options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ConfigClientError';
+    this.code = code;
+    this.errors = errors;
+  }
+}
+
+/** Codes after which retrying the same request cannot help. */
+export const FATAL_CODES: ReadonlySet<string> = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'HTTP_401', 'HTTP_403']);
+
+/** Codes that mean the client's revision is not servable and it must list again. */
+export const RELIST_CODES: ReadonlySet<string> = new Set(['REVISION_COMPACTED', 'REVISION_AHEAD']);
+
+const printed = new WeakMap<DocumentNode, string>();
+
+/** The document's source text, printed once. */
+export function source(document: DocumentNode): string {
+  let text = printed.get(document);
+  if (text === undefined) {
+    text = print(document);
+    printed.set(document, text);
+  }
+  return text;
+}
+
+/** The first error's code, or `UNKNOWN`. */
+export function errorCode(errors: readonly ResponseError[]): string {
+  const code = errors[0]?.extensions?.code;
+  return typeof code === 'string' ? code : 'UNKNOWN';
+}
+
+/** `http(s)://…/graphql` → `ws(s)://…/graphql` (ws URLs pass through). */
+export function toWebSocketUrl(url: string): string {
+  return url.replace(/^http(s?):/i, (_, s: string) => `ws${s}:`);
+}
+
+/** `ws(s)://…` → `http(s)://…` (http URLs pass through). */
+export function toHttpUrl(url: string): string {
+  return url.replace(/^ws(s?):/i, (_, s: string) => `http${s}:`);
+}
+
+/**
+ * One GraphQL request over HTTP POST. Resolves with `data`; rejects with `ConfigClientError`
+ * when the request fails, times out, or the response carries errors.
+ */
+export async function postGraphQL<TData, TVariables>(
+  url: string,
+  document: TypedDocumentNode<TData, TVariables>,
+  variables: TVariables,
+  { token, timeoutMs, signal }: { token?: string | undefined; timeoutMs: number; signal?: AbortSignal | undefined },
+): Promise<TData> {
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    accept: 'application/graphql-response+json, application/json',
+  };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const timeout = AbortSignal.timeout(timeoutMs);
+  let response: Response;
+  try {
+    response = await fetch(toHttpUrl(url), {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ query: source(document), variables }),
+      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+    });
+  } catch (error) {
+    const timedOut = timeout.aborted;
+    throw new ConfigClientError(
+      timedOut ? `request to ${url} timed out after ${timeoutMs} ms` : `request to ${url} failed: ${(error as Error).message}`,
+      timedOut ? 'TIMEOUT' : 'NETWORK',
+      [],
+      { cause: error },
+    );
+  }
+  type Body = { data?: TData | null; errors?: ResponseError[] };
+  const body = (await response.json().catch(() => null)) as Body | null;
+  if (body?.errors?.length) {
+    throw new ConfigClientError(body.errors[0]!.message, errorCode(body.errors), body.errors);
+  }
+  if (!response.ok || !body?.data) {
+    throw new ConfigClientError(`${url} answered HTTP ${response.status}`, `HTTP_${response.status}`);
+  }
+  return body.data;
+}
