@@ -1,0 +1,298 @@
+import {
+  Kind,
+  parse,
+  visit,
+  BREAK,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type OperationDefinitionNode,
+  type ParseOptions,
+  type SelectionSetNode,
+  type Source,
+} from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { Guard, Principal } from '../core/types.js';
+import { GatewayError } from '../errors.js';
+
+/** Limits applied to every GraphQL document before validation or execution. */
+export interface OperationLimits {
+  /** Deepest field nesting (a root field is depth 1; fragments do not add depth). @default 15 */
+  maxDepth?: number;
+  /** Aliased fields in one operation, fragments expanded. @default 30 */
+  maxAliases?: number;
+  /**
+   * Lexical tokens in the document; parsing stops as soon as this is passed, so a 10 MiB
+   * query costs no more than a small one. Values belong in variables, which do not count.
+   * @default 2_000
+   */
+  maxTokens?: number;
+  /** Field selections in one operation after fragment expansion. @default 5_000 */
+  maxCost?: number;
+  /** Root fields of one operation (e.g. how many mutations one request runs). @default undefined (unchecked) */
+  maxRootFields?: number;
+  /** Directives in the document. @default 50 */
+  maxDirectives?: number;
+}
+
+interface Stats {
+  depth: number;
+  cost: number;
+  aliases: number;
+}
+
+const ZERO: Stats = { depth: 0, cost: 0, aliases: 0 };
+
+function limitError(what: string, actual: number, max: number): GatewayError {
+  return new GatewayError('BAD_USER_INPUT', `Operation ${what} ${actual} exceeds the limit of ${max}`, { limit: what, max, actual });
+}
+
+/**
+ * Depth, alias count and cost of each operation in `document`, with fragments expanded.
+ * Fragment results are memoised, so a "fragment bomb" (each fragment spreading the next one
+ * many times) costs linear time to measure while its expanded cost is reported in full.
+ */
+export function measureOperations(document: DocumentNode): Array<Stats & { operation: OperationDefinitionNode; rootFields: number }> {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  const memo = new Map<string, Stats>();
+  const inProgress = new Set<string>();
+
+  const fragmentStats = (name: string): Stats => {
+    const cached = memo.get(name);
+    if (cached) return cached;
+    const fragment = fragments.get(name);
+    // Unknown or cyclic fragments are for validation to reject; they measure as nothing here.
+    if (!fragment || inProgress.has(name)) return ZERO;
+    inProgress.add(name);
+    const stats = selectionStats(fragment.selectionSet);
+    inProgress.delete(name);
+    memo.set(name, stats);
+    return stats;
+  };
+
+  const selectionStats = (set: SelectionSetNode): Stats => {
+    let depth = 0;
+    let cost = 0;
+    let aliases = 0;
+    for (const selection of set.selections) {
+      let child: Stats;
+      if (selection.kind === Kind.FIELD) {
+        const inner = selection.selectionSet ? selectionStats(selection.selectionSet) : ZERO;
+        child = { depth: inner.depth + 1, cost: inner.cost + 1, aliases: inner.aliases + (selection.alias ? 1 : 0) };
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        child = selectionStats(selection.selectionSet);
+      } else {
+        child = fragmentStats(selection.name.value);
+      }
+      depth = Math.max(depth, child.depth);
+      cost += child.cost;
+      aliases += child.aliases;
+    }
+    return { depth, cost, aliases };
+  };
+
+  const rootFieldCount = (set: SelectionSetNode, seen: Set<string>): number => {
+    let count = 0;
+    for (const selection of set.selections) {
+      if (selection.kind === Kind.FIELD) count += 1;
+      else if (selection.kind === Kind.INLINE_FRAGMENT) count += rootFieldCount(selection.selectionSet, seen);
+      else if (!seen.has(selection.name.value)) {
+        const fragment = fragments.get(selection.name.value);
+        if (fragment) count += rootFieldCount(fragment.selectionSet, new Set([...seen, selection.name.value]));
+      }
+    }
+    return count;
+  };
+
+  return document.definitions
+    .filter((definition): definition is OperationDefinitionNode => definition.kind === Kind.OPERATION_DEFINITION)
+    .map((operation) => ({ operation, ...selectionStats(operation.selectionSet), rootFields: rootFieldCount(operation.selectionSet, new Set()) }));
+}
+
+/** Throws `BAD_USER_INPUT` (extensions `limit`, `max`, `actual`) when `document` is over a limit. */
+export function assertWithinLimits(document: DocumentNode, limits: OperationLimits = {}): void {
+  const { maxDepth = 15, maxAliases = 30, maxCost = 5_000, maxRootFields, maxDirectives = 50 } = limits;
+  let directives = 0;
+  visit(document, {
+    Directive() {
+      directives += 1;
+      if (directives > maxDirectives) return BREAK;
+      return undefined;
+    },
+  });
+  if (directives > maxDirectives) throw limitError('directives', directives, maxDirectives);
+  for (const stats of measureOperations(document)) {
+    if (stats.depth > maxDepth) throw limitError('depth', stats.depth, maxDepth);
+    if (stats.aliases > maxAliases) throw limitError('aliases', stats.aliases, maxAliases);
+    if (stats.cost > maxCost) throw limitError('cost', stats.cost, maxCost);
+    if (maxRootFields !== undefined && stats.rootFields > maxRootFields) throw limitError('root fields', stats.rootFields, maxRootFields);
+  }
+}
+
+const TOKEN_LIMIT_MESSAGE = /contains more th[ae]n (\d+) tokens/;
+
+/**
+ * `graphql.parse` with the limits enforced: the token limit while lexing, the others on the
+ * resulting document. Throws `BAD_USER_INPUT` for an over-limit document and graphql's own
+ * syntax error otherwise.
+ */
+export function parseWithLimits(source: string | Source, options: ParseOptions | undefined, limits: OperationLimits = {}): DocumentNode {
+  const { maxTokens = 2_000 } = limits;
+  let document: DocumentNode;
+  try {
+    document = parse(source, { ...options, maxTokens: Math.min(options?.maxTokens ?? Infinity, maxTokens) });
+  } catch (error) {
+    if (error instanceof Error && TOKEN_LIMIT_MESSAGE.test(error.message)) {
+      throw new GatewayError('BAD_USER_INPUT', `Operation has more than ${maxTokens} tokens; put values in variables`, {
+        limit: 'tokens',
+        max: maxTokens,
+      });
+    }
+    throw error;
+  }
+  assertWithinLimits(document, limits);
+  return document;
+}
+
+/** Options of `useOperationLimits`: the limits, plus who may introspect. */
+export interface OperationLimitsPluginOptions extends OperationLimits, IntrospectionGuardOptions {}
+
+/**
+ * Refuses over-limit operations while they are parsed, before validation and execution, with
+ * `BAD_USER_INPUT` errors (HTTP 400), and installs `useIntrospectionGuard` with the same
+ * options. Applies to every transport that parses through yoga's envelop (HTTP, SSE, and
+ * graphql-ws when its `onSubscribe` uses `yoga.getEnveloped().parse`).
+ *
+ * @example createYoga({ plugins: [useOperationLimits({ maxDepth: 15, publicIntrospection: config.publicIntrospection })] })
+ */
+export function useOperationLimits(options: OperationLimitsPluginOptions = {}): Plugin<SecurityContext> {
+  const { publicIntrospection, isAuthenticated, ...limits } = options;
+  const frozen: OperationLimits = { ...limits };
+  return {
+    onPluginInit({ addPlugin }) {
+      addPlugin(useIntrospectionGuard({ publicIntrospection, isAuthenticated }));
+    },
+    onParse({ setParseFn }) {
+      setParseFn((source, parseOptions) => parseWithLimits(source, parseOptions, frozen));
+    },
+  };
+}
+
+/** Context fields the security plugins read (the lead's GraphQL context provides them). */
+export interface SecurityContext {
+  guard?: Guard;
+  principal?: Principal | null;
+}
+
+/** The verified caller of a request, whichever of `guard`/`principal` the context carries. */
+export function principalOf(context: SecurityContext | undefined): Principal | null {
+  return context?.guard?.principal ?? context?.principal ?? null;
+}
+
+function usesIntrospection(document: DocumentNode): boolean {
+  let found = false;
+  visit(document, {
+    Field(node) {
+      if (node.name.value === '__schema' || node.name.value === '__type') {
+        found = true;
+        return BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
+export interface IntrospectionGuardOptions {
+  /** Whether anyone, even without a token, may introspect (`publicIntrospection`). @default false */
+  publicIntrospection?: boolean;
+  /**
+   * Whether the request's caller presented a valid token.
+   * @default the context's `guard.principal` (or `principal`) is set and is not the anonymous admin
+   */
+  isAuthenticated?: (context: SecurityContext) => boolean;
+}
+
+/**
+ * Refuses `__schema` / `__type` for callers without a valid token (UNAUTHENTICATED, HTTP 401)
+ * unless `publicIntrospection`. `__typename` stays allowed. Checked at execution, not in a
+ * validation rule, so yoga's validation cache cannot carry one caller's permission to another.
+ */
+export function useIntrospectionGuard(options: IntrospectionGuardOptions = {}): Plugin<SecurityContext> {
+  const { publicIntrospection = false, isAuthenticated = (context: SecurityContext) => principalOf(context) !== null } = options;
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      if (publicIntrospection || isAuthenticated(args.contextValue)) return;
+      if (!usesIntrospection(args.document)) return;
+      const error = new GatewayError('UNAUTHENTICATED', 'Introspection requires a bearer token');
+      setHttpStatus(error, 401);
+      setResultAndStopExecution({ errors: [error] });
+    },
+  };
+}
+
+/** Lets yoga answer with this status (and headers) when the error decides the response. */
+export function setHttpStatus(error: GatewayError, status: number, headers?: Record<string, string>): void {
+  // ErrorExtensions is flat on purpose; yoga's `http` extension is internal and stripped from
+  // responses, so it is attached here rather than widened in the public type.
+  (error.extensions as Record<string, unknown>).http = headers ? { status, headers } : { status };
+}
+
+export interface RequestBodyLimitOptions {
+  /** Largest request body accepted. @default 4_194_304 (4 MiB) */
+  maxBodyBytes?: number;
+}
+
+function tooLarge(fetchAPI: { Response: typeof Response }, maxBodyBytes: number): Response {
+  return new fetchAPI.Response(
+    JSON.stringify({
+      errors: [{ message: `Request body exceeds ${maxBodyBytes} bytes`, extensions: { code: 'BAD_USER_INPUT', limit: 'body', max: maxBodyBytes } }],
+    }),
+    { status: 413, headers: { 'content-type': 'application/json; charset=utf-8', connection: 'close' } },
+  );
+}
+
+/**
+ * Answers 413 (`BAD_USER_INPUT`) to a request whose body is over `maxBodyBytes`: at once from
+ * `Content-Length`, or, for a chunked body, as soon as the bytes read pass the limit; it never
+ * buffers more than the limit.
+ */
+export function useRequestBodyLimit({ maxBodyBytes = 4 * 1_048_576 }: RequestBodyLimitOptions = {}): Plugin {
+  return {
+    onRequestParse({ request, requestParser, setRequestParser, fetchAPI, endResponse }) {
+      if (!request.body || !requestParser) return;
+      const declared = request.headers.get('content-length');
+      if (declared !== null) {
+        if (Number(declared) > maxBodyBytes) endResponse(tooLarge(fetchAPI, maxBodyBytes));
+        // A declared length is enforced by the HTTP layer (a body longer than it is not read).
+        return;
+      }
+      setRequestParser(async (incoming) => {
+        const reader = incoming.body?.getReader();
+        const chunks: Uint8Array[] = [];
+        let size = 0;
+        if (reader) {
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) break;
+            size += value.byteLength;
+            if (size > maxBodyBytes) {
+              await reader.cancel().catch(() => {});
+              return tooLarge(fetchAPI, maxBodyBytes);
+            }
+            chunks.push(value);
+          }
+        }
+        const body = new Uint8Array(size);
+        let offset = 0;
+        for (const chunk of chunks) {
+          body.set(chunk, offset);
+          offset += chunk.byteLength;
+        }
+        return requestParser(new fetchAPI.Request(incoming.url, { method: incoming.method, headers: incoming.headers, body }));
+      });
+    },
+  };
+}
