@@ -62,7 +62,8 @@ export async function createApp(config: Readonly<Config>, { logger }: { logger: 
 
   try {
     await database.migrate({ onProgress: (message) => logger.info({ driver: database.driver }, message) });
-    const store = createConfigStore({ database });
+    const validate = createValidator({ maxValueBytes: config.maxValueBytes, maxBatchSize: config.maxBatchSize });
+    const store = createConfigStore({ database, validator: validate });
     const metrics = createMetrics();
     const bus: ChangeBus = config.redisUrl
       ? createRedisBus({ redisUrl: config.redisUrl, channelPrefix: config.channelPrefix, cluster: config.redisCluster, logger })
@@ -79,7 +80,6 @@ export async function createApp(config: Readonly<Config>, { logger }: { logger: 
     disposers.push(() => feed.close());
     const auth = createAuthenticator({ jwtSecret: config.jwtSecret, jwksUrl: config.jwksUrl, dataDir: config.dataDir, logger });
     disposers.push(() => auth.close());
-    const validate = createValidator({ maxValueBytes: config.maxValueBytes, maxBatchSize: config.maxBatchSize });
     const service = createConfigService({
       store,
       bus,
