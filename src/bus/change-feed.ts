@@ -16,15 +16,6 @@ import type { Logger } from '../logger.js';
 /** Why a namespace was read from history instead of the live stream. */
 export type RepairReason = 'gap' | 'reconnect' | 'periodic';
 
-/** One finished repair, for metrics and logs. */
-export interface RepairEvent {
-  namespace: string;
-  reason: RepairReason;
-  /** Revisions delivered from history by this repair. */
-  revisions: number;
-  durationMs: number;
-}
-
 /** Options of the change feed. */
 export interface ChangeFeedOptions {
   store: ConfigStore;
@@ -44,8 +35,13 @@ export interface ChangeFeedOptions {
   /** How long a namespace nobody watches keeps its bus subscription. @default 10_000 (10 s) */
   idleUnsubscribeMs?: number;
   logger?: Pick<Logger, 'warn' | 'info' | 'debug' | 'error'>;
-  /** Called after each repair that delivered or tried to deliver history. */
-  onRepair?: (event: RepairEvent) => void;
+  /** Called after each repair that delivered history, with the number of revisions it delivered. */
+  onRepair?: (reason: RepairReason, revisions: number) => void;
+  /**
+   * Called once per change delivered to a watched namespace (not per subscription), e.g. to
+   * observe propagation delay from `changedAt`.
+   */
+  onDeliver?: (change: DeliveredChange) => void;
 }
 
 /** A revision received live whose values may still have to be read from the store. */
@@ -121,6 +117,7 @@ export function createChangeFeed({
   idleUnsubscribeMs = 10_000, // 10 s
   logger,
   onRepair,
+  onDeliver,
 }: ChangeFeedOptions): ChangeFeed {
   const namespaces = new Map<string, NamespaceState>();
   const repairs: Record<RepairReason, number> = { gap: 0, reconnect: 0, periodic: 0 };
@@ -246,6 +243,7 @@ export function createChangeFeed({
   const deliver = (ns: NamespaceState, batch: Batch) => {
     ns.delivered = batch.revision;
     lastMessageAt = Date.now();
+    if (onDeliver) for (const change of batch.changes) onDeliver(change);
     for (const watcher of ns.watchers) watcher.offer(batch);
   };
 
@@ -305,7 +303,6 @@ export function createChangeFeed({
   };
 
   const repair = async (ns: NamespaceState, reason: RepairReason): Promise<void> => {
-    const started = performance.now();
     const from = ns.delivered;
     try {
       // Bounded: a namespace far behind is caught up over several pumps, never in one endless loop.
@@ -348,8 +345,8 @@ export function createChangeFeed({
       if (revisions > 0) {
         repairs[reason]++;
         logger?.info({ namespace: ns.name, reason, from, to: ns.delivered }, 'repaired from history');
+        onRepair?.(reason, revisions);
       }
-      onRepair?.({ namespace: ns.name, reason, revisions, durationMs: performance.now() - started });
     }
   };
 
