@@ -1,0 +1,207 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { printJson, requireArg, stringOption, type Command, type CommandContext } from '../context.js';
+import { CliError, EXIT, usage } from '../exit-codes.js';
+import { ConfigsDocument, SetConfigsDocument, type BatchInput } from '../operations.js';
+import { compact, progressBar } from '../output.js';
+
+/**
+ * A config file: YAML or JSON, either the export format
+ * `{ namespace?, revision?, configs: { key: value } }` or a flat `{ key: value }` map.
+ */
+export interface ConfigFile {
+  namespace: string | null;
+  configs: Map<string, unknown>;
+}
+
+export function readConfigFile(path: string): ConfigFile {
+  let text: string;
+  try {
+    text = path === '-' ? readFileSync(0, 'utf8') : readFileSync(path, 'utf8');
+  } catch (error) {
+    throw usage(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    // YAML is a superset of JSON, but JSON.parse is much faster on a large JSON export.
+    parsed = extname(path).toLowerCase() === '.json' || /^\s*[{[]/.test(text) ? JSON.parse(text) : parseYaml(text, { maxAliasCount: 100 });
+  } catch (error) {
+    throw usage(`${path} is not valid ${extname(path).toLowerCase() === '.json' ? 'JSON' : 'YAML or JSON'}: ${(error as Error).message.split('\n')[0]}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw usage(`${path} must hold a mapping of keys to values (or { configs: { key: value } })`);
+  }
+  const record = parsed as Record<string, unknown>;
+  const exportForm = 'configs' in record && typeof record.configs === 'object' && record.configs !== null && !Array.isArray(record.configs);
+  const body = (exportForm ? record.configs : record) as Record<string, unknown>;
+  const namespace = exportForm && typeof record.namespace === 'string' ? record.namespace : null;
+  const configs = new Map<string, unknown>();
+  for (const [key, value] of Object.entries(body)) {
+    if (value === null || value === undefined) throw usage(`${path}: ${key} has no value (null is not a config value)`);
+    configs.set(key, value);
+  }
+  return { namespace, configs };
+}
+
+export interface FileDiff {
+  namespace: string;
+  /** The gateway's revision the diff was computed against. */
+  revision: number;
+  added: Array<{ key: string; value: unknown }>;
+  changed: Array<{ key: string; from: unknown; to: unknown; version: number; redacted: boolean }>;
+  unchanged: number;
+  /** Keys the gateway has and the file does not (import leaves them alone). */
+  onlyInGateway: string[];
+}
+
+function namespaceFor(context: CommandContext, file: ConfigFile): string {
+  const explicit = stringOption(context.values, 'namespace');
+  if (explicit) return explicit;
+  if (file.namespace) return file.namespace;
+  return context.namespace();
+}
+
+export async function diffFile(context: CommandContext, file: ConfigFile, namespace: string): Promise<FileDiff> {
+  const { configs } = await context.client().request(ConfigsDocument, { namespace, prefix: null });
+  const current = new Map(configs.entries.map((e) => [e.key, e]));
+  const diff: FileDiff = { namespace, revision: configs.revision, added: [], changed: [], unchanged: 0, onlyInGateway: [] };
+  for (const [key, value] of file.configs) {
+    const entry = current.get(key);
+    if (!entry) diff.added.push({ key, value });
+    // A redacted secret cannot be compared: it counts as changed so an import rewrites it.
+    else if (entry.redacted || !isDeepStrictEqual(entry.value, value)) {
+      diff.changed.push({ key, from: entry.redacted ? null : entry.value, to: value, version: entry.version, redacted: entry.redacted });
+    } else diff.unchanged += 1;
+  }
+  for (const key of current.keys()) if (!file.configs.has(key)) diff.onlyInGateway.push(key);
+  diff.added.sort((a, b) => (a.key < b.key ? -1 : 1));
+  diff.changed.sort((a, b) => (a.key < b.key ? -1 : 1));
+  diff.onlyInGateway.sort();
+  return diff;
+}
+
+/** Human diff: at most `limit` lines per section so a 5,000-key import stays readable. */
+function printDiff(context: CommandContext, diff: FileDiff, limit = 50): void {
+  const out: string[] = [];
+  for (const { key, value } of diff.added.slice(0, limit)) out.push(`+ ${key} = ${compact(value)}`);
+  if (diff.added.length > limit) out.push(`+ … and ${diff.added.length - limit} more new keys`);
+  for (const c of diff.changed.slice(0, limit)) out.push(`~ ${c.key}: ${c.redacted ? '[redacted]' : compact(c.from, 40)} → ${compact(c.to, 40)}  (version ${c.version})`);
+  if (diff.changed.length > limit) out.push(`~ … and ${diff.changed.length - limit} more changed keys`);
+  if (out.length > 0) context.output.out(`${out.join('\n')}\n`);
+  context.output.out(
+    `${diff.namespace} at revision ${diff.revision}: ${diff.added.length} to add, ${diff.changed.length} to change, ${diff.unchanged} unchanged` +
+      (diff.onlyInGateway.length ? `, ${diff.onlyInGateway.length} only in the gateway (left alone)` : '') +
+      '\n',
+  );
+}
+
+export const diff: Command = {
+  name: 'diff',
+  summary: 'compare a YAML/JSON file with the gateway (exit 7 when they differ)',
+  usage: 'diff FILE\n  exit code 0 when the gateway already holds every value in FILE, 7 when not',
+  async run(context) {
+    const path = requireArg(context, 0, 'FILE');
+    const file = readConfigFile(path);
+    const result = await diffFile(context, file, namespaceFor(context, file));
+    if (context.json) printJson(context, result);
+    else printDiff(context, result);
+    return result.added.length + result.changed.length > 0 ? EXIT.DIFFERENT : EXIT.OK;
+  },
+};
+
+export const exportCommand: Command = {
+  name: 'export',
+  summary: 'write the namespace (or a prefix) as YAML or JSON',
+  usage:
+    'export [PREFIX] [--format yaml|json] [--output FILE]\n' +
+    '  secret values the token may not read are left out (and listed on stderr)',
+  options: { format: { type: 'string' }, output: { type: 'string', short: 'o' } },
+  async run(context) {
+    const namespace = context.namespace();
+    const outputPath = stringOption(context.values, 'output');
+    const format = stringOption(context.values, 'format') ?? (context.json || outputPath?.endsWith('.json') ? 'json' : 'yaml');
+    if (format !== 'yaml' && format !== 'json') throw usage('--format must be yaml or json');
+    const { configs } = await context.client().request(ConfigsDocument, { namespace, prefix: context.args[0] ?? null });
+    const body: Record<string, unknown> = {};
+    const skipped: string[] = [];
+    for (const entry of [...configs.entries].sort((a, b) => (a.key < b.key ? -1 : 1))) {
+      if (entry.redacted) skipped.push(entry.key);
+      else body[entry.key] = entry.value;
+    }
+    const document = { namespace, revision: configs.revision, configs: body };
+    const text = format === 'json' ? `${JSON.stringify(document, null, 2)}\n` : stringifyYaml(document, { lineWidth: 0 });
+    if (outputPath) writeFileSync(outputPath, text);
+    else context.output.out(text);
+    if (skipped.length) context.output.err(`left out ${skipped.length} redacted secret(s): ${skipped.join(', ')}\n`);
+    if (outputPath) context.output.err(`exported ${Object.keys(body).length} keys of ${namespace} at revision ${configs.revision} to ${outputPath}\n`);
+    return EXIT.OK;
+  },
+};
+
+/** Imports at or above this many changes show a progress bar. */
+const PROGRESS_THRESHOLD = 500;
+
+export const importCommand: Command = {
+  name: 'import',
+  summary: 'apply a YAML/JSON file as one atomic batch (shows the diff first)',
+  usage:
+    'import FILE [--yes] [--dry-run] [--reason R]\n' +
+    '  shows the diff, asks for confirmation (or --yes), then writes every added and changed key in\n' +
+    '  one setConfigs batch: one revision, all or nothing. Keys changed by someone else since the\n' +
+    '  diff make the whole import fail with exit 3. --dry-run exits 7 when there is something to apply.',
+  options: { yes: { type: 'boolean', short: 'y' }, 'dry-run': { type: 'boolean' }, reason: { type: 'string' } },
+  async run(context) {
+    const path = requireArg(context, 0, 'FILE');
+    const { output } = context;
+    const file = readConfigFile(path);
+    const namespace = namespaceFor(context, file);
+    const plan = await diffFile(context, file, namespace);
+    const pending = plan.added.length + plan.changed.length;
+    if (context.json && (context.values['dry-run'] || pending === 0)) printJson(context, { ...plan, applied: false });
+    else if (!context.json) printDiff(context, plan);
+    if (pending === 0) {
+      output.err('nothing to import\n');
+      return EXIT.OK;
+    }
+    if (context.values['dry-run']) return EXIT.DIFFERENT;
+    if (!context.values.yes) {
+      if (!output.stdinIsTTY) throw usage('not applied: pass --yes to import without a confirmation prompt');
+      const answer = await context.prompt(`Apply ${pending} change(s) to ${namespace} as one revision? [y/N] `);
+      if (!/^y(es)?$/i.test(answer.trim())) {
+        output.err('not applied\n');
+        return EXIT.DIFFERENT;
+      }
+    }
+    // Each key carries the version the diff saw: a concurrent change fails the whole batch
+    // instead of being silently overwritten.
+    const inputs: BatchInput[] = [
+      ...plan.added.map(({ key, value }) => ({ key, value, expectedVersion: 0 })),
+      ...plan.changed.map(({ key, to, version }) => ({ key, value: to, expectedVersion: version })),
+    ];
+    const bar = pending >= PROGRESS_THRESHOLD ? progressBar(output, 'uploading', 100, '%') : null;
+    const started = Date.now();
+    let result;
+    try {
+      result = await context.client().request(
+        SetConfigsDocument,
+        { namespace, inputs, reason: stringOption(context.values, 'reason') ?? `hotconf import ${path}` },
+        {
+          timeoutMs: 120_000, // 2 min: a large batch is one long transaction
+          onUploadProgress: bar ? (sent, total) => bar.update(Math.floor((sent / total) * 100)) : undefined,
+        },
+      );
+    } catch (error) {
+      if (error instanceof CliError && error.code === 'VERSION_CONFLICT') {
+        throw new CliError(`${error.message}: the namespace changed since the diff; nothing was imported, run the import again`, EXIT.CONFLICT, error.code);
+      }
+      throw error;
+    }
+    bar?.done(`committing took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const revision = result.setConfigs[0]?.revision ?? plan.revision;
+    if (context.json) printJson(context, { ...plan, applied: true, appliedRevision: revision, keys: result.setConfigs.length });
+    else output.out(`imported ${result.setConfigs.length} key(s) into ${namespace} at revision ${revision}\n`);
+    return EXIT.OK;
+  },
+};

@@ -1,0 +1,175 @@
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print, type DocumentNode } from 'graphql';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { CliError, EXIT } from './exit-codes.js';
+
+/** A GraphQL error as the gateway sends it. */
+export interface ResponseError {
+  message: string;
+  extensions?: { code?: unknown; [name: string]: unknown };
+}
+
+export interface RequestOptions {
+  /** Called as the request body is written: bytes sent so far, total bytes. */
+  onUploadProgress?: (sent: number, total: number) => void;
+  /** @default 30_000 (30 s) */
+  timeoutMs?: number;
+}
+
+export interface GatewayClient {
+  readonly url: string;
+  /** One GraphQL operation over HTTP POST; rejects with `CliError` carrying the right exit code. */
+  request<TData, TVariables>(document: TypedDocumentNode<TData, TVariables>, variables: TVariables, options?: RequestOptions): Promise<TData>;
+  /** A graphql-ws client on the same URL (no automatic retries: callers resume themselves). */
+  webSocket(options?: { onClosed?: (event: unknown) => void; onConnected?: () => void }): Client;
+}
+
+const printed = new WeakMap<DocumentNode, string>();
+function source(document: DocumentNode): string {
+  let text = printed.get(document);
+  if (text === undefined) printed.set(document, (text = print(document)));
+  return text;
+}
+
+/** Maps a GraphQL error code to the CLI's exit code. */
+export function exitCodeFor(code: string): number {
+  switch (code) {
+    case 'NOT_FOUND':
+      return EXIT.NOT_FOUND;
+    case 'VERSION_CONFLICT':
+      return EXIT.CONFLICT;
+    case 'UNAUTHENTICATED':
+    case 'FORBIDDEN':
+      return EXIT.AUTH;
+    case 'BAD_USER_INPUT':
+    case 'VALIDATION_FAILED':
+    case 'REVISION_COMPACTED':
+    case 'REVISION_AHEAD':
+    case 'GRAPHQL_PARSE_FAILED':
+    case 'GRAPHQL_VALIDATION_FAILED':
+      return EXIT.INVALID;
+    default:
+      return EXIT.UNAVAILABLE;
+  }
+}
+
+/** A `CliError` for the first of the gateway's errors. */
+export function errorFromResponse(errors: readonly ResponseError[]): CliError {
+  const first = errors[0];
+  const code = typeof first?.extensions?.code === 'string' ? first.extensions.code : 'INTERNAL_SERVER_ERROR';
+  let message = first?.message ?? 'request failed';
+  const current = first?.extensions?.currentVersion;
+  if (code === 'VERSION_CONFLICT' && typeof current === 'number') message += ` (current version: ${current})`;
+  return new CliError(message, exitCodeFor(code), code, first?.extensions);
+}
+
+/** The parsed body, or null when it is not JSON (a proxy's error page...). */
+function parseJson<T>(text: string): T | null {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return null;
+  }
+}
+
+/** `http(s)://…` → `ws(s)://…`. */
+export function toWebSocketUrl(url: string): string {
+  return url.replace(/^http(s?):/i, (_, s: string) => `ws${s}:`);
+}
+
+/**
+ * The CLI's connection to a gateway: GraphQL over HTTP POST (node:http, so large bodies are
+ * sent with a content-length and upload progress can be reported) and graphql-ws for `watch`.
+ */
+export function createGatewayClient({ url, token }: { url: string; token?: string | null }): GatewayClient {
+  let target: URL;
+  try {
+    target = new URL(url);
+  } catch {
+    throw new CliError(`--url is not a URL: ${url}`, EXIT.USAGE);
+  }
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') {
+    throw new CliError(`--url must be http(s)://…/graphql, got ${target.protocol}`, EXIT.USAGE);
+  }
+  const authorization = token ? `Bearer ${token}` : null;
+
+  const request = <TData, TVariables>(
+    document: TypedDocumentNode<TData, TVariables>,
+    variables: TVariables,
+    { onUploadProgress, timeoutMs = 30_000 /* 30 s */ }: RequestOptions = {},
+  ): Promise<TData> => {
+    const body = Buffer.from(JSON.stringify({ query: source(document), variables }));
+    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise<TData>((resolve, reject) => {
+      const req = send(target, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/graphql-response+json, application/json',
+          'content-length': body.length,
+          ...(authorization ? { authorization } : {}),
+        },
+        timeout: timeoutMs,
+      });
+      req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
+      req.on('error', (error: NodeJS.ErrnoException) => {
+        reject(new CliError(`cannot reach the gateway at ${url} (${error.code ?? error.message})`, EXIT.UNAVAILABLE, error.code ?? 'NETWORK'));
+      });
+      req.on('response', (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', (error) => reject(new CliError(`response from ${url} broke off (${error.message})`, EXIT.UNAVAILABLE, 'NETWORK')));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const payload = parseJson<{ data?: TData | null; errors?: ResponseError[] }>(text);
+          if (payload?.errors && payload.errors.length > 0) return reject(errorFromResponse(payload.errors));
+          if (payload?.data && res.statusCode && res.statusCode < 400) return resolve(payload.data);
+          const status = res.statusCode ?? 0;
+          const code = status === 401 ? 'UNAUTHENTICATED' : status === 403 ? 'FORBIDDEN' : `HTTP_${status}`;
+          reject(new CliError(`gateway answered HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`, exitCodeFor(code), code));
+        });
+      });
+      // Written in slices so a large import can report progress as the socket drains.
+      const SLICE = 64 * 1024;
+      let offset = 0;
+      const pump = () => {
+        while (offset < body.length) {
+          const end = Math.min(offset + SLICE, body.length);
+          const ok = req.write(body.subarray(offset, end));
+          offset = end;
+          onUploadProgress?.(offset, body.length);
+          if (!ok) {
+            req.once('drain', pump);
+            return;
+          }
+        }
+        req.end();
+      };
+      pump();
+    });
+  };
+
+  return {
+    url,
+    request,
+    webSocket({ onClosed, onConnected } = {}) {
+      return createClient({
+        url: toWebSocketUrl(url),
+        webSocketImpl: WebSocket,
+        connectionParams: authorization ? { authorization } : {},
+        retryAttempts: 0,
+        lazy: true,
+        // Fail fast when the gateway is gone: the caller backs off and resumes.
+        connectionAckWaitTimeout: 10_000,
+        keepAlive: 10_000,
+        on: {
+          closed: (event) => onClosed?.(event),
+          connected: () => onConnected?.(),
+        },
+      });
+    },
+  };
+}

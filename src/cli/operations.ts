@@ -1,0 +1,143 @@
+/**
+ * GraphQL documents only the CLI uses (mutations and wider selections). The SDK's typed
+ * documents (`src/client/generated/operations.ts`) are reused where they fit.
+ */
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { parse } from 'graphql';
+
+export {
+  ConfigDocument,
+  ConfigsDocument,
+  ConfigChangesDocument,
+  ConvergenceDocument,
+  EvaluateFlagDocument,
+} from '../client/generated/operations.js';
+
+/** An entry as the CLI selects it after a write. */
+export interface EntryResult {
+  key: string;
+  value: unknown;
+  version: number;
+  revision: number;
+  updatedAt: string;
+  updatedBy: string | null;
+  secret: boolean;
+  redacted: boolean;
+}
+
+export interface ChangeResult {
+  namespace: string;
+  key: string;
+  op: 'SET' | 'DELETE';
+  version: number;
+  revision: number;
+  value: unknown;
+  changedAt: string;
+  changedBy: string | null;
+  reason: string | null;
+  replayed: boolean;
+  secret: boolean;
+  redacted: boolean;
+}
+
+const doc = <TData, TVariables>(text: string): TypedDocumentNode<TData, TVariables> =>
+  parse(text) as TypedDocumentNode<TData, TVariables>;
+
+const ENTRY = /* GraphQL */ `key value version revision updatedAt updatedBy secret redacted`;
+const CHANGE = /* GraphQL */ `namespace key op version revision value changedAt changedBy reason replayed secret redacted`;
+
+export const SetConfigDocument = doc<
+  { setConfig: EntryResult },
+  {
+    input: {
+      namespace: string;
+      key: string;
+      value: unknown;
+      expectedVersion?: number | null;
+      reason?: string | null;
+      description?: string | null;
+      secret?: boolean | null;
+    };
+  }
+>(/* GraphQL */ `
+  mutation CliSetConfig($input: SetConfigInput!) {
+    setConfig(input: $input) { ${ENTRY} }
+  }
+`);
+
+export interface BatchInput {
+  key: string;
+  value: unknown;
+  expectedVersion?: number | null;
+  description?: string | null;
+  secret?: boolean | null;
+}
+
+export const SetConfigsDocument = doc<
+  { setConfigs: Array<{ key: string; version: number; revision: number }> },
+  { namespace: string; inputs: BatchInput[]; reason?: string | null }
+>(/* GraphQL */ `
+  mutation CliSetConfigs($namespace: String!, $inputs: [BatchSetInput!]!, $reason: String) {
+    setConfigs(namespace: $namespace, inputs: $inputs, reason: $reason) { key version revision }
+  }
+`);
+
+export const DeleteConfigDocument = doc<
+  { deleteConfig: ChangeResult },
+  { namespace: string; key: string; expectedVersion?: number | null; reason?: string | null }
+>(/* GraphQL */ `
+  mutation CliDeleteConfig($namespace: String!, $key: String!, $expectedVersion: Int, $reason: String) {
+    deleteConfig(namespace: $namespace, key: $key, expectedVersion: $expectedVersion, reason: $reason) { ${CHANGE} }
+  }
+`);
+
+export const RollbackConfigDocument = doc<
+  { rollbackConfig: EntryResult },
+  { namespace: string; key: string; toVersion: number; expectedVersion?: number | null; reason?: string | null }
+>(/* GraphQL */ `
+  mutation CliRollbackConfig($namespace: String!, $key: String!, $toVersion: Int!, $expectedVersion: Int, $reason: String) {
+    rollbackConfig(namespace: $namespace, key: $key, toVersion: $toVersion, expectedVersion: $expectedVersion, reason: $reason) { ${ENTRY} }
+  }
+`);
+
+export const DisableAllFlagsDocument = doc<
+  { disableAllFlags: EntryResult[] },
+  { namespace: string; reason: string }
+>(/* GraphQL */ `
+  mutation CliDisableAllFlags($namespace: String!, $reason: String!) {
+    disableAllFlags(namespace: $namespace, reason: $reason) { ${ENTRY} }
+  }
+`);
+
+export const HistoryDocument = doc<
+  { config: { key: string; version: number; history: ChangeResult[] } | null },
+  { namespace: string; key: string; limit: number }
+>(/* GraphQL */ `
+  query CliHistory($namespace: String!, $key: String!, $limit: Int) {
+    config(namespace: $namespace, key: $key) { key version history(limit: $limit) { ${CHANGE} } }
+  }
+`);
+
+export const ChangesDocument = doc<
+  { configChanges: { revision: number; hasMore: boolean; changes: ChangeResult[] } },
+  { namespace: string; sinceRevision: number; prefix?: string | null; limit: number }
+>(/* GraphQL */ `
+  query CliChanges($namespace: String!, $sinceRevision: SafeInt!, $prefix: String, $limit: Int) {
+    configChanges(namespace: $namespace, sinceRevision: $sinceRevision, prefix: $prefix, limit: $limit) {
+      revision hasMore changes { ${CHANGE} }
+    }
+  }
+`);
+
+export const NamespacesDocument = doc<{ namespaces: Array<{ name: string; revision: number; entryCount: number }> }, Record<string, never>>(
+  /* GraphQL */ `query CliNamespaces { namespaces { name revision entryCount } }`,
+);
+
+export const WatchDocument = doc<
+  { configChanged: ChangeResult },
+  { namespace: string; prefix?: string | null; keys?: string[] | null; sinceRevision?: number | null }
+>(/* GraphQL */ `
+  subscription CliWatch($namespace: String!, $prefix: String, $keys: [String!], $sinceRevision: SafeInt) {
+    configChanged(namespace: $namespace, prefix: $prefix, keys: $keys, sinceRevision: $sinceRevision) { ${CHANGE} }
+  }
+`);
