@@ -8,6 +8,8 @@ import type { JsonValue } from './types.js';
 const NAMESPACE_RE = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 const KEY_CHARS_RE = /^[A-Za-z0-9_.:/-]+$/;
 const SEPARATORS = new Set(['.', ':', '/', '-']);
+/** `\u0000` in JSON text that is an escape, not an escaped backslash followed by "u0000". */
+const NUL_ESCAPE_RE = /(?<!\\)(?:\\\\)*\\u0000/;
 
 /** Longest key, in characters (all ASCII). */
 export const MAX_KEY_LENGTH = 256;
@@ -94,6 +96,8 @@ export interface Validator {
   version(version: number, { field, min }: { field: string; min: number }): void;
   /** A revision cursor: a non-negative safe integer. */
   revision(revision: number, field?: string): void;
+  /** Free text stored in a column (description, reason): at most `maxLength` characters, no U+0000. */
+  text(text: string, field: string, maxLength?: number): void;
 }
 
 /**
@@ -121,7 +125,10 @@ export function createValidator(options: ValidatorOptions = {}): Validator {
         throw bad('A value must not be null: delete the key instead', field);
       }
       if (typeof value === 'number' && !Number.isFinite(value)) throw bad('A value must be valid JSON', field);
-      const size = jsonByteSize(value);
+      const text = JSON.stringify(value);
+      // PostgreSQL's jsonb cannot hold U+0000; refuse it here rather than fail in the database.
+      if (NUL_ESCAPE_RE.test(text)) throw bad('JSON strings must not contain the character U+0000', field);
+      const size = Buffer.byteLength(text, 'utf8');
       if (size > maxValueBytes) {
         throw new GatewayError('BAD_USER_INPUT', `Value is ${size} bytes of JSON; the limit is ${maxValueBytes} bytes`, {
           field,
@@ -150,6 +157,10 @@ export function createValidator(options: ValidatorOptions = {}): Validator {
     },
     revision(revision, field = 'sinceRevision') {
       assertIntRange(revision, { min: 0, max: Number.MAX_SAFE_INTEGER, field });
+    },
+    text(text, field, maxLength = 4096) {
+      if (text.includes('\u0000')) throw bad(`${field} must not contain the character U+0000`, field);
+      if (text.length > maxLength) throw bad(`${field} holds at most ${maxLength} characters, got ${text.length}`, field);
     },
   };
 }

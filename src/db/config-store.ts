@@ -15,12 +15,12 @@ import type {
   WriteResult,
 } from '../core/types.js';
 import { createValidator, type Validator } from '../core/validation.js';
-import type { Database, Db } from './connect.js';
+import type { Database, Db, SqlParam } from './connect.js';
 import { entries, history, namespaces } from './schema.js';
 
 export interface ConfigStoreOptions {
   /** An open database from `connectDatabase`; the store does not close it. */
-  database: Pick<Database, 'db' | 'driver' | 'ping' | 'stats'>;
+  database: Pick<Database, 'db' | 'driver' | 'transaction' | 'ping' | 'stats'>;
   /** Input checks; built from `maxValueBytes` / `maxBatchSize` when omitted. */
   validator?: Validator;
   /** Largest value, in bytes of JSON (ignored when `validator` is given). @default 1_048_576 (1 MiB) */
@@ -73,8 +73,65 @@ function toChange(row: HistoryRow): Change {
   };
 }
 
-/** `excluded.<column>` for an upsert's update list. */
-const excluded = (column: string): SQL => sql.raw(`excluded."${column}"`);
+/*
+ * The write path is raw SQL through `Database.transaction` (the same text on both drivers): it
+ * is the hot path, and the query builder cost more than the database did. Parameters are cast
+ * via ::text so both drivers send plain text.
+ */
+
+/** Statements with at most this many rows are named prepared statements; larger ones vary too much. */
+const PREPARED_ROWS = 8;
+
+const BUMP_REVISION_SQL = /* SQL */ `
+  insert into namespaces (name, revision) values ($1, 1)
+  on conflict (name) do update set revision = namespaces.revision + 1
+  returning revision`;
+
+interface CurrentRow extends Record<string, unknown> {
+  key: string;
+  version: number;
+  deleted: boolean;
+  description: string | null;
+  secret: boolean;
+  schema: string | null;
+}
+
+interface TargetRow extends Record<string, unknown> {
+  key: string;
+  version: number;
+  op: string;
+  value: string | null;
+}
+
+const list = (count: number, row: (index: number) => string): string => Array.from({ length: count }, (_, i) => row(i)).join(', ');
+
+function currentEntriesSql(count: number): string {
+  return `select key, version, deleted, description, secret, schema::text as schema from entries
+    where namespace = $1 and key in (${list(count, (i) => `$${i + 2}`)})`;
+}
+
+function rollbackTargetsSql(count: number): string {
+  return `select key, version, op, value::text as value from history
+    where namespace = $1 and (key, version) in (${list(count, (i) => `($${2 * i + 2}::text, $${2 * i + 3}::int)`)})`;
+}
+
+/** Shared $1..$6: namespace, revision, changed_at, actor, reason, trace id; then 8 per op. */
+function applyWriteSql(count: number): string {
+  const p = (i: number, column: number) => `$${7 + i * 8 + column}`;
+  const value = (i: number) => `${p(i, 1)}::text::jsonb`;
+  return `with applied as (
+    insert into entries (namespace, key, value, version, revision, deleted, updated_at, updated_by, description, secret, schema)
+    values ${list(count, (i) => `($1, ${p(i, 0)}::text, ${value(i)}, ${p(i, 2)}::int, $2::bigint, ${p(i, 3)}::bool, $3::text::timestamptz, $4::text, ${p(i, 4)}::text, ${p(i, 5)}::bool, ${p(i, 6)}::text::jsonb)`)}
+    on conflict (namespace, key) do update set
+      value = excluded.value, version = excluded.version, revision = excluded.revision, deleted = excluded.deleted,
+      updated_at = excluded.updated_at, updated_by = excluded.updated_by, description = excluded.description,
+      secret = excluded.secret, schema = excluded.schema
+  )
+  insert into history (namespace, revision, key, op, version, value, secret, actor, reason, trace_id, changed_at)
+  values ${list(count, (i) => `($1, $2::bigint, ${p(i, 0)}::text, ${p(i, 7)}::text, ${p(i, 2)}::int, ${value(i)}, ${p(i, 5)}::bool, $4::text, $5::text, $6::text, $3::text::timestamptz)`)}`;
+}
+
+const parseJson = (text: string | null): JsonValue | null => (text === null ? null : (JSON.parse(text) as JsonValue));
 
 function keyFilter(keyColumn: typeof history.key | typeof entries.key, filter: KeyFilter): SQL | undefined {
   const parts: SQL[] = [];
@@ -131,6 +188,7 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
       }
       if (op.kind === 'set') {
         validator.value(op.value, at('value'));
+        if (typeof op.description === 'string') validator.text(op.description, at('description'));
         if (op.schema !== undefined && op.schema !== null) {
           validator.value(op.schema, at('schema'));
           assertValidSchema(op.schema, at('schema'));
@@ -143,41 +201,31 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
 
   async function write(namespace: string, ops: readonly WriteOp[], meta: WriteMeta): Promise<WriteResult> {
     checkWrite(namespace, ops);
+    if (meta.reason !== null) validator.text(meta.reason, 'reason');
     const changedAt = now();
     const keys = ops.map((op) => op.key);
     const rollbacks = ops.filter((op): op is Extract<WriteOp, { kind: 'rollback' }> => op.kind === 'rollback');
 
-    return db.transaction(async (tx) => {
-      // Issued together: postgres.js pipelines them on the transaction's connection, in order,
-      // so the entry reads run after the namespace row lock is held.
+    return database.transaction(async (tx) => {
+      // Issued together: they are pipelined on the transaction's connection, in order, so the
+      // entry reads run (each with a fresh read-committed snapshot) after the namespace row lock
+      // is held. Never merge them into one statement: its snapshot would predate the lock wait.
       const [bumped, current, targets] = await Promise.all([
-        tx
-          .insert(namespaces)
-          .values({ name: namespace, revision: 1 })
-          .onConflictDoUpdate({ target: namespaces.name, set: { revision: sql`"namespaces"."revision" + 1` } })
-          .returning({ revision: namespaces.revision }),
-        tx
-          .select()
-          .from(entries)
-          .where(and(eq(entries.namespace, namespace), inArray(entries.key, keys))),
+        tx.query<{ revision: string | number }>(BUMP_REVISION_SQL, [namespace]),
+        tx.query<CurrentRow>(currentEntriesSql(keys.length), [namespace, ...keys], { prepare: keys.length <= PREPARED_ROWS }),
         rollbacks.length === 0
-          ? Promise.resolve([] as HistoryRow[])
-          : tx
-              .select()
-              .from(history)
-              .where(
-                and(
-                  eq(history.namespace, namespace),
-                  or(...rollbacks.map((op) => and(eq(history.key, op.key), eq(history.version, op.toVersion)))),
-                ),
-              ),
+          ? Promise.resolve([] as TargetRow[])
+          : tx.query<TargetRow>(
+              rollbackTargetsSql(rollbacks.length),
+              [namespace, ...rollbacks.flatMap((op) => [op.key, op.toVersion])],
+              { prepare: rollbacks.length <= PREPARED_ROWS },
+            ),
       ]);
-      const revision = bumped[0]!.revision;
+      const revision = Number(bumped[0]!.revision);
       const byKey = new Map(current.map((row) => [row.key, row]));
       const targetByKey = new Map(targets.map((row) => [`${row.key}\u0000${row.version}`, row]));
 
-      const entryRows: EntryRow[] = [];
-      const historyRows: Array<typeof history.$inferInsert> = [];
+      const params: SqlParam[] = [namespace, revision, changedAt.toISOString(), meta.actor, meta.reason, meta.traceId];
       const changes: Change[] = [];
       const written: Entry[] = [];
 
@@ -194,19 +242,24 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
         }
         // A re-create continues after the tombstone's version; versions are never reused.
         const version = (row?.version ?? 0) + 1;
-        let next: EntryRow;
+        let value: JsonValue | null;
+        let description: string | null;
+        let secret: boolean;
+        let schema: JsonValue | null;
         if (op.kind === 'delete') {
           if (!live) {
             throw new GatewayError('NOT_FOUND', `Config ${op.key} does not exist in namespace ${namespace}`, { key: op.key });
           }
-          next = { ...row, value: null, version, revision, deleted: true, updatedAt: changedAt, updatedBy: meta.actor };
+          value = null;
+          description = row.description;
+          secret = row.secret;
+          schema = parseJson(row.schema);
         } else {
           // A deleted key starts afresh: its old description, secret flag and schema are gone with it.
           const base = live ? row : null;
-          let value: JsonValue;
-          let description = base?.description ?? null;
-          let secret = base?.secret ?? false;
-          let schema: JsonValue | null = base?.schema ?? null;
+          description = base?.description ?? null;
+          secret = base?.secret ?? false;
+          schema = parseJson(base?.schema ?? null);
           if (op.kind === 'set') {
             value = op.value;
             if (op.description !== undefined) description = op.description;
@@ -221,81 +274,56 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
                 { key: op.key, toVersion: op.toVersion },
               );
             }
-            value = target.value;
+            value = parseJson(target.value);
             // Rolling back a deleted key brings it back with the settings it had then.
             if (!live && row) {
               description = row.description;
               secret = row.secret;
-              schema = row.schema ?? null;
+              schema = parseJson(row.schema);
             }
           }
-          if (schema !== null) assertValueMatches(schema, value, op.key);
-          validateValue?.(value, op.key, namespace);
-          next = {
+          if (schema !== null) assertValueMatches(schema, value!, op.key);
+          validateValue?.(value!, op.key, namespace);
+          written.push({
             namespace,
             key: op.key,
-            value,
+            value: value!,
             version,
             revision,
-            deleted: false,
             updatedAt: changedAt,
             updatedBy: meta.actor,
             description,
             secret,
             schema,
-          };
-          written.push(toEntry(next));
+          });
         }
-        entryRows.push(next);
         const change: Change = {
           namespace,
           key: op.key,
           op: op.kind === 'delete' ? 'DELETE' : 'SET',
           version,
           revision,
-          value: next.value ?? null,
+          value,
           changedAt,
           changedBy: meta.actor,
           reason: meta.reason,
           traceId: meta.traceId,
-          secret: next.secret,
+          secret,
         };
         changes.push(change);
-        historyRows.push({
-          namespace,
-          revision,
-          key: op.key,
-          op: change.op,
+        params.push(
+          op.key,
+          value === null ? null : JSON.stringify(value),
           version,
-          value: change.value,
-          secret: change.secret,
-          actor: meta.actor,
-          reason: meta.reason,
-          traceId: meta.traceId,
-          changedAt,
-        });
+          op.kind === 'delete',
+          description,
+          secret,
+          schema === null ? null : JSON.stringify(schema),
+          change.op,
+        );
       }
 
-      await Promise.all([
-        tx
-          .insert(entries)
-          .values(entryRows)
-          .onConflictDoUpdate({
-            target: [entries.namespace, entries.key],
-            set: {
-              value: excluded('value'),
-              version: excluded('version'),
-              revision: excluded('revision'),
-              deleted: excluded('deleted'),
-              updatedAt: excluded('updated_at'),
-              updatedBy: excluded('updated_by'),
-              description: excluded('description'),
-              secret: excluded('secret'),
-              schema: excluded('schema'),
-            },
-          }),
-        tx.insert(history).values(historyRows),
-      ]);
+      tx.beforeCommit(applyWriteSql(ops.length), params, { prepare: ops.length <= PREPARED_ROWS });
       return { namespace, revision, changes, entries: written };
     });
   }

@@ -19,10 +19,37 @@ export interface DatabaseStats {
   [k: string]: string | number;
 }
 
+/** A statement parameter. Cast in SQL (`$1::text::jsonb`) so both drivers send the same text. */
+export type SqlParam = string | number | boolean | null;
+
+export interface SqlStatementOptions {
+  /** Named prepared statement (when the connection allows it). Use for fixed statement shapes. @default true */
+  prepare?: boolean;
+}
+
+/**
+ * Raw SQL inside one transaction, the same text on both drivers. Rows come as the driver
+ * delivers them: cast to `::text` in SQL and convert `bigint`s with `Number()`.
+ */
+export interface SqlTransaction {
+  /** Runs the statement; statements issued without awaiting are pipelined, in order. */
+  query<Row extends Record<string, unknown>>(text: string, params?: readonly SqlParam[], options?: SqlStatementOptions): Promise<Row[]>;
+  /**
+   * Runs the statement right before COMMIT, sent together with it (one round trip). If it fails,
+   * the transaction rolls back and the transaction's promise rejects with its error.
+   */
+  beforeCommit(text: string, params?: readonly SqlParam[], options?: SqlStatementOptions): void;
+}
+
 /** An open database: drizzle handle plus lifecycle. Whoever connects closes. */
 export interface Database extends AsyncDisposable {
   readonly db: Db;
   readonly driver: DriverName;
+  /**
+   * One read-committed transaction of raw SQL with as few round trips as the driver allows (the
+   * write hot path). Commits when `fn` resolves, rolls back when it throws.
+   */
+  transaction<T>(fn: (tx: SqlTransaction) => Promise<T>): Promise<T>;
   /** Applies pending migrations from `./drizzle` (safe when several gateways start at once). */
   migrate(options?: MigrateOptions): Promise<void>;
   stats(): DatabaseStats;
@@ -77,6 +104,34 @@ const JSON_OID = 114;
 const JSONB_OID = 3802;
 const rawText = (value: string): string => value;
 
+type Unsafe = (query: string, params?: unknown[], options?: { prepare?: boolean }) => unknown;
+type Scoped = (...args: unknown[]) => unknown;
+
+/**
+ * Drizzle sends every query unnamed (`prepare: false`), so Postgres parses and plans each one
+ * again. This view of the client makes them named prepared statements (postgres.js caches them
+ * per connection), inside transactions too. Not used with `prepare: false` (poolers).
+ */
+function preparing<T extends object>(client: T): T {
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      if (property === 'unsafe') {
+        return (query: string, params?: unknown[], options?: { prepare?: boolean }) =>
+          (value as Unsafe).call(target, query, params, { ...options, prepare: true });
+      }
+      if (property === 'begin' || property === 'savepoint') {
+        return (...args: unknown[]) => {
+          const callback = args.pop() as (scoped: object) => unknown;
+          return (value as Scoped).call(target, ...args, (scoped: object) => callback(preparing(scoped)));
+        };
+      }
+      return value;
+    },
+  });
+}
+
 function connectPostgres(
   databaseUrl: string,
   { poolMax, prepare, connectTimeoutS }: { poolMax: number; prepare: boolean; connectTimeoutS: number },
@@ -93,12 +148,51 @@ function connectPostgres(
   // the JSON string "123" would otherwise come back as the number 123.
   client.options.parsers[JSON_OID] = rawText;
   client.options.parsers[JSONB_OID] = rawText;
-  const db = drizzlePostgres({ client, schema }) as unknown as Db;
+  const db = drizzlePostgres({ client: prepare ? preparing(client) : client, schema }) as unknown as Db;
   let closed: Promise<void> | null = null;
   const close = () => (closed ??= client.end({ timeout: 5 }));
+
+  const transaction = async <T>(fn: (tx: SqlTransaction) => Promise<T>): Promise<T> => {
+    const connection = await client.reserve();
+    const run = (text: string, params: readonly SqlParam[] = [], options: SqlStatementOptions = {}) =>
+      connection.unsafe(text, params as SqlParam[], { prepare: prepare && (options.prepare ?? true) }).execute();
+    const deferred: Array<[string, readonly SqlParam[] | undefined, SqlStatementOptions | undefined]> = [];
+    let open = true;
+    try {
+      // BEGIN is not awaited: it goes out in the same write as fn's first statements.
+      const begun = run('begin');
+      begun.catch(() => {}); // its failure surfaces through fn's statements
+      const result = await fn({
+        query: async <Row extends Record<string, unknown>>(text: string, params?: readonly SqlParam[], options?: SqlStatementOptions) =>
+          (await run(text, params, options)) as unknown as Row[],
+        beforeCommit: (text, params, options) => {
+          deferred.push([text, params, options]);
+        },
+      });
+      await begun;
+      const finals = deferred.map(([text, params, options]) => run(text, params, options));
+      const commit = run('commit');
+      open = false;
+      // A failed final statement aborts the transaction; COMMIT then rolls back without an error.
+      const settled = await Promise.allSettled([...finals, commit]);
+      const failure = settled.find((outcome) => outcome.status === 'rejected');
+      if (failure) throw (failure as PromiseRejectedResult).reason;
+      return result;
+    } catch (error) {
+      if (open) {
+        open = false;
+        await run('rollback').catch(() => {});
+      }
+      throw error;
+    } finally {
+      connection.release();
+    }
+  };
+
   return {
     db,
     driver: 'postgres',
+    transaction,
     migrate: (migrateOptions) => runMigrations({ driver: 'postgres', databaseUrl, prepare, connectTimeoutS }, migrateOptions),
     stats: () => ({ driver: 'postgres', poolMax, prepare: prepare ? 'on' : 'off' }),
     ping: async () => {
@@ -131,9 +225,24 @@ async function connectPglite(dataDir: string): Promise<Database> {
         releaseLock();
       }
     })());
+  const transaction = <T>(fn: (tx: SqlTransaction) => Promise<T>): Promise<T> =>
+    client.transaction(async (tx) => {
+      const deferred: Array<[string, readonly SqlParam[] | undefined]> = [];
+      const result = await fn({
+        query: async <Row extends Record<string, unknown>>(text: string, params?: readonly SqlParam[]) =>
+          (await tx.query<Row>(text, params ? [...params] : [])).rows,
+        beforeCommit: (text, params) => {
+          deferred.push([text, params]);
+        },
+      });
+      for (const [text, params] of deferred) await tx.query(text, params ? [...params] : []);
+      return result;
+    });
+
   return {
     db,
     driver: 'pglite',
+    transaction,
     migrate: (migrateOptions) => runMigrations({ driver: 'pglite', client }, migrateOptions),
     stats: () => ({ driver: 'pglite', dataDir: dir }),
     ping: async () => {

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfigStore, WriteMeta } from '../../src/core/types.js';
 import { createConfigStore } from '../../src/db/config-store.js';
@@ -250,6 +251,43 @@ describe.each(drivers)('ConfigStore on %s', (driver, makeHarness) => {
     await failure(store.write(n, many, meta), 'BAD_USER_INPUT');
     await failure(store.write(n, [{ kind: 'set', key: 'a', value: 1, schema: { type: 'no-such-type' } }], meta), 'BAD_USER_INPUT');
     expect((await store.revisions([n])).has(n)).toBe(false);
+  });
+
+  it('refuses U+0000 in values and descriptions as bad input instead of failing in the database', async () => {
+    const n = ns();
+    await failure(store.write(n, [{ kind: 'set', key: 'a', value: { s: 'nul\u0000' } }], meta), 'BAD_USER_INPUT');
+    await failure(store.write(n, [{ kind: 'set', key: 'a', value: 1, description: 'nul\u0000' }], meta), 'BAD_USER_INPUT');
+    // A backslash followed by "u0000" is ordinary text.
+    const ok = await store.write(n, [{ kind: 'set', key: 'a', value: 'back\\u0000slash' }], meta);
+    expect((await store.get(n, 'a'))!.value).toBe(ok.entries[0]!.value);
+  });
+
+  it('a failure inside the database rolls the whole write back', async () => {
+    const n = ns();
+    await store.write(n, [{ kind: 'set', key: 'a', value: 1 }], meta);
+    await database.db.execute(
+      sql.raw(`create or replace function hotconf_test_boom() returns trigger language plpgsql as $$
+        begin if new.key = 'boom' then raise exception 'boom refused'; end if; return new; end $$`),
+    );
+    await database.db.execute(sql.raw(`create or replace trigger hotconf_test_boom before insert on history for each row execute function hotconf_test_boom()`));
+    try {
+      const attempt = store.write(
+        n,
+        [
+          { kind: 'set', key: 'a', value: 2 },
+          { kind: 'set', key: 'boom', value: 3 },
+        ],
+        meta,
+      );
+      await expect(attempt).rejects.toThrow(/boom refused/);
+    } finally {
+      await database.db.execute(sql.raw('drop trigger hotconf_test_boom on history'));
+    }
+    expect(await store.get(n, 'a')).toMatchObject({ value: 1, version: 1 });
+    expect(await store.get(n, 'boom')).toBeNull();
+    expect((await store.revisions([n])).get(n)).toBe(1);
+    // The connection is usable and the next write gets the next revision.
+    expect((await store.write(n, [{ kind: 'set', key: 'a', value: 4 }], meta)).revision).toBe(2);
   });
 
   it('a value that breaks the JSON Schema is VALIDATION_FAILED and writes nothing', async () => {
