@@ -29,8 +29,9 @@ interface Harness {
   dispose(): Promise<void>;
 }
 
-const drivers: Array<[string, () => Harness]> = [
+const drivers: Array<[string, 'postgres' | 'pglite', () => Harness]> = [
   [
+    'postgres',
     'postgres',
     () => {
       let database: TestDatabase | null = null;
@@ -46,6 +47,24 @@ const drivers: Array<[string, () => Harness]> = [
     },
   ],
   [
+    // As behind PgBouncer or Supavisor in transaction mode: no named prepared statements.
+    'postgres (prepare: false)',
+    'postgres',
+    () => {
+      let database: TestDatabase | null = null;
+      return {
+        async open() {
+          database ??= await createTestDatabase('store_contract_unprepared');
+          return { databaseUrl: database.url, poolMax: 3, prepare: false };
+        },
+        async dispose() {
+          await database?.drop();
+        },
+      };
+    },
+  ],
+  [
+    'pglite',
     'pglite',
     () => {
       let dir: string | null = null;
@@ -62,7 +81,7 @@ const drivers: Array<[string, () => Harness]> = [
   ],
 ];
 
-describe.each(drivers)('ConfigStore on %s', (driver, makeHarness) => {
+describe.each(drivers)('ConfigStore on %s', (_label, driver, makeHarness) => {
   const harness = makeHarness();
   let database: Database;
   let store: ConfigStore;
