@@ -119,8 +119,11 @@ export function resolveSigningSecret({ jwtSecret, dataDir = './.hotconf' }: { jw
   return jwtSecret || loadOrCreateGeneratedSecret(dataDir);
 }
 
-function unauthenticated(message: string, cause?: unknown): GatewayError {
-  return new GatewayError('UNAUTHENTICATED', message, {}, cause);
+// No `cause` on purpose: a GraphQLError whose originalError is a foreign error is treated as
+// unexpected and masked when it is thrown outside a resolver (the context factory), and the
+// verifier's own detail is of no use to the caller.
+function unauthenticated(message: string): GatewayError {
+  return new GatewayError('UNAUTHENTICATED', message);
 }
 
 /** Turns verified JWT claims into a `Principal`, or throws UNAUTHENTICATED naming the bad claim. */
@@ -157,18 +160,20 @@ function bearerToken(authorization: string): string {
   return match[1];
 }
 
-function verificationError(error: unknown): GatewayError {
+function verificationError(error: unknown, logger?: Pick<Logger, 'warn'>): GatewayError {
   if (error instanceof GatewayError) return error;
-  if (error instanceof joseErrors.JWTExpired) return unauthenticated('Token expired', error);
+  if (error instanceof joseErrors.JWTExpired) return unauthenticated('Token expired');
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
-    return unauthenticated(error.claim === 'nbf' ? 'Token not yet valid' : `Token claim "${error.claim}" is invalid`, error);
+    return unauthenticated(error.claim === 'nbf' ? 'Token not yet valid' : `Token claim "${error.claim}" is invalid`);
   }
   if (error instanceof joseErrors.JWKSTimeout || (error instanceof joseErrors.JOSEError && error.code === 'ERR_JWKS_INVALID')) {
-    return new GatewayError('SERVICE_UNAVAILABLE', 'Token keys cannot be fetched right now', {}, error);
+    logger?.warn({ err: error }, 'JWKS cannot be fetched');
+    return new GatewayError('SERVICE_UNAVAILABLE', 'Token keys cannot be fetched right now');
   }
-  if (error instanceof joseErrors.JOSEError) return unauthenticated('Invalid token', error);
+  if (error instanceof joseErrors.JOSEError) return unauthenticated('Invalid token');
   // A failed JWKS fetch (network) surfaces as a plain error: the token may be fine.
-  return new GatewayError('SERVICE_UNAVAILABLE', 'Token keys cannot be fetched right now', {}, error);
+  logger?.warn({ err: error }, 'JWKS cannot be fetched');
+  return new GatewayError('SERVICE_UNAVAILABLE', 'Token keys cannot be fetched right now');
 }
 
 /**
@@ -218,7 +223,7 @@ export function createAuthenticator(options: AuthenticatorOptions = {}): Authent
     try {
       alg = decodeProtectedHeader(token).alg;
     } catch (error) {
-      throw unauthenticated('Invalid token', error);
+      throw unauthenticated('Invalid token');
     }
     // Pin the algorithm family to the key kind: `none` matches neither, an HS token is never
     // verified against a public key, an RS/ES token never against the shared secret.
@@ -247,7 +252,7 @@ export function createAuthenticator(options: AuthenticatorOptions = {}): Authent
       try {
         return await verify(token);
       } catch (error) {
-        throw verificationError(error);
+        throw verificationError(error, logger);
       }
     },
     mint,
