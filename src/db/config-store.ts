@@ -79,9 +79,6 @@ function toChange(row: HistoryRow): Change {
  * via ::text so both drivers send plain text.
  */
 
-/** Statements with at most this many rows are named prepared statements; larger ones vary too much. */
-const PREPARED_ROWS = 8;
-
 const BUMP_REVISION_SQL = /* SQL */ `
   insert into namespaces (name, revision) values ($1, 1)
   on conflict (name) do update set revision = namespaces.revision + 1
@@ -103,33 +100,51 @@ interface TargetRow extends Record<string, unknown> {
   value: string | null;
 }
 
-const list = (count: number, row: (index: number) => string): string => Array.from({ length: count }, (_, i) => row(i)).join(', ');
+/*
+ * Rows travel as one JSON parameter expanded by jsonb_to_recordset: the statement text is the
+ * same for one key or a thousand, so it is prepared once per connection, and Postgres parses one
+ * JSON document instead of thousands of parameters.
+ */
 
-function currentEntriesSql(count: number): string {
-  return `select key, version, deleted, description, secret, schema::text as schema from entries
-    where namespace = $1 and key in (${list(count, (i) => `$${i + 2}`)})`;
+/** $1 namespace, $2 JSON array of keys. */
+const CURRENT_ENTRIES_SQL = /* SQL */ `
+  select key, version, deleted, description, secret, schema::text as schema from entries
+  where namespace = $1 and key in (select jsonb_array_elements_text($2::text::jsonb))`;
+
+/** $1 namespace, $2 JSON array of { key, version }. */
+const ROLLBACK_TARGETS_SQL = /* SQL */ `
+  select h.key, h.version, h.op, h.value::text as value
+  from history h join jsonb_to_recordset($2::text::jsonb) as t(key text, version int)
+    on h.key = t.key and h.version = t.version
+  where h.namespace = $1`;
+
+/** One op of `APPLY_WRITE_SQL`'s JSON parameter. */
+interface AppliedRow {
+  key: string;
+  op: 'SET' | 'DELETE';
+  version: number;
+  value: JsonValue | null;
+  deleted: boolean;
+  description: string | null;
+  secret: boolean;
+  schema: JsonValue | null;
 }
 
-function rollbackTargetsSql(count: number): string {
-  return `select key, version, op, value::text as value from history
-    where namespace = $1 and (key, version) in (${list(count, (i) => `($${2 * i + 2}::text, $${2 * i + 3}::int)`)})`;
-}
-
-/** Shared $1..$6: namespace, revision, changed_at, actor, reason, trace id; then 8 per op. */
-function applyWriteSql(count: number): string {
-  const p = (i: number, column: number) => `$${7 + i * 8 + column}`;
-  const value = (i: number) => `${p(i, 1)}::text::jsonb`;
-  return `with applied as (
+/** $1 namespace, $2 revision, $3 changed_at, $4 actor, $5 reason, $6 trace id, $7 JSON array of `AppliedRow`. */
+const APPLY_WRITE_SQL = /* SQL */ `
+  with rows as (
+    select * from jsonb_to_recordset($7::text::jsonb) as t(
+      key text, op text, version int, value jsonb, deleted bool, description text, secret bool, schema jsonb)
+  ), applied as (
     insert into entries (namespace, key, value, version, revision, deleted, updated_at, updated_by, description, secret, schema)
-    values ${list(count, (i) => `($1, ${p(i, 0)}::text, ${value(i)}, ${p(i, 2)}::int, $2::bigint, ${p(i, 3)}::bool, $3::text::timestamptz, $4::text, ${p(i, 4)}::text, ${p(i, 5)}::bool, ${p(i, 6)}::text::jsonb)`)}
+    select $1, key, value, version, $2::bigint, deleted, $3::text::timestamptz, $4::text, description, secret, schema from rows
     on conflict (namespace, key) do update set
       value = excluded.value, version = excluded.version, revision = excluded.revision, deleted = excluded.deleted,
       updated_at = excluded.updated_at, updated_by = excluded.updated_by, description = excluded.description,
       secret = excluded.secret, schema = excluded.schema
   )
   insert into history (namespace, revision, key, op, version, value, secret, actor, reason, trace_id, changed_at)
-  values ${list(count, (i) => `($1, $2::bigint, ${p(i, 0)}::text, ${p(i, 7)}::text, ${p(i, 2)}::int, ${value(i)}, ${p(i, 5)}::bool, $4::text, $5::text, $6::text, $3::text::timestamptz)`)}`;
-}
+  select $1, $2::bigint, key, op, version, value, secret, $4::text, $5::text, $6::text, $3::text::timestamptz from rows`;
 
 const parseJson = (text: string | null): JsonValue | null => (text === null ? null : (JSON.parse(text) as JsonValue));
 
@@ -212,20 +227,19 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
       // is held. Never merge them into one statement: its snapshot would predate the lock wait.
       const [bumped, current, targets] = await Promise.all([
         tx.query<{ revision: string | number }>(BUMP_REVISION_SQL, [namespace]),
-        tx.query<CurrentRow>(currentEntriesSql(keys.length), [namespace, ...keys], { prepare: keys.length <= PREPARED_ROWS }),
+        tx.query<CurrentRow>(CURRENT_ENTRIES_SQL, [namespace, JSON.stringify(keys)]),
         rollbacks.length === 0
           ? Promise.resolve([] as TargetRow[])
-          : tx.query<TargetRow>(
-              rollbackTargetsSql(rollbacks.length),
-              [namespace, ...rollbacks.flatMap((op) => [op.key, op.toVersion])],
-              { prepare: rollbacks.length <= PREPARED_ROWS },
-            ),
+          : tx.query<TargetRow>(ROLLBACK_TARGETS_SQL, [
+              namespace,
+              JSON.stringify(rollbacks.map((op) => ({ key: op.key, version: op.toVersion }))),
+            ]),
       ]);
       const revision = Number(bumped[0]!.revision);
       const byKey = new Map(current.map((row) => [row.key, row]));
       const targetByKey = new Map(targets.map((row) => [`${row.key}\u0000${row.version}`, row]));
 
-      const params: SqlParam[] = [namespace, revision, changedAt.toISOString(), meta.actor, meta.reason, meta.traceId];
+      const rows: AppliedRow[] = [];
       const changes: Change[] = [];
       const written: Entry[] = [];
 
@@ -311,19 +325,11 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
           secret,
         };
         changes.push(change);
-        params.push(
-          op.key,
-          value === null ? null : JSON.stringify(value),
-          version,
-          op.kind === 'delete',
-          description,
-          secret,
-          schema === null ? null : JSON.stringify(schema),
-          change.op,
-        );
+        rows.push({ key: op.key, op: change.op, version, value, deleted: op.kind === 'delete', description, secret, schema });
       }
 
-      tx.beforeCommit(applyWriteSql(ops.length), params, { prepare: ops.length <= PREPARED_ROWS });
+      const params: SqlParam[] = [namespace, revision, changedAt.toISOString(), meta.actor, meta.reason, meta.traceId, JSON.stringify(rows)];
+      tx.beforeCommit(APPLY_WRITE_SQL, params);
       return { namespace, revision, changes, entries: written };
     });
   }
