@@ -31,7 +31,8 @@ export function createHttpServer({ yoga, ops, maxBodyBytes = 4_194_304, logger }
         }
         if (length > maxBodyBytes) return refuse(res, 413, `request body is larger than ${maxBodyBytes} bytes`);
       }
-      await yoga.handleNodeRequestAndResponse(req, res, { req, res });
+      // requestListener builds the Response and writes it to `res` (streams included, for SSE).
+      await yoga.requestListener(req, res);
     } catch (error) {
       logger.error({ err: error }, 'request failed');
       if (!res.headersSent) refuse(res, 500, 'internal error');

@@ -1,4 +1,4 @@
-import type { ConfigChangeResolvers, ConfigEntryResolvers } from '../generated/resolvers.js';
+import type { ConfigChangePageResolvers, ConfigChangeResolvers, ConfigEntryResolvers } from '../generated/resolvers.js';
 
 /** Secret values reach only admins and callers with the `secrets` claim. */
 export const ConfigEntry: ConfigEntryResolvers = {
@@ -16,4 +16,9 @@ export const ConfigChange: ConfigChangeResolvers = {
   value: (change, _args, { guard }) => (change.secret && !guard.canReadSecrets() ? null : change.value),
   redacted: (change, _args, { guard }) => change.op === 'SET' && change.secret && !guard.canReadSecrets(),
   replayed: (change) => change.replayed ?? false,
+};
+
+/** Changes a page returns are read from history: `replayed` is true for each. */
+export const ConfigChangePage: ConfigChangePageResolvers = {
+  changes: (page) => page.changes.map((change) => ({ ...change, replayed: true })),
 };
