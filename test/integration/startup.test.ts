@@ -1,0 +1,70 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
+import { gql, setConfig, startGateway, testToken, TEST_JWT_SECRET, type Gateway } from '../helpers/gateway.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const READ = /* GraphQL */ `
+  query($ns: String!) { configs(namespace: $ns) { revision entries { key value version } } }
+`;
+
+const cleanup: Array<() => Promise<void> | void> = [];
+afterAll(async () => {
+  for (const step of cleanup.reverse()) await step();
+});
+
+describe('on PostgreSQL', () => {
+  it('three gateways started at once on an empty database all come up and share one store', async () => {
+    const database: TestDatabase = await createTestDatabase('startup');
+    cleanup.push(() => database.drop());
+    const gateways: Gateway[] = await Promise.all(
+      [1, 2, 3].map(() => startGateway({ env: { DATABASE_URL: database.url } })),
+    );
+    cleanup.push(() => Promise.all(gateways.map((gateway) => gateway.stop())).then(() => undefined));
+    const token = await testToken();
+    const revisions = [];
+    for (const gateway of gateways) revisions.push(await setConfig(gateway.url, token, 'startup', 'k', revisions.length));
+    expect(revisions).toEqual([1, 2, 3]);
+
+    // Values and revisions survive a restart: the database is the state.
+    await gateways[0]!.stop();
+    await gateways[0]!.restart();
+    const data = await gql<{ configs: { revision: number; entries: unknown[] } }>(gateways[0]!.url, token, READ, { ns: 'startup' });
+    expect(data.configs).toEqual({ revision: 3, entries: [{ key: 'k', value: 2, version: 3 }] });
+  });
+});
+
+describe('embedded (PGlite, no DATABASE_URL)', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'hotconf-embedded-'));
+  cleanup.push(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('keeps values and revisions across a restart', async () => {
+    const gateway = await startGateway({ env: { HOTCONF_DATA_DIR: dataDir } });
+    cleanup.push(() => gateway.stop());
+    const token = await testToken();
+    await setConfig(gateway.url, token, 'embedded', 'ai.threshold', 0.75);
+    await setConfig(gateway.url, token, 'embedded', 'ai.threshold', 0.85);
+    await gateway.stop();
+    await gateway.restart();
+    const data = await gql<{ configs: { revision: number; entries: unknown[] } }>(gateway.url, token, READ, { ns: 'embedded' });
+    expect(data.configs).toEqual({ revision: 2, entries: [{ key: 'ai.threshold', value: 0.85, version: 2 }] });
+  });
+
+  it('a second process on the same data directory refuses to start, with a clear message', async () => {
+    const second = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOTCONF_DATA_DIR: dataDir, HOTCONF_JWT_SECRET: TEST_JWT_SECRET, PORT: '0', LOG_LEVEL: 'silent' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    second.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => second.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/already open by process \d+/);
+    expect(stderr).toContain(dataDir);
+  });
+});
