@@ -342,13 +342,16 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
         redacted: entry.redacted,
       });
     }
+    // The first state a client loads is not a change; a relist (or the move from the fallback
+    // file to the gateway) is, for the keys whose value differs.
+    const initial = snapshotSource === null;
     const keys = new Set([...store.keys(), ...next.keys()]);
     const before = new Map([...keys].map((key) => [key, resolve(key)] as const));
     store = next;
     snapshotSource = 'gateway';
     applied = snapshot.revision;
     const events: ConfigChangeEvent[] = [];
-    for (const key of keys) {
+    for (const key of initial ? [] : keys) {
       const previous = before.get(key);
       const now = resolve(key);
       // Only real differences: a relist that finds the same value (even from another source) is silent.

@@ -1,0 +1,339 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createConfigClient, type ConfigChangeEvent, type ConfigClient, type ConfigClientOptions } from '../../src/client/index.js';
+import { flagBucket } from '../../src/core/flags.js';
+import { connectDatabase } from '../../src/db/connect.js';
+import { createConfigStore } from '../../src/db/config-store.js';
+import { gql, signToken, spawnGateway, type GatewayProcess } from '../helpers/client-gateway.js';
+import { freePort, waitFor } from '../helpers/net.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
+import { SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+
+const SECRET = 'client-test-secret-0123456789abcdef0123456789';
+const SET = /* GraphQL */ `
+  mutation Set($input: SetConfigInput!) { setConfig(input: $input) { key version revision } }
+`;
+const SET_MANY = /* GraphQL */ `
+  mutation SetMany($ns: String!, $inputs: [BatchSetInput!]!) { setConfigs(namespace: $ns, inputs: $inputs) { key version revision } }
+`;
+const DELETE = /* GraphQL */ `
+  mutation Delete($ns: String!, $key: String!) { deleteConfig(namespace: $ns, key: $key) { version revision } }
+`;
+const CHANGES = /* GraphQL */ `
+  query Changes($ns: String!, $since: SafeInt!) {
+    configChanges(namespace: $ns, sinceRevision: $since, limit: 10000) { revision hasMore changes { key op version revision } }
+  }
+`;
+const CONVERGENCE = /* GraphQL */ `
+  query Convergence($ns: String!) { convergence(namespace: $ns) { revision converged clients { clientId appliedRevision lag } } }
+`;
+
+let database: TestDatabase;
+let a: GatewayProcess;
+let b: GatewayProcess;
+let token: string;
+let workdir: string;
+const clients: ConfigClient[] = [];
+let nsCounter = 0;
+
+function namespace(label: string): string {
+  nsCounter += 1;
+  return `client-${label}-${nsCounter}`;
+}
+
+function client(options: Omit<ConfigClientOptions, 'token'> & { token?: string }): ConfigClient {
+  const created = createConfigClient({ token, reportIntervalMs: 100, backoffInitialMs: 100, backoffMaxMs: 500, ...options });
+  clients.push(created);
+  return created;
+}
+
+async function set(url: string, ns: string, key: string, value: unknown): Promise<{ version: number; revision: number }> {
+  const data = await gql<{ setConfig: { version: number; revision: number } }>(url, token, SET, { input: { namespace: ns, key, value } });
+  return data.setConfig;
+}
+
+async function history(url: string, ns: string): Promise<Array<{ key: string; version: number; revision: number }>> {
+  const data = await gql<{ configChanges: { changes: Array<{ key: string; version: number; revision: number }> } }>(url, token, CHANGES, {
+    ns,
+    since: 0,
+  });
+  return data.configChanges.changes;
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+beforeAll(async () => {
+  database = await createTestDatabase('client');
+  const env = {
+    DATABASE_URL: database.url,
+    REDIS_URL: SHARED_REDIS_URL,
+    HOTCONF_CHANNEL_PREFIX: uniquePrefix('client'),
+    HOTCONF_JWT_SECRET: SECRET,
+    HOTCONF_REPAIR_INTERVAL_MS: '500',
+    HOTCONF_RATE_LIMIT_PER_MIN: '0',
+  };
+  // One at a time: the first runs the migrations.
+  a = await spawnGateway(env);
+  b = await spawnGateway(env);
+  token = await signToken(SECRET, { sub: 'client-test', role: 'admin' });
+  workdir = await mkdtemp(join(tmpdir(), 'hotconf-client-'));
+});
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  if (!a.running) await a.start();
+  if (!b.running) await b.start();
+});
+
+afterAll(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  await a?.kill();
+  await b?.kill();
+  await database?.drop();
+  if (workdir) await rm(workdir, { recursive: true, force: true });
+});
+
+describe('service SDK against real gateways', () => {
+  it('a client on gateway B sees a change made through gateway A; get returns it with no call', async () => {
+    const ns = namespace('cross');
+    await set(a.url, ns, 'ai.threshold', 0.75);
+    const config = client({ urls: [b.url], namespace: ns });
+    await config.ready();
+    expect(config.get('ai.threshold')).toBe(0.75);
+    expect(config.entry('ai.threshold')).toMatchObject({ version: 1, source: 'gateway' });
+    await waitFor(() => config.state === 'connected', 5_000, 'connected');
+
+    const latencies: number[] = [];
+    for (let i = 1; i <= 30; i++) {
+      const value = 0.75 + i / 1000;
+      const started = performance.now();
+      const seen = new Promise<void>((resolve) => {
+        const off = config.on('change', (event) => {
+          if (event.key === 'ai.threshold' && event.value === value) {
+            off();
+            resolve();
+          }
+        });
+      });
+      await set(a.url, ns, 'ai.threshold', value);
+      await seen;
+      latencies.push(performance.now() - started);
+      expect(config.get('ai.threshold')).toBe(value);
+    }
+    expect(config.entry('ai.threshold')).toMatchObject({ version: 31, source: 'gateway' });
+    expect(config.revision).toBe(31);
+    console.log(
+      `mutation on A → get() on a client of B: p50 ${percentile(latencies, 50).toFixed(1)} ms, p95 ${percentile(latencies, 95).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms (n=30)`,
+    );
+    expect(percentile(latencies, 50)).toBeLessThan(100);
+  });
+
+  it('applies a batch whole: when the first change of a revision is emitted, every key of it is visible', async () => {
+    const ns = namespace('batch');
+    const config = client({ urls: [a.url], namespace: ns });
+    await config.ready();
+    await waitFor(() => config.state === 'connected', 5_000, 'connected');
+    const observed: Array<{ key: string; snapshot: unknown[] }> = [];
+    config.on('change', (event) => observed.push({ key: event.key, snapshot: ['x', 'y', 'z'].map((k) => config.get(k)) }));
+    await gql(b.url, token, SET_MANY, {
+      ns,
+      inputs: [
+        { key: 'x', value: 1 },
+        { key: 'y', value: 2 },
+        { key: 'z', value: 3 },
+      ],
+    });
+    await waitFor(() => observed.length === 3, 5_000, 'three change events');
+    for (const event of observed) expect(event.snapshot).toEqual([1, 2, 3]);
+    expect(config.revision).toBe(1);
+  });
+
+  it('moves to another URL when its gateway is killed, resumes, and applies every change exactly once', async () => {
+    const ns = namespace('failover');
+    await set(b.url, ns, 'seq', 0);
+    const config = client({ urls: [a.url, b.url], namespace: ns });
+    const seen: Array<[string, number]> = [];
+    config.on('change', (event) => seen.push([event.key, event.version]));
+    await config.ready();
+    await waitFor(() => config.state === 'connected' && config.url === a.url, 5_000, 'connected to A');
+
+    const states: string[] = [];
+    config.on('state', (state) => states.push(state));
+    let killed = false;
+    const writes = 60;
+    for (let i = 1; i <= writes; i++) {
+      await set(b.url, ns, i % 3 === 0 ? 'other' : 'seq', i);
+      if (i === 20) {
+        await a.kill();
+        killed = true;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(killed).toBe(true);
+    await waitFor(() => config.revision === writes + 1, 15_000, `client at revision ${writes + 1} (is ${config.revision})`);
+    expect(config.url).toBe(b.url);
+    expect(states).toContain('reconnecting');
+    expect(config.state).toBe('connected');
+
+    const expected = (await history(b.url, ns)).filter((change) => change.revision > 1).map((c) => [c.key, c.version]);
+    expect(seen).toEqual(expected);
+    expect(config.get('seq')).toBe(writes - 1);
+    expect(config.get('other')).toBe(writes);
+  });
+
+  it('starts from the fallback file when the gateway is down, then converges and emits only differences', async () => {
+    const ns = namespace('fallback');
+    const file = join(workdir, `${ns}.json`);
+    await set(a.url, ns, 'same', 'unchanged');
+    await set(a.url, ns, 'changed', 1);
+    await set(a.url, ns, 'removed', true);
+    const first = client({ urls: [a.url], namespace: ns, fallbackFile: file, fallbackWriteDelayMs: 10 });
+    await first.ready();
+    await first.close();
+    const saved = JSON.parse(await readFile(file, 'utf8')) as { revision: number; entries: Record<string, unknown> };
+    expect(saved.revision).toBe(3);
+    expect(Object.keys(saved.entries).sort()).toEqual(['changed', 'removed', 'same']);
+
+    await a.kill();
+    await set(b.url, ns, 'changed', 2);
+    await gql(b.url, token, DELETE, { ns, key: 'removed' });
+    await set(b.url, ns, 'added', 'new');
+
+    const config = client({ urls: [a.url], namespace: ns, fallbackFile: file, defaults: { added: 'default' } });
+    const events: ConfigChangeEvent[] = [];
+    config.on('change', (event) => events.push(event));
+    await config.ready();
+    expect(config.snapshotSource).toBe('fallback');
+    expect(config.entry('changed')).toMatchObject({ value: 1, source: 'fallback' });
+    expect(config.entry('added')).toMatchObject({ value: 'default', source: 'default' });
+    expect(config.state).not.toBe('connected');
+
+    await a.start();
+    await waitFor(() => config.snapshotSource === 'gateway', 15_000, 'client relisted from the gateway');
+    expect(config.revision).toBe(6);
+    expect(config.entry('same')).toMatchObject({ value: 'unchanged', source: 'gateway' });
+    expect(config.entry('changed')).toMatchObject({ value: 2, source: 'gateway' });
+    expect(config.get('removed')).toBeUndefined();
+    expect(events.map((e) => [e.key, e.op, e.previous, e.value]).sort()).toEqual([
+      ['added', 'SET', 'default', 'new'],
+      ['changed', 'SET', 1, 2],
+      ['removed', 'DELETE', true, undefined],
+    ]);
+  });
+
+  it('starts from a file written atomically even if a stale temporary file lies next to it', async () => {
+    const ns = namespace('atomic');
+    const file = join(workdir, `${ns}.json`);
+    await set(a.url, ns, 'k', 'v1');
+    const config = client({ urls: [a.url], namespace: ns, fallbackFile: file, fallbackWriteDelayMs: 10 });
+    await config.ready();
+    await set(a.url, ns, 'k', 'v2');
+    await waitFor(async () => {
+      try {
+        return (JSON.parse(await readFile(file, 'utf8')) as { revision: number }).revision === 2;
+      } catch {
+        return false;
+      }
+    }, 5_000, 'fallback file at revision 2');
+    await writeFile(`${file}.123.abc.tmp`, '{"half":');
+    await config.close();
+    const dead = `http://127.0.0.1:${await freePort()}/graphql`;
+    const offline = client({ urls: [dead], namespace: ns, fallbackFile: file });
+    await offline.ready();
+    expect(offline.entry('k')).toMatchObject({ value: 'v2', version: 2, source: 'fallback' });
+  });
+
+  it('relists after REVISION_COMPACTED and emits only keys whose value really differs', async () => {
+    const ns = namespace('compacted');
+    await set(a.url, ns, 'steady', 1);
+    await set(a.url, ns, 'rewritten', 'same');
+    await set(a.url, ns, 'moved', 'old');
+    await set(a.url, ns, 'gone', 'x');
+    const config = client({ urls: [a.url], namespace: ns });
+    const events: ConfigChangeEvent[] = [];
+    await config.ready();
+    config.on('change', (event) => events.push(event));
+    await waitFor(() => config.state === 'connected', 5_000, 'connected');
+    await a.kill();
+
+    // While the client is away: a rewrite with the same value, a real change written twice
+    // (its first row is compacted away), a delete and a create.
+    await set(b.url, ns, 'rewritten', 'same');
+    await set(b.url, ns, 'moved', 'mid');
+    await set(b.url, ns, 'moved', 'new');
+    await gql(b.url, token, DELETE, { ns, key: 'gone' });
+    await set(b.url, ns, 'fresh', true);
+    const database_ = await connectDatabase({ databaseUrl: database.url });
+    try {
+      const removed = await createConfigStore({ database: database_ }).compact(new Date(Date.now() + 60_000));
+      expect(removed).toBeGreaterThan(0);
+    } finally {
+      await database_.close();
+    }
+    await expect(gql(b.url, token, CHANGES, { ns, since: 4 })).rejects.toThrow(/REVISION_COMPACTED/);
+
+    await a.start();
+    await waitFor(() => config.revision === 9, 15_000, `client relisted at revision 9 (is ${config.revision})`);
+    expect(events.map((e) => [e.key, e.op, e.value]).sort()).toEqual([
+      ['fresh', 'SET', true],
+      ['gone', 'DELETE', undefined],
+      ['moved', 'SET', 'new'],
+    ]);
+    expect(config.entry('rewritten')).toMatchObject({ value: 'same', version: 2 });
+    expect(config.get('steady')).toBe(1);
+  });
+
+  it('gives the same flag answer as the gateway for 10,000 users', async () => {
+    const ns = namespace('flags');
+    const key = 'flags.new-checkout';
+    await set(a.url, ns, key, { enabled: true, rolloutPercentage: 30 });
+    const config = client({ urls: [b.url], namespace: ns });
+    await config.ready();
+    const users = Array.from({ length: 10_000 }, (_, i) => `user-${i}`);
+    const perRequest = 25; // below the gateway's alias limit
+    let mismatches = 0;
+    let enabled = 0;
+    for (let start = 0; start < users.length; start += perRequest) {
+      const chunk = users.slice(start, start + perRequest);
+      const query = `query($ns: String!, $key: String!) { ${chunk
+        .map((user, i) => `u${i}: evaluateFlag(namespace: $ns, key: $key, userId: ${JSON.stringify(user)}) { enabled bucket }`)
+        .join(' ')} }`;
+      const data = await gql<Record<string, { enabled: boolean; bucket: number }>>(b.url, token, query, { ns, key });
+      chunk.forEach((user, i) => {
+        const remote = data[`u${i}`]!;
+        const local = config.evaluateFlag(key, user);
+        if (remote.enabled !== local.enabled || remote.bucket !== local.bucket || remote.bucket !== flagBucket(key, user)) mismatches += 1;
+        if (local.enabled) enabled += 1;
+      });
+    }
+    expect(mismatches).toBe(0);
+    expect(Math.abs(enabled / 100 - 30)).toBeLessThanOrEqual(1);
+  });
+
+  it('convergence shows a client lagging while its gateway is down, then caught up', async () => {
+    const ns = namespace('convergence');
+    await set(a.url, ns, 'k', 1);
+    const config = client({ urls: [a.url], namespace: ns, clientId: 'pod-lagging-1' });
+    await config.ready();
+    type Answer = { convergence: { revision: number; converged: boolean; clients: Array<{ clientId: string; appliedRevision: number; lag: number }> } };
+    const convergence = async () => (await gql<Answer>(b.url, token, CONVERGENCE, { ns })).convergence;
+    await waitFor(async () => (await convergence()).clients.some((c) => c.clientId === 'pod-lagging-1' && c.lag === 0), 10_000, 'first report');
+
+    await a.kill();
+    await set(b.url, ns, 'k', 2);
+    await set(b.url, ns, 'k', 3);
+    const lagging = await convergence();
+    expect(lagging.converged).toBe(false);
+    expect(lagging.clients).toContainEqual({ clientId: 'pod-lagging-1', appliedRevision: 1, lag: 2 });
+
+    await a.start();
+    await waitFor(async () => (await convergence()).converged, 15_000, 'converged again');
+    expect((await convergence()).clients).toContainEqual({ clientId: 'pod-lagging-1', appliedRevision: 3, lag: 0 });
+    expect(config.get('k')).toBe(3);
+  });
+});
