@@ -92,6 +92,13 @@ export interface NamespaceInfo {
   name: string;
   revision: number;
   entryCount: number;
+  /** Every change must carry a reason (else BAD_USER_INPUT, rule REASON_REQUIRED). */
+  requireReason: boolean;
+}
+
+/** Per-namespace settings; omitted fields keep their value. */
+export interface NamespaceSettings {
+  requireReason?: boolean | null;
 }
 
 /** Filter of a watch or a change query: a key matches when in `keys` or under `prefix`. */
@@ -123,6 +130,8 @@ export interface ConfigStore {
   /** History of one key, newest first. */
   history(namespace: string, key: string, options: { limit: number; beforeVersion?: number | null }): Promise<Change[]>;
   namespaces(): Promise<NamespaceInfo[]>;
+  /** Create or update a namespace's settings (does not bump its revision). */
+  configureNamespace(namespace: string, settings: NamespaceSettings): Promise<NamespaceInfo>;
   /** Current revision of each named namespace that exists (for the periodic repair check). */
   revisions(namespaces: readonly string[]): Promise<Map<string, number>>;
   /** Delete history older than `before` (never a key's latest row); returns rows removed. */

@@ -9,6 +9,7 @@ import type {
   JsonValue,
   KeyFilter,
   NamespaceInfo,
+  NamespaceSettings,
   Snapshot,
   WriteMeta,
   WriteOp,
@@ -82,7 +83,7 @@ function toChange(row: HistoryRow): Change {
 const BUMP_REVISION_SQL = /* SQL */ `
   insert into namespaces (name, revision) values ($1, 1)
   on conflict (name) do update set revision = namespaces.revision + 1
-  returning revision`;
+  returning revision, require_reason`;
 
 interface CurrentRow extends Record<string, unknown> {
   key: string;
@@ -226,7 +227,7 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
       // entry reads run (each with a fresh read-committed snapshot) after the namespace row lock
       // is held. Never merge them into one statement: its snapshot would predate the lock wait.
       const [bumped, current, targets] = await Promise.all([
-        tx.query<{ revision: string | number }>(BUMP_REVISION_SQL, [namespace]),
+        tx.query<{ revision: string | number; require_reason: boolean }>(BUMP_REVISION_SQL, [namespace]),
         tx.query<CurrentRow>(CURRENT_ENTRIES_SQL, [namespace, JSON.stringify(keys)]),
         rollbacks.length === 0
           ? Promise.resolve([] as TargetRow[])
@@ -236,6 +237,12 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
             ]),
       ]);
       const revision = Number(bumped[0]!.revision);
+      if (bumped[0]!.require_reason && !meta.reason?.trim()) {
+        throw new GatewayError('BAD_USER_INPUT', `REASON_REQUIRED: namespace ${namespace} requires a reason for every change`, {
+          field: 'reason',
+          rule: 'REASON_REQUIRED',
+        });
+      }
       const byKey = new Map(current.map((row) => [row.key, row]));
       const targetByKey = new Map(targets.map((row) => [`${row.key}\u0000${row.version}`, row]));
 
@@ -466,6 +473,7 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
       .select({
         name: namespaces.name,
         revision: namespaces.revision,
+        requireReason: namespaces.requireReason,
         entryCount: sql<number>`count(${entries.key}) filter (where ${entries.deleted} = false)`.mapWith(Number),
       })
       .from(namespaces)
@@ -473,6 +481,21 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
       .groupBy(namespaces.name)
       .orderBy(asc(namespaces.name));
     return rows;
+  }
+
+  async function configureNamespace(namespace: string, settings: NamespaceSettings): Promise<NamespaceInfo> {
+    validator.namespace(namespace);
+    // A namespace configured before its first write exists at revision 0.
+    await db
+      .insert(namespaces)
+      .values({ name: namespace, revision: 0, requireReason: settings.requireReason ?? false })
+      .onConflictDoUpdate({
+        target: namespaces.name,
+        set: settings.requireReason === undefined || settings.requireReason === null ? { name: namespace } : { requireReason: settings.requireReason },
+      });
+    const info = (await listNamespaces()).find((candidate) => candidate.name === namespace);
+    if (!info) throw new Error(`namespace ${namespace} vanished after configure`);
+    return info;
   }
 
   async function revisions(names: readonly string[]): Promise<Map<string, number>> {
@@ -521,6 +544,7 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
     changes,
     history: keyHistory,
     namespaces: listNamespaces,
+    configureNamespace,
     revisions,
     compact,
     ping: () => database.ping(),

@@ -194,6 +194,23 @@ describe('errors: a clear code, and the data as it was', () => {
     expect(await state()).toEqual(before);
   });
 
+  it('a namespace that requires a reason refuses changes without one (REASON_REQUIRED)', async () => {
+    const configured = await gw.gql<{ configureNamespace: { name: string; requireReason: boolean; revision: number } }>(
+      `mutation { configureNamespace(namespace: "audited", requireReason: true) { name requireReason revision } }`,
+    );
+    expect(configured.body.data?.configureNamespace).toEqual({ name: 'audited', requireReason: true, revision: 0 });
+    const without = await gw.gql(SET, { input: { namespace: 'audited', key: 'k', value: 1 } });
+    expect(codeOf(without)).toBe('BAD_USER_INPUT');
+    expect(without.body.errors?.[0]?.extensions).toMatchObject({ rule: 'REASON_REQUIRED', field: 'reason' });
+    const blank = await gw.gql(SET, { input: { namespace: 'audited', key: 'k', value: 1, reason: '   ' } });
+    expect(codeOf(blank)).toBe('BAD_USER_INPUT');
+    const withReason = await gw.gql<{ setConfig: { revision: number } }>(SET, { input: { namespace: 'audited', key: 'k', value: 1, reason: 'JIRA-1' } });
+    expect(withReason.body.data?.setConfig.revision).toBe(1);
+    const writer = await gw.token({ sub: 'w', role: 'writer', namespaces: ['audited'] });
+    const forbidden = await gw.gql(`mutation { configureNamespace(namespace: "audited", requireReason: false) { name } }`, {}, { token: writer });
+    expect(codeOf(forbidden)).toBe('FORBIDDEN');
+  });
+
   it('NOT_FOUND for deleting a key that does not exist', async () => {
     const missing = await gw.gql(`mutation { deleteConfig(namespace: "demo-platform", key: "no.such.key") { version } }`);
     expect(codeOf(missing)).toBe('NOT_FOUND');

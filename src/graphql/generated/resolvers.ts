@@ -148,6 +148,8 @@ export type KnownVersion = {
 
 export type Mutation = {
   __typename?: 'Mutation';
+  /** Namespace settings (admins only). Omitted arguments keep their value. */
+  configureNamespace: Namespace;
   deleteConfig: ConfigChange;
   /** Kill switch: every flag of the namespace off, in one revision. */
   disableAllFlags: Array<ConfigEntry>;
@@ -158,6 +160,12 @@ export type Mutation = {
   setConfig: ConfigEntry;
   /** Several keys in one transaction and one revision: all or nothing. */
   setConfigs: Array<ConfigEntry>;
+};
+
+
+export type MutationConfigureNamespaceArgs = {
+  namespace: Scalars['String']['input'];
+  requireReason?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
 
@@ -206,6 +214,8 @@ export type Namespace = {
   __typename?: 'Namespace';
   entryCount: Scalars['Int']['output'];
   name: Scalars['String']['output'];
+  /** Every change must carry a reason (else BAD_USER_INPUT with extensions.rule REASON_REQUIRED). */
+  requireReason: Scalars['Boolean']['output'];
   revision: Scalars['SafeInt']['output'];
 };
 
@@ -498,6 +508,7 @@ export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes
 }
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
+  configureNamespace?: Resolver<ResolversTypes['Namespace'], ParentType, ContextType, RequireFields<MutationConfigureNamespaceArgs, 'namespace'>>;
   deleteConfig?: Resolver<ResolversTypes['ConfigChange'], ParentType, ContextType, RequireFields<MutationDeleteConfigArgs, 'key' | 'namespace'>>;
   disableAllFlags?: Resolver<Array<ResolversTypes['ConfigEntry']>, ParentType, ContextType, RequireFields<MutationDisableAllFlagsArgs, 'namespace' | 'reason'>>;
   reportApplied?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationReportAppliedArgs, 'clientId' | 'namespace' | 'revision'>>;
@@ -509,6 +520,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
 export type NamespaceResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Namespace'] = ResolversParentTypes['Namespace']> = {
   entryCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  requireReason?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   revision?: Resolver<ResolversTypes['SafeInt'], ParentType, ContextType>;
 };
 

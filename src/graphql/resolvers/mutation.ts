@@ -41,6 +41,13 @@ export const Mutation: MutationResolvers = {
     return true;
   },
 
+  async configureNamespace(_root, { namespace, requireReason }, { guard, store, validate }) {
+    validate.namespace(namespace);
+    guard.write(namespace);
+    if (guard.principal?.role !== 'admin') throw new GatewayError('FORBIDDEN', 'Only admins change namespace settings');
+    return store.configureNamespace(namespace, { requireReason });
+  },
+
   async disableAllFlags(_root, { namespace, reason }, context) {
     context.validate.namespace(namespace);
     context.guard.write(namespace);
