@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { Cluster, Redis } from 'ioredis';
 import type { Server } from 'node:http';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
@@ -107,6 +108,16 @@ export async function createApp(config: Readonly<Config>, { logger }: { logger: 
       },
     });
 
+    // The mutation rate limit holds per subject across every gateway sharing this Redis.
+    let limiterRedis: Redis | Cluster | null = null;
+    if (config.redisUrl) {
+      const options = { maxRetriesPerRequest: 1, connectionName: 'hotconf-ratelimit', lazyConnect: false };
+      limiterRedis = config.redisCluster ? new Cluster([config.redisUrl], { redisOptions: options }) : new Redis(config.redisUrl, options);
+      limiterRedis.on('error', () => {}); // the bus logs connectivity; the limiter falls back to local counting
+      const client = limiterRedis;
+      disposers.push(() => void client.disconnect());
+    }
+
     const yoga = createGatewayYoga({
       schema: createGatewaySchema(),
       services: { store, service, feed, convergence, logger, validate },
@@ -117,7 +128,7 @@ export async function createApp(config: Readonly<Config>, { logger }: { logger: 
       plugins: [
         useMetrics(metrics),
         useOperationLimits({ publicIntrospection: config.publicIntrospection }),
-        useRateLimit({ perMinute: config.rateLimitPerMin }),
+        useRateLimit({ perMinute: config.rateLimitPerMin, redis: limiterRedis, channelPrefix: config.channelPrefix, logger }),
       ],
     });
 
