@@ -290,6 +290,8 @@ export function outcomeCode(result: ExecutionResult | readonly ExecutionResult[]
 }
 
 const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+/** `query Name` at the start of a document (comments aside). */
+const OPERATION_HEAD = /^(?:\s|#[^\n]*\n)*(query|mutation|subscription)\s+([A-Za-z_][A-Za-z0-9_]*)/;
 
 interface RequestState {
   start: number;
@@ -344,7 +346,14 @@ export function useMetrics(
 
   return {
     onParams({ request, params }) {
-      http.set(request, { start: performance.now(), operation: label(params.operationName), type: 'unknown' });
+      // Until the document is parsed (it may never be: parse and validation errors), the name
+      // and type come from the request, so failed operations are still attributed.
+      const head = typeof params.query === 'string' ? OPERATION_HEAD.exec(params.query) : null;
+      http.set(request, {
+        start: performance.now(),
+        operation: label(params.operationName ?? head?.[2]),
+        type: head?.[1] ?? (typeof params.query === 'string' && /^\s*\{/.test(params.query) ? 'query' : 'unknown'),
+      });
     },
     onExecute({ args }) {
       const request = requestOf(args.contextValue);
