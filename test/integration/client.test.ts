@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createConfigClient, type ConfigChangeEvent, type ConfigClient, type ConfigClientOptions } from '../../src/client/index.js';
 import { flagBucket } from '../../src/core/flags.js';
@@ -335,5 +337,83 @@ describe('service SDK against real gateways', () => {
     await waitFor(async () => (await convergence()).converged, 15_000, 'converged again');
     expect((await convergence()).clients).toContainEqual({ clientId: 'pod-lagging-1', appliedRevision: 3, lag: 0 });
     expect(config.get('k')).toBe(3);
+  });
+
+  it('layers env override > gateway > defaults, and a change hidden by an override emits nothing', async () => {
+    const ns = namespace('layers');
+    await set(a.url, ns, 'ai.threshold', 0.75);
+    await set(a.url, ns, 'ai.model', 'small');
+    const config = client({
+      urls: [a.url],
+      namespace: ns,
+      env: { HOTCONF__AI_THRESHOLD: '0.9', HOTCONF_OVERRIDES: '{"flags.new-checkout": {"enabled": true, "rolloutPercentage": 100}}' },
+      defaults: { 'ai.model': 'tiny', 'ai.timeout-ms': 500 },
+    });
+    const events: ConfigChangeEvent[] = [];
+    config.on('change', (event) => events.push(event));
+    await config.ready();
+    expect(config.entry('ai.threshold')).toMatchObject({ value: 0.9, source: 'env' });
+    expect(config.entry('ai.model')).toMatchObject({ value: 'small', source: 'gateway', version: 1 });
+    expect(config.entry('ai.timeout-ms')).toMatchObject({ value: 500, source: 'default' });
+    expect(config.isEnabled('flags.new-checkout', 'anyone')).toBe(true);
+    expect(config.versions()).toEqual({ 'ai.threshold': 1, 'ai.model': 1 });
+
+    await set(b.url, ns, 'ai.threshold', 0.8);
+    await set(b.url, ns, 'ai.model', 'large');
+    await waitFor(() => config.revision === 4, 5_000, 'revision 4');
+    expect(config.get('ai.threshold')).toBe(0.9);
+    expect(config.versions()['ai.threshold']).toBe(2);
+    expect(events.map((e) => [e.key, e.previous, e.value, e.source])).toEqual([['ai.model', 'small', 'large', 'gateway']]);
+
+    await gql(b.url, token, DELETE, { ns, key: 'ai.model' });
+    await waitFor(() => config.revision === 5, 5_000, 'revision 5');
+    expect(config.entry('ai.model')).toMatchObject({ value: 'tiny', source: 'default' });
+    expect(events.at(-1)).toMatchObject({ key: 'ai.model', op: 'DELETE', previous: 'large', value: 'tiny', source: 'default', version: 3 });
+  });
+
+  it('treats a rejected token as fatal: error emitted, ready rejects, no retrying', async () => {
+    const ns = namespace('denied');
+    const config = client({ urls: [a.url], namespace: ns, token: 'not-a-token' });
+    const errors: Error[] = [];
+    config.on('error', (error) => errors.push(error));
+    await expect(config.ready()).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+    expect(config.state).toBe('closed');
+    expect(errors).toHaveLength(1);
+  });
+
+  it('lets the process exit by itself after close(): no timer or socket is left behind', async () => {
+    const ns = namespace('exit');
+    await set(a.url, ns, 'k', 1);
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    const script = `
+      const { createConfigClient } = await import('./src/client/index.ts');
+      const config = createConfigClient({ urls: [process.env.URL_A, process.env.URL_B], namespace: process.env.NS, token: process.env.TOKEN, reportIntervalMs: 10 });
+      await config.ready();
+      await new Promise((resolve) => { const check = () => (config.state === 'connected' ? resolve() : setTimeout(check, 10)); check(); });
+      await config.close();
+      console.log(JSON.stringify({ k: config.get('k'), state: config.state }));
+    `;
+    const started = Date.now();
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', URL_A: a.url, URL_B: b.url, NS: ns, TOKEN: token },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        resolve(null);
+      }, 20_000);
+      child.once('exit', (exitCode) => {
+        clearTimeout(timer);
+        resolve(exitCode);
+      });
+    });
+    expect(code, out).toBe(0);
+    expect(JSON.parse(out.trim().split('\n').at(-1)!)).toEqual({ k: 1, state: 'closed' });
+    console.log(`child process with a connected client exited ${Date.now() - started} ms after spawn (tsx start included)`);
   });
 });
