@@ -62,7 +62,7 @@ export function errorFromResponse(errors: readonly ResponseError[]): CliError {
   const code = typeof first?.extensions?.code === 'string' ? first.extensions.code : 'INTERNAL_SERVER_ERROR';
   let message = first?.message ?? 'request failed';
   const current = first?.extensions?.currentVersion;
-  if (code === 'VERSION_CONFLICT' && typeof current === 'number') message += ` (current version: ${current})`;
+  if (code === 'VERSION_CONFLICT' && typeof current === 'number' && !/current version/i.test(message)) message += ` (current version: ${current})`;
   return new CliError(message, exitCodeFor(code), code, first?.extensions);
 }
 
