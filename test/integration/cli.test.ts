@@ -1,0 +1,284 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gql, startGateway, TEST_JWT_SECRET, testToken, uniqueNamespace, type Gateway } from '../helpers/gateway.js';
+import { freePort, waitFor } from '../helpers/net.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
+import { SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+
+const BIN = fileURLToPath(new URL('../../bin/hotconf.js', import.meta.url));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Spawns the CLI from a directory that is not the checkout, as a user's shell would. */
+function spawnCli(args: string[], env: Record<string, string>, cwd: string): ChildProcess {
+  return spawn(process.execPath, [BIN, ...args], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function collect(child: ChildProcess, timeoutMs: number): Promise<Run> & { stdout(): string } {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const done = new Promise<Run>((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+  return Object.assign(done, { stdout: () => stdout });
+}
+
+describe('hotconf CLI against a real gateway', () => {
+  let database: TestDatabase;
+  let gateway: Gateway;
+  let token: string;
+  let cwd: string;
+  const prefix = uniquePrefix('cli');
+  const namespace = uniqueNamespace('cli');
+  let baseEnv: Record<string, string>;
+  const hotconf = (args: string[], env: Record<string, string> = {}, timeoutMs = 60_000) =>
+    collect(spawnCli(args, { ...baseEnv, ...env }, cwd), timeoutMs);
+
+  beforeAll(async () => {
+    cwd = mkdtempSync(join(tmpdir(), 'hotconf-cli-'));
+    database = await createTestDatabase('cli');
+    gateway = await startGateway({
+      env: { DATABASE_URL: database.url, REDIS_URL: SHARED_REDIS_URL, HOTCONF_CHANNEL_PREFIX: prefix, HOTCONF_MAX_BATCH_SIZE: '5000' },
+    });
+    token = await testToken({ sub: 'ops-admin' });
+    baseEnv = { HOTCONF_URL: gateway.url, HOTCONF_TOKEN: token, HOTCONF_NAMESPACE: namespace };
+  });
+
+  afterAll(async () => {
+    await gateway?.stop('SIGKILL');
+    await database?.drop();
+    if (cwd) rmSync(cwd, { recursive: true, force: true });
+  });
+
+  it('documents exit codes in --help and refuses bad usage with exit 1', async () => {
+    const help = await hotconf(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/Exit codes:[\s\S]*3 {2}version conflict/);
+    expect((await hotconf(['frobnicate'])).code).toBe(1);
+    expect((await hotconf(['set', 'only-key'])).code).toBe(1);
+    expect((await hotconf(['get', 'k', '--no-such-option'])).code).toBe(1);
+  });
+
+  it('set, get, ls, history, rollback and delete, with exit codes for conflicts and missing keys', async () => {
+    let run = await hotconf(['set', 'ai.threshold', '0.75', '--reason', 'initial']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/version 1, revision 1/);
+    expect((await hotconf(['set', 'ai.threshold', '0.85', '--expect-version', '1', '--reason', 'tune'])).code).toBe(0);
+    run = await hotconf(['set', 'ai.threshold', '0.95', '--expect-version', '1']);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(/current version is 2|current version: 2/);
+    expect((await hotconf(['set', 'greeting', 'hello world'])).code).toBe(0);
+    expect((await hotconf(['set', 'limits', '{"rps":10}', '--description', 'rate limits'])).code).toBe(0);
+
+    run = await hotconf(['get', 'ai.threshold', '--json']);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ key: 'ai.threshold', value: 0.85, version: 2, updatedBy: 'ops-admin' });
+    expect(JSON.parse((await hotconf(['get', 'greeting', '--json'])).stdout).value).toBe('hello world');
+    expect(JSON.parse((await hotconf(['get', 'limits', '--json'])).stdout)).toMatchObject({ value: { rps: 10 }, description: 'rate limits' });
+    expect((await hotconf(['get', 'ai.threshold', '--raw'])).stdout.trim()).toBe('0.85');
+    expect((await hotconf(['get', 'missing.key'])).code).toBe(2);
+
+    run = await hotconf(['ls']);
+    expect(run.stdout).toMatch(/^KEY\s+VERSION\s+REVISION\s+VALUE/);
+    expect(run.stdout).toMatch(/ai\.threshold\s+2\s+2\s+0\.85/);
+    expect(JSON.parse((await hotconf(['ls', 'ai.', '--json'])).stdout).entries.map((e: { key: string }) => e.key)).toEqual(['ai.threshold']);
+
+    run = await hotconf(['history', 'ai.threshold', '--json']);
+    const history = JSON.parse(run.stdout) as Array<{ version: number; reason: string; changedBy: string }>;
+    expect(history.map((h) => [h.version, h.reason, h.changedBy])).toEqual([
+      [2, 'tune', 'ops-admin'],
+      [1, 'initial', 'ops-admin'],
+    ]);
+
+    run = await hotconf(['rollback', 'ai.threshold', '--to', '1', '--reason', 'revert']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse((await hotconf(['get', 'ai.threshold', '--json'])).stdout)).toMatchObject({ value: 0.75, version: 3 });
+    expect((await hotconf(['rollback', 'ai.threshold', '--to', '99'])).code).toBe(2);
+
+    expect((await hotconf(['delete', 'greeting', '--reason', 'unused'])).code).toBe(0);
+    expect((await hotconf(['get', 'greeting'])).code).toBe(2);
+    run = await hotconf(['history', 'greeting']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/2\s+DELETE[\s\S]*unused[\s\S]*1\s+SET/);
+    expect((await hotconf(['delete', 'greeting'])).code).toBe(2);
+
+    run = await hotconf(['namespaces', '--json']);
+    expect(JSON.parse(run.stdout)).toContainEqual(expect.objectContaining({ name: namespace }));
+  });
+
+  it('exits 4 on a bad token, 5 when the gateway is unreachable, 6 on a refused value', async () => {
+    expect((await hotconf(['get', 'x'], { HOTCONF_TOKEN: 'not-a-jwt' })).code).toBe(4);
+    const reader = await testToken({ role: 'reader', namespaces: [namespace] });
+    expect((await hotconf(['set', 'x', '1'], { HOTCONF_TOKEN: reader })).code).toBe(4);
+    const closed = await freePort();
+    expect((await hotconf(['get', 'x'], { HOTCONF_URL: `http://127.0.0.1:${closed}/graphql` })).code).toBe(5);
+    const run = await hotconf(['set', 'bad key!', '1']);
+    expect(run.code).toBe(6);
+  });
+
+  it('token mints a JWT the gateway accepts and whose sub is recorded in history', async () => {
+    const ns = uniqueNamespace('tok');
+    const run = await hotconf(['token', '--role', 'writer', '--namespace', ns, '--sub', 'alice'], { HOTCONF_JWT_SECRET: TEST_JWT_SECRET });
+    expect(run.code, run.stderr).toBe(0);
+    const minted = run.stdout.trim();
+    expect(minted.split('.')).toHaveLength(3);
+    expect((await hotconf(['set', 'k', '1', '-n', ns], { HOTCONF_TOKEN: minted })).code).toBe(0);
+    expect(JSON.parse((await hotconf(['get', 'k', '-n', ns, '--json'])).stdout).updatedBy).toBe('alice');
+    // Scoped to its namespace only.
+    expect((await hotconf(['set', 'k', '1', '-n', `${ns}-other`], { HOTCONF_TOKEN: minted })).code).toBe(4);
+  });
+
+  it('flags set --rollout, eval --user and kill', async () => {
+    const ns = uniqueNamespace('flags');
+    expect((await hotconf(['flags', 'set', 'new-ui', '--rollout', '10', '-n', ns])).code).toBe(0);
+    expect(JSON.parse((await hotconf(['get', 'new-ui', '-n', ns, '--json'])).stdout).value).toEqual({ enabled: true, rolloutPercentage: 10 });
+    expect((await hotconf(['flags', 'set', 'new-ui', '--rollout', '100', '-n', ns])).code).toBe(0);
+    let run = await hotconf(['flags', 'eval', 'new-ui', '--user', 'user-1', '-n', ns, '--json']);
+    expect(JSON.parse(run.stdout)).toMatchObject({ enabled: true, reason: 'FULL' });
+    run = await hotconf(['flags', 'kill', '--reason', 'incident 42', '-n', ns]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/disabled 1 flag/);
+    run = await hotconf(['flags', 'eval', 'new-ui', '--user', 'user-1', '-n', ns, '--json']);
+    expect(JSON.parse(run.stdout)).toMatchObject({ enabled: false, reason: 'DISABLED' });
+    run = await hotconf(['flags', 'ls', '-n', ns]);
+    expect(run.stdout).toMatch(/new-ui\s+off\s+100%/);
+    expect((await hotconf(['flags', 'kill', '-n', ns])).code).toBe(1);
+  });
+
+  it('convergence shows a lagging client and --check exits 7 until it catches up', async () => {
+    const ns = uniqueNamespace('conv');
+    await hotconf(['set', 'a', '1', '-n', ns]);
+    await hotconf(['set', 'a', '2', '-n', ns]);
+    const report = `mutation R($ns: String!, $rev: SafeInt!) { reportApplied(namespace: $ns, clientId: "pod-7", revision: $rev) }`;
+    await gql(gateway.url, token, report, { ns, rev: 1 });
+    let run = await hotconf(['convergence', '--check', '-n', ns]);
+    expect(run.code).toBe(7);
+    expect(run.stdout).toMatch(/pod-7\s+1\s+1/);
+    expect(run.stdout).toMatch(/NOT converged/);
+    await gql(gateway.url, token, report, { ns, rev: 2 });
+    run = await hotconf(['convergence', '--check', '-n', ns, '--json']);
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ converged: true, clients: [expect.objectContaining({ clientId: 'pod-7', lag: 0 })] });
+  });
+
+  it('imports 5,000 keys as one revision after a dry-run diff, with progress on stderr; export and diff round-trip', async () => {
+    const ns = uniqueNamespace('import');
+    await hotconf(['set', 'key.00000', '"old"', '-n', ns]);
+    const configs: Record<string, unknown> = {};
+    for (let i = 0; i < 5_000; i++) configs[`key.${String(i).padStart(5, '0')}`] = { index: i, enabled: i % 2 === 0 };
+    const file = join(cwd, 'big.json');
+    writeFileSync(file, JSON.stringify({ configs }));
+
+    let run = await hotconf(['import', file, '--dry-run', '-n', ns]);
+    expect(run.code).toBe(7);
+    expect(run.stdout).toMatch(/4999 to add, 1 to change, 0 unchanged/);
+    run = await hotconf(['import', file, '-n', ns]);
+    expect(run.code).toBe(1); // stdin is not a terminal: no silent apply
+    expect(run.stderr).toMatch(/--yes/);
+    expect(JSON.parse((await hotconf(['ls', '-n', ns, '--json'])).stdout).entries).toHaveLength(1);
+
+    const started = Date.now();
+    run = await hotconf(['import', file, '--yes', '-n', ns, '--reason', 'bulk load'], {}, 120_000);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/uploading \[#+\] 100%/);
+    expect(run.stdout).toMatch(/imported 5000 key\(s\) into .* at revision 2/);
+    const elapsed = Date.now() - started;
+
+    const listed = JSON.parse((await hotconf(['ls', '-n', ns, '--json'])).stdout) as { revision: number; entries: Array<{ revision: number }> };
+    expect(listed.revision).toBe(2);
+    expect(listed.entries).toHaveLength(5_000);
+    expect(new Set(listed.entries.map((e) => e.revision))).toEqual(new Set([2]));
+
+    expect((await hotconf(['diff', file, '-n', ns])).code).toBe(0);
+    const exported = join(cwd, 'export.yaml');
+    expect((await hotconf(['export', '-n', ns, '-o', exported])).code).toBe(0);
+    const text = readFileSync(exported, 'utf8');
+    expect(text).toMatch(/^namespace: /m);
+    expect(text).toContain('key.04999:');
+    writeFileSync(exported, text.replace(/key\.00007:\n(\s+)index: 7/, 'key.00007:\n$1index: 70'));
+    run = await hotconf(['diff', exported, '-n', ns]);
+    expect(run.code).toBe(7);
+    expect(run.stdout).toMatch(/~ key\.00007/);
+    expect(run.stdout).toMatch(/0 to add, 1 to change, 4999 unchanged/);
+    console.info(`import of 5,000 keys through the CLI: ${elapsed} ms`);
+  });
+
+  it('watch tails changes and resumes across a gateway restart without missing or repeating one', async () => {
+    const ns = uniqueNamespace('watch');
+    await hotconf(['set', 'before', '0', '-n', ns]);
+    const other = await startGateway({ env: { DATABASE_URL: database.url, REDIS_URL: SHARED_REDIS_URL, HOTCONF_CHANNEL_PREFIX: prefix } });
+    try {
+      const watcher = collect(spawnCli(['watch', '--json', '--count', '3', '-n', ns], baseEnv, cwd), 90_000);
+      // The watch starts from the current revision: writes after its first line are its to show.
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      expect((await hotconf(['set', 'first', '1', '-n', ns])).code).toBe(0);
+      await waitFor(() => watcher.stdout().includes('"first"'), 15_000, 'first change in watch');
+
+      await gateway.stop('SIGTERM');
+      // Written while the watched gateway is down: only a resume can deliver it.
+      expect((await hotconf(['set', 'while-down', '2', '-n', ns], { HOTCONF_URL: other.url })).code).toBe(0);
+      await gateway.restart();
+      await hotconf(['set', 'after', '3', '-n', ns]);
+
+      const result = await watcher;
+      expect(result.code, result.stderr).toBe(0);
+      const lines = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as { key: string; revision: number; replayed: boolean });
+      expect(lines.map((l) => [l.key, l.revision])).toEqual([
+        ['first', 2],
+        ['while-down', 3],
+        ['after', 4],
+      ]);
+      expect(lines[1]!.replayed).toBe(true);
+      expect(result.stderr).toMatch(/resuming after revision 2/);
+    } finally {
+      await other.stop('SIGKILL');
+    }
+  });
+
+  it('migrate applies migrations to a fresh database, and serve starts a gateway that stops on SIGTERM', async () => {
+    await using fresh = await createTestDatabase('climigrate');
+    const run = await hotconf(['migrate'], { DATABASE_URL: fresh.url });
+    expect(run.code, run.stderr).toBe(0);
+    const sql = postgres(fresh.url, { max: 1, onnotice: () => {} });
+    try {
+      const tables = await sql<Array<{ table_name: string }>>`select table_name from information_schema.tables where table_schema = 'public'`;
+      expect(tables.length).toBeGreaterThan(0);
+    } finally {
+      await sql.end();
+    }
+
+    const port = await freePort();
+    const server = spawnCli(['serve', '--port', String(port)], {
+      DATABASE_URL: fresh.url,
+      HOTCONF_JWT_SECRET: TEST_JWT_SECRET,
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+    }, cwd);
+    const served = collect(server, 60_000);
+    await waitFor(async () => {
+      try {
+        return (await fetch(`http://127.0.0.1:${port}/health`)).ok;
+      } catch {
+        return false;
+      }
+    }, 30_000, 'hotconf serve on its port');
+    expect((await hotconf(['set', 'served', 'yes', '-n', 'served'], { HOTCONF_URL: `http://127.0.0.1:${port}/graphql` })).code).toBe(0);
+    server.kill('SIGTERM');
+    expect((await served).code).toBe(0);
+  });
+});
