@@ -23,7 +23,7 @@ function spawnCli(args: string[], env: Record<string, string>, cwd: string): Chi
   return spawn(process.execPath, [BIN, ...args], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-function collect(child: ChildProcess, timeoutMs: number): Promise<Run> & { stdout(): string } {
+function collect(child: ChildProcess, timeoutMs: number): Promise<Run> & { stdout(): string; stderr(): string } {
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -35,7 +35,7 @@ function collect(child: ChildProcess, timeoutMs: number): Promise<Run> & { stdou
       resolve({ code, stdout, stderr });
     });
   });
-  return Object.assign(done, { stdout: () => stdout });
+  return Object.assign(done, { stdout: () => stdout, stderr: () => stderr });
 }
 
 describe('hotconf CLI against a real gateway', () => {
@@ -224,8 +224,8 @@ describe('hotconf CLI against a real gateway', () => {
     const other = await startGateway({ env: { DATABASE_URL: database.url, REDIS_URL: SHARED_REDIS_URL, HOTCONF_CHANNEL_PREFIX: prefix } });
     try {
       const watcher = collect(spawnCli(['watch', '--json', '--count', '3', '-n', ns], baseEnv, cwd), 90_000);
-      // The watch starts from the current revision: writes after its first line are its to show.
-      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      // Once it has printed its starting revision, every later write is replayed or streamed to it.
+      await waitFor(() => /watching .* from revision 1/.test(watcher.stderr()), 30_000, 'watch started');
       expect((await hotconf(['set', 'first', '1', '-n', ns])).code).toBe(0);
       await waitFor(() => watcher.stdout().includes('"first"'), 15_000, 'first change in watch');
 
