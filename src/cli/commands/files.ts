@@ -193,6 +193,14 @@ export const importCommand: Command = {
         },
       );
     } catch (error) {
+      if (error instanceof CliError && error.code === 'BAD_USER_INPUT' && /batch holds at most/i.test(error.message)) {
+        // One revision is the point of import: never split it behind the user's back.
+        throw new CliError(
+          `${error.message}: nothing was imported. Raise HOTCONF_MAX_BATCH_SIZE on the gateways, or split the file (each part is then its own revision)`,
+          error.exitCode,
+          error.code,
+        );
+      }
       if (error instanceof CliError && error.code === 'VERSION_CONFLICT') {
         throw new CliError(`${error.message}: the namespace changed since the diff; nothing was imported, run the import again`, EXIT.CONFLICT, error.code);
       }
