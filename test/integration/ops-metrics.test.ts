@@ -25,7 +25,9 @@ describe('/metrics moves when changes are made and delivered', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase('opsmetrics');
-    gateway = await startGateway({ env: { DATABASE_URL: database.url, REDIS_URL: SHARED_REDIS_URL, HOTCONF_CHANNEL_PREFIX: uniquePrefix('opsm') } });
+    gateway = await startGateway({
+      env: { DATABASE_URL: database.url, REDIS_URL: SHARED_REDIS_URL, HOTCONF_CHANNEL_PREFIX: uniquePrefix('opsm'), LOG_LEVEL: 'info' },
+    });
     token = await testToken();
   });
   afterAll(async () => {
@@ -89,5 +91,35 @@ describe('/metrics moves when changes are made and delivered', () => {
     expect(body.subscribers.ws).toBeGreaterThanOrEqual(1);
     await ws.close();
     await client.dispose();
+  });
+
+  it('logs one JSON line per change with its trace id, actor and reason, and never the secret value', async () => {
+    const namespace = uniqueNamespace('logs');
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const secret = `s3cr3t-${Date.now()}`;
+    const response = await fetch(gateway.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${token}`,
+        traceparent: `00-${traceId}-00f067aa0ba902b7-01`,
+      },
+      body: JSON.stringify({
+        query: `mutation S($input: SetConfigInput!) { setConfig(input: $input) { version revision } }`,
+        variables: { input: { namespace, key: 'db.password', value: secret, secret: true, reason: 'rotate' } },
+      }),
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-trace-id')).toBe(traceId);
+    await waitFor(() => gateway.logs().includes(namespace), 5_000, 'the change in the log');
+    const lines = gateway
+      .logs()
+      .split('\n')
+      .filter((line) => line.includes(namespace))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines).toContainEqual(
+      expect.objectContaining({ namespace, key: 'db.password', version: 1, revision: 1, actor: 'test', reason: 'rotate', traceId }),
+    );
+    expect(gateway.logs()).not.toContain(secret);
   });
 });
