@@ -377,6 +377,7 @@ export function createChangeFeed({
 
   const stopReconnect = bus.onReconnect(() => {
     for (const ns of namespaces.values()) {
+      if (!ns.unsubscribe) void subscribeBus(ns);
       ns.repairWanted = 'reconnect';
       ns.repairBlocked = false;
       pump(ns);

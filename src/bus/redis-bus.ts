@@ -5,6 +5,11 @@ import type { Logger } from '../logger.js';
 
 type RedisClient = Redis | Cluster;
 
+/** The one private field of RedisPubSub the bus has to reach (see `subscribe`). */
+interface PubSubInternals {
+  subsPendingRefsMap?: Map<string, { pending?: { catch?: (handler: () => void) => unknown } }>;
+}
+
 /** Options of the Redis bus. */
 export interface RedisBusOptions {
   /** `redis://` URL; ignored for a client passed in. */
@@ -65,7 +70,7 @@ export function createRedisBus({
   const ownsClients = !givenPublisher || !givenSubscriber;
   const publisher = givenPublisher && givenSubscriber ? givenPublisher : makeClient('pub');
   const subscriber = givenPublisher && givenSubscriber ? givenSubscriber : makeClient('sub');
-  const pubsub = new RedisPubSub({ publisher, subscriber });
+  const pubsub = new RedisPubSub({ publisher, subscriber: guardUnsubscribe(subscriber) });
 
   const reconnectListeners = new Set<() => void>();
   let publishFailures = 0;
@@ -155,7 +160,13 @@ export function createRedisBus({
         if (typeof message !== 'object' || message === null || typeof message.revision !== 'number') return;
         listener(message);
       };
-      const id = await pubsub.subscribe(channelPrefix + namespace, onMessage);
+      if (subscriber.status !== 'ready') throw new Error(`redis subscriber is ${subscriber.status}`);
+      const channel = channelPrefix + namespace;
+      const subscribing = pubsub.subscribe(channel, onMessage);
+      // RedisPubSub keeps a second promise for the same SUBSCRIBE and never handles its
+      // rejection: a SUBSCRIBE failing during an outage would end the process.
+      (pubsub as unknown as PubSubInternals).subsPendingRefsMap?.get(channel)?.pending?.catch?.(() => {});
+      const id = await subscribing;
       let subscribed = true;
       return async () => {
         if (!subscribed) return;
@@ -201,4 +212,26 @@ export function createRedisBus({
       subscriber.off('error', onSubscriberError);
     },
   };
+}
+
+/**
+ * RedisPubSub sends UNSUBSCRIBE/PUNSUBSCRIBE without handling their promises; during an outage
+ * they reject and would end the process as unhandled rejections. A namespace left while Redis is
+ * down needs no UNSUBSCRIBE anyway: ioredis only re-subscribes what is still subscribed.
+ */
+function guardUnsubscribe(client: RedisClient): RedisClient {
+  return new Proxy(client, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      if (property === 'unsubscribe' || property === 'punsubscribe') {
+        return (...args: unknown[]) => {
+          const result: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
+          if (result instanceof Promise) result.catch(() => {});
+          return result;
+        };
+      }
+      return (value as (...a: unknown[]) => unknown).bind(target);
+    },
+  });
 }
