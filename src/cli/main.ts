@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { convergence, migrate, serve, token } from './commands/admin.js';
@@ -123,7 +124,8 @@ export async function runCli(argv: readonly string[], options: RunOptions = {}):
     if (at === -1) {
       const { values } = parseArgs({ args: [...argv], options: GLOBAL_OPTIONS, strict: false, allowPositionals: true });
       if (values.version) {
-        output.out(`${(await import('../app.js')).VERSION}\n`);
+        const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+        output.out(`${pkg.version}\n`);
         return EXIT.OK;
       }
       output[values.help ? 'out' : 'err'](helpText());
