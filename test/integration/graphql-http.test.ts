@@ -316,6 +316,13 @@ describe('errors: a clear code, and the data as it was', () => {
     expect(text).not.toMatch(/select|insert|stack|at \w+ \(/i);
   });
 
+  it('serves GraphiQL to a browser in development', async () => {
+    const page = await fetch(gw.url, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    expect(await page.text()).toMatch(/graphiql/i);
+  });
+
   it('every response carries the trace id it was given', async () => {
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     const response = await fetch(gw.url, {

@@ -156,6 +156,17 @@ describe.each(drivers)('ConfigStore on %s', (_label, driver, makeHarness) => {
     expect(error.extensions.currentVersion).toBe(1);
   });
 
+  it('a namespace that requires a reason refuses a write without one and consumes no revision', async () => {
+    const n = ns();
+    expect(await store.configureNamespace(n, { requireReason: true })).toEqual({ name: n, revision: 0, entryCount: 0, requireReason: true });
+    const error = await failure(store.write(n, [{ kind: 'set', key: 'k', value: 1 }], { ...meta, reason: null }), 'BAD_USER_INPUT');
+    expect(error.extensions.rule).toBe('REASON_REQUIRED');
+    expect((await store.write(n, [{ kind: 'set', key: 'k', value: 1 }], meta)).revision).toBe(1);
+    expect(await store.configureNamespace(n, {})).toMatchObject({ revision: 1, requireReason: true });
+    await store.configureNamespace(n, { requireReason: false });
+    expect((await store.write(n, [{ kind: 'set', key: 'k', value: 2 }], { ...meta, reason: null })).revision).toBe(2);
+  });
+
   it('delete writes a change with its own version; the key is gone and a re-create continues the versions', async () => {
     const n = ns();
     await store.write(n, [{ kind: 'set', key: 'k', value: 1, description: 'old' }], meta);
@@ -164,7 +175,7 @@ describe.each(drivers)('ConfigStore on %s', (_label, driver, makeHarness) => {
     expect(deleted.entries).toEqual([]);
     expect(await store.get(n, 'k')).toBeNull();
     expect((await store.snapshot(n)).entries).toEqual([]);
-    expect(await store.namespaces()).toContainEqual({ name: n, revision: 2, entryCount: 0 });
+    expect(await store.namespaces()).toContainEqual({ name: n, revision: 2, entryCount: 0, requireReason: false });
 
     await failure(store.write(n, [{ kind: 'delete', key: 'k' }], meta), 'NOT_FOUND');
     const conflict = await failure(store.write(n, [{ kind: 'set', key: 'k', value: 2, expectedVersion: 2 }], meta), 'VERSION_CONFLICT');
@@ -462,7 +473,7 @@ describe.each(drivers)('ConfigStore on %s', (_label, driver, makeHarness) => {
     );
     await store.write(n, [{ kind: 'delete', key: 'a' }], meta);
     const list = await store.namespaces();
-    expect(list).toContainEqual({ name: n, revision: 2, entryCount: 1 });
+    expect(list).toContainEqual({ name: n, revision: 2, entryCount: 1, requireReason: false });
     const names = list.map((x) => x.name);
     expect(names).toEqual([...names].sort());
     const revisions = await store.revisions([n, 'never-written']);
