@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Client } from 'graphql-ws';
+import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
+import { SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { waitFor } from '../helpers/net.js';
+import {
+  gql,
+  setConfig,
+  startGateway,
+  subscribeWs,
+  testToken,
+  uniqueNamespace,
+  wsClient,
+  type Gateway,
+  type Subscriber,
+} from '../helpers/gateway.js';
+
+const SOCKETS = 50;
+const SUBSCRIBERS = 1_000;
+const BURST = 100;
+
+describe('fan-out on one instance', () => {
+  let database: TestDatabase;
+  let writer: Gateway;
+  let reader: Gateway;
+  let token: string;
+  const clients: Client[] = [];
+  const subscribers: Subscriber[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase('fanout');
+    const env = { DATABASE_URL: database.url, REDIS_URL: SHARED_REDIS_URL, HOTCONF_CHANNEL_PREFIX: uniquePrefix('fanout') };
+    writer = await startGateway({ env });
+    reader = await startGateway({ env });
+    token = await testToken({ sub: 'fanout-admin' });
+  });
+
+  afterAll(async () => {
+    await Promise.allSettled(subscribers.map((subscriber) => subscriber.close()));
+    await Promise.allSettled(clients.map((client) => client.dispose()));
+    await Promise.allSettled([writer, reader].filter(Boolean).map((gateway) => gateway.stop()));
+    await database?.drop();
+  });
+
+  it('1,000 concurrent subscribers all receive a burst of 100 changes, in order, once', async () => {
+    const namespace = uniqueNamespace('fan');
+    await setConfig(writer.url, token, namespace, 'seed', 0);
+    const { configs } = await gql<{ configs: { revision: number } }>(writer.url, token, 'query($ns: String!) { configs(namespace: $ns) { revision } }', {
+      ns: namespace,
+    });
+    for (let i = 0; i < SOCKETS; i++) clients.push(wsClient(reader.wsUrl, token));
+    // Half start live (identical subscriptions: they share one execution), half resume from the
+    // seed revision (each its own replay), a few with a prefix filter that matches every key.
+    for (let i = 0; i < SUBSCRIBERS; i++) {
+      const variables =
+        i % 2 === 0 ? { namespace } : i % 10 === 1 ? { namespace, prefix: 'burst.', keys: ['warm'], sinceRevision: configs.revision } : { namespace, sinceRevision: configs.revision };
+      subscribers.push(await subscribeWs(clients[i % SOCKETS]!, variables));
+    }
+    // Live subscriptions have no acknowledgement: write until every subscriber saw a warm-up.
+    await waitFor(
+      async () => {
+        await setConfig(writer.url, token, namespace, 'warm', Date.now());
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        return subscribers.every((subscriber) => subscriber.changes.length > 0);
+      },
+      30_000,
+      'every subscriber receiving the warm-up',
+    );
+
+    const burst = await Promise.all(Array.from({ length: BURST }, (_, i) => setConfig(writer.url, token, namespace, `burst.${i % 10}`, i)));
+    const last = Math.max(...burst);
+    await waitFor(() => subscribers.every((subscriber) => subscriber.changes.at(-1)?.revision === last), 30_000, 'the burst on every subscriber');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    const expected = [...burst].sort((x, y) => x - y);
+    for (const subscriber of subscribers) {
+      expect(subscriber.errors).toEqual([]);
+      const revisions = subscriber.changes.map((change) => change.revision);
+      // Strictly increasing: in order and never twice.
+      expect(revisions.every((revision, i) => i === 0 || revision > revisions[i - 1]!)).toBe(true);
+      expect(revisions.slice(-BURST)).toEqual(expected);
+    }
+  });
+});
