@@ -79,7 +79,8 @@ describe('/metrics moves when changes are made and delivered', () => {
   it('reports namespace revisions and subscriber counts in /ready', async () => {
     const namespace = uniqueNamespace('ready');
     const client = wsClient(gateway.url.replace('http', 'ws'), token);
-    const ws = await subscribeWs(client, { namespace });
+    // From revision 0: the write below reaches it even if it lands before the subscription starts.
+    const ws = await subscribeWs(client, { namespace, sinceRevision: 0 });
     await setConfig(gateway.url, token, namespace, 'k', true);
     await ws.waitForCount(1);
     const body = (await (await fetch(`http://127.0.0.1:${gateway.port}/ready`)).json()) as {
