@@ -8,6 +8,7 @@ interface Rule {
   alert?: string;
   record?: string;
   expr: string;
+  annotations?: { runbook?: string };
 }
 
 const RULES_FILE = fileURLToPath(new URL('../../deploy/prometheus/alerts.yml', import.meta.url));
@@ -71,6 +72,19 @@ describe('deploy/prometheus/alerts.yml', () => {
     const used = metricNames(rule.expr);
     expect(used.length).toBeGreaterThan(0);
     for (const name of used) expect(exported, `${name} in ${rule.expr}`).toContain(name);
+  });
+
+  it('links every alert to a section of docs/RUNBOOK.md that exists', () => {
+    const runbook = readFileSync(fileURLToPath(new URL('../../docs/RUNBOOK.md', import.meta.url)), 'utf8');
+    // GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens.
+    const anchors = new Set(
+      [...runbook.matchAll(/^#{2,3} (.+)$/gm)].map((m) => m[1]!.toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-')),
+    );
+    for (const rule of rules.filter((r) => r.alert)) {
+      const link = rule.annotations?.runbook ?? '';
+      expect(link, rule.alert).toMatch(/^docs\/RUNBOOK\.md#/);
+      expect(anchors, `${rule.alert} → ${link}`).toContain(link.split('#')[1]);
+    }
   });
 
   it('the name extractor sees through functions, labels, ranges and grouping', () => {
