@@ -94,6 +94,9 @@ export function createGatewayClient({ url, token }: { url: string; token?: strin
   if (target.protocol !== 'http:' && target.protocol !== 'https:') {
     throw new CliError(`--url must be http(s)://…/graphql, got ${target.protocol}`, EXIT.USAGE);
   }
+  // `--url http://host:4000` means the gateway, whose endpoint is /graphql.
+  if (target.pathname === '/' || target.pathname === '') target.pathname = '/graphql';
+  url = target.toString();
   const authorization = token ? `Bearer ${token}` : null;
 
   const request = <TData, TVariables>(
