@@ -7,14 +7,8 @@ import type { Validator } from './validation.js';
 import type { ChangeBus, ChangeFeed, ConfigStore, Entry, JsonValue, WriteMeta, WriteOp, WriteResult, Change } from './types.js';
 
 
-export interface SetInput {
-  key: string;
-  value: JsonValue;
-  expectedVersion?: number | null;
-  description?: string | null;
-  secret?: boolean | null;
-  schema?: JsonValue | null;
-}
+/** One key to set: a `set` write operation without its tag. */
+export type SetInput = Omit<Extract<WriteOp, { kind: 'set' }>, 'kind'>;
 
 export interface ConfigService {
   set(namespace: string, input: SetInput, meta: WriteMeta): Promise<Entry>;
@@ -94,14 +88,15 @@ export function createConfigService({
     return result;
   };
 
-  const setOp = (input: SetInput): WriteOp => ({
+  // Picked field by field: GraphQL inputs carry more (namespace, reason) than an operation holds.
+  const setOp = ({ key, value, expectedVersion, description, secret, schema }: SetInput): WriteOp => ({
     kind: 'set',
-    key: input.key,
-    value: input.value,
-    expectedVersion: input.expectedVersion,
-    description: input.description,
-    secret: input.secret,
-    schema: input.schema,
+    key,
+    value,
+    expectedVersion,
+    description,
+    secret,
+    schema,
   });
 
   const firstEntry = (result: WriteResult): Entry => {
