@@ -30,7 +30,7 @@ export interface Config {
   inlineValueBytes: number;
   /** Mutations per subject per minute; 0 = off. @default 600 */
   rateLimitPerMin: number;
-  /** Operations in one setConfigs batch. @default 1000 */
+  /** Operations in one setConfigs batch (an import is one batch). @default 10_000 */
   maxBatchSize: number;
   /** Request body limit. @default 4 MiB (a 1 MiB value JSON-escaped, plus headroom) */
   maxBodyBytes: number;
@@ -107,7 +107,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     maxValueBytes,
     inlineValueBytes: int(env, 'HOTCONF_INLINE_VALUE_BYTES', 65_536),
     rateLimitPerMin: int(env, 'HOTCONF_RATE_LIMIT_PER_MIN', 600),
-    maxBatchSize: int(env, 'HOTCONF_MAX_BATCH_SIZE', 1_000, 1),
+    maxBatchSize: int(env, 'HOTCONF_MAX_BATCH_SIZE', 10_000, 1),
     maxBodyBytes: int(env, 'HOTCONF_MAX_BODY_BYTES', Math.max(4 * 1_048_576, maxValueBytes * 2 + 65_536), 1024),
     publicIntrospection: bool(env, 'HOTCONF_PUBLIC_INTROSPECTION', !authConfigured),
     convergenceTimeoutS: int(env, 'HOTCONF_CONVERGENCE_TIMEOUT_S', 60, 1),
