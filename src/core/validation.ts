@@ -70,7 +70,7 @@ export function assertIntRange(value: number, { min, max, field }: { min: number
 export interface ValidatorOptions {
   /** Largest value, in bytes of JSON. @default 1_048_576 (1 MiB) */
   maxValueBytes?: number;
-  /** Most operations in one batch write. @default 1000 */
+  /** Most operations in one batch write. @default 10_000 */
   maxBatchSize?: number;
   /** Largest page of `configChanges`. @default 10_000 */
   maxChangesLimit?: number;
@@ -110,7 +110,7 @@ export interface Validator {
 export function createValidator(options: ValidatorOptions = {}): Validator {
   const {
     maxValueBytes = 1_048_576, // 1 MiB
-    maxBatchSize = 1000, // operations
+    maxBatchSize = 10_000, // operations
     maxChangesLimit = 10_000, // changes
     maxHistoryLimit = 1000, // rows
   } = options;

@@ -26,7 +26,7 @@ export interface ConfigStoreOptions {
   validator?: Validator;
   /** Largest value, in bytes of JSON (ignored when `validator` is given). @default 1_048_576 (1 MiB) */
   maxValueBytes?: number;
-  /** Most operations per write (ignored when `validator` is given). @default 1000 */
+  /** Most operations per write (ignored when `validator` is given). @default 10_000 */
   maxBatchSize?: number;
   /**
    * Extra domain check for every value written (set or rollback), after syntax, size and JSON
@@ -178,7 +178,7 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
   const {
     database,
     maxValueBytes = 1_048_576, // 1 MiB
-    maxBatchSize = 1000, // operations
+    maxBatchSize = 10_000, // operations
     validator = createValidator({ maxValueBytes, maxBatchSize }),
     validateValue,
     now = () => new Date(),
