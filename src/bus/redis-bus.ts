@@ -29,6 +29,12 @@ export interface RedisBusOptions {
   maxPendingPublishes?: number;
   /** How long a publish may wait for Redis before it counts as failed. @default 1_000 (1 s) */
   publishTimeoutMs?: number;
+  /**
+   * How long `subscribe` waits for a connection that is not ready yet (start, reconnect) before
+   * it rejects; the change feed then serves the namespace from history and retries.
+   * @default 2_000 (2 s)
+   */
+  subscribeWaitMs?: number;
   logger?: Pick<Logger, 'warn' | 'info' | 'debug'>;
 }
 
@@ -49,6 +55,7 @@ export function createRedisBus({
   subscriber: givenSubscriber,
   maxPendingPublishes = 10_000,
   publishTimeoutMs = 1_000, // 1 s
+  subscribeWaitMs = 2_000, // 2 s
   logger,
 }: RedisBusOptions): ChangeBus {
   const makeClient = (role: 'pub' | 'sub'): RedisClient => {
@@ -160,7 +167,8 @@ export function createRedisBus({
         if (typeof message !== 'object' || message === null || typeof message.revision !== 'number') return;
         listener(message);
       };
-      if (subscriber.status !== 'ready') throw new Error(`redis subscriber is ${subscriber.status}`);
+      // Only SUBSCRIBE on a ready connection (see below); a starting one gets a moment.
+      if (subscriber.status !== 'ready') await readyWithin(subscriber, subscribeWaitMs);
       const channel = channelPrefix + namespace;
       const subscribing = pubsub.subscribe(channel, onMessage);
       // RedisPubSub keeps a second promise for the same SUBSCRIBE and never handles its
@@ -233,5 +241,21 @@ function guardUnsubscribe(client: RedisClient): RedisClient {
       }
       return (value as (...a: unknown[]) => unknown).bind(target);
     },
+  });
+}
+
+function readyWithin(client: RedisClient, timeoutMs: number): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  if (client.status === 'end') return Promise.reject(new Error('redis connection is closed'));
+  return new Promise((resolve, reject) => {
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      client.off('ready', onReady);
+      reject(new Error(`redis is not ready (${client.status}) after ${timeoutMs} ms`));
+    }, timeoutMs);
+    client.once('ready', onReady);
   });
 }
