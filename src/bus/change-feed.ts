@@ -119,6 +119,10 @@ export function createChangeFeed({
   onRepair,
   onDeliver,
 }: ChangeFeedOptions): ChangeFeed {
+  // A resume replay is paced by its consumer and must never trip the overflow meant for live
+  // changes: pages of at most half the queue, fetched when the queue is at most a quarter full.
+  const replayPageSize = Math.max(1, Math.min(pageSize, Math.floor(maxQueuedChanges / 2)));
+  const replayLowWater = Math.floor(replayPageSize / 2);
   const namespaces = new Map<string, NamespaceState>();
   const repairs: Record<RepairReason, number> = { gap: 0, reconnect: 0, periodic: 0 };
   let subscribers = 0;
@@ -413,7 +417,7 @@ export function createChangeFeed({
       spaceWaiter = null;
     };
 
-    const push = (change: DeliveredChange) => {
+    const push = (change: DeliveredChange, live = true) => {
       if (waiting) {
         const resolve = waiting;
         waiting = null;
@@ -422,7 +426,7 @@ export function createChangeFeed({
         return;
       }
       queue.push(change);
-      if (queued() > maxQueuedChanges) {
+      if (live && queued() > maxQueuedChanges) {
         watcher.fail(
           new GatewayError('SERVICE_UNAVAILABLE', 'subscriber too slow: changes were not consumed in time; resume with sinceRevision', {
             namespace: ns.name,
@@ -495,7 +499,7 @@ export function createChangeFeed({
             queue = queue.slice(head);
             head = 0;
           }
-          if (spaceWaiter && queued() <= pageSize) {
+          if (spaceWaiter && queued() <= replayLowWater) {
             const wake = spaceWaiter;
             spaceWaiter = null;
             wake();
@@ -538,7 +542,7 @@ export function createChangeFeed({
       watcher,
       iterator,
       space() {
-        if (ended || queued() <= pageSize) return Promise.resolve();
+        if (ended || queued() <= replayLowWater) return Promise.resolve();
         return new Promise<void>((resolve) => {
           spaceWaiter = resolve;
         });
@@ -550,7 +554,7 @@ export function createChangeFeed({
           if (change.revision <= watcher.cursor && !(change.revision === watcher.cursor && replayingRevision === change.revision)) continue;
           replayingRevision = change.revision;
           watcher.cursor = change.revision;
-          push({ ...change, replayed: true });
+          push({ ...change, replayed: true }, false);
         }
       },
       goLive() {
@@ -598,7 +602,7 @@ export function createChangeFeed({
       const pushReplayed = (changes: readonly Change[]) => handle.replay(changes);
       let page;
       try {
-        page = await store.changes(namespace, since, { ...filter, limit: pageSize });
+        page = await store.changes(namespace, since, { ...filter, limit: replayPageSize });
       } catch (error) {
         handle.end();
         throw toGatewayError(error);
@@ -613,7 +617,7 @@ export function createChangeFeed({
           for (let current = page; current.hasMore; ) {
             await handle.space();
             if (!ns.watchers.has(handle.watcher)) return;
-            current = await store.changes(namespace, handle.watcher.cursor, { ...filter, limit: pageSize });
+            current = await store.changes(namespace, handle.watcher.cursor, { ...filter, limit: replayPageSize });
             pushReplayed(current.changes);
           }
           handle.goLive();
