@@ -99,7 +99,9 @@ export interface ConfigClientOptions {
   fallbackWriteDelayMs?: number;
   /**
    * Quiet time after the last change of a revision before the revision is applied, so that
-   * every change of one batch is applied together. @default 0 (next timer tick)
+   * every change of one batch is applied together (the protocol does not mark a revision's last
+   * change). A change of that revision arriving later still is applied, never dropped.
+   * @default 5 (5 ms)
    */
   batchWindowMs?: number;
 }
@@ -199,7 +201,7 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
     keepAliveMs = 10_000, // 10 s
     pongTimeoutMs = 5_000, // 5 s
     fallbackWriteDelayMs = 200, // 0.2 s
-    batchWindowMs = 0,
+    batchWindowMs = 5, // 5 ms
   } = options;
   const urls = typeof options.urls === 'string' ? [options.urls] : [...options.urls];
   if (urls.length === 0) throw new Error('createConfigClient: at least one URL is required');
@@ -210,6 +212,10 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
   let store = new Map<string, StoredEntry>();
   let snapshotSource: 'gateway' | 'fallback' | null = null;
   let applied = 0;
+  /** Keys changed by the applied revision, to recognise its stragglers. */
+  let appliedKeys = new Set<string>();
+  /** Whether the applied revision came from the stream (and so may lack a straggler). */
+  let appliedFromStream = false;
   let state: ClientState = 'connecting';
   let closed = false;
   let lastConfirmedAt: number | null = null;
@@ -296,10 +302,14 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
 
   // ---- applying state -------------------------------------------------------------------
 
-  function applyBatch(revision: number, changes: readonly ChangeMessage[]): void {
-    if (revision <= applied) return;
+  function applyBatch(revision: number, changes: readonly ChangeMessage[], straggler = false): void {
+    if (straggler ? revision !== applied : revision <= applied) return;
+    if (!straggler) appliedKeys = new Set();
+    appliedFromStream = true;
     const events: ConfigChangeEvent[] = [];
     for (const change of changes) {
+      if (appliedKeys.has(change.key)) continue;
+      appliedKeys.add(change.key);
       const before = resolve(change.key);
       if (change.op === 'DELETE') {
         store.delete(change.key);
@@ -350,6 +360,9 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
     store = next;
     snapshotSource = 'gateway';
     applied = snapshot.revision;
+    // A snapshot holds every change up to its revision: nothing of it can straggle in.
+    appliedKeys = new Set(next.keys());
+    appliedFromStream = false;
     const events: ConfigChangeEvent[] = [];
     for (const key of initial ? [] : keys) {
       const previous = before.get(key);
@@ -380,6 +393,12 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
 
   function onChange(change: ChangeMessage): void {
     confirm();
+    if (change.revision === applied && !pending && !appliedKeys.has(change.key)) {
+      // A straggler of the revision just applied (its frames were split across ticks by more
+      // than the batch window): apply it rather than lose it.
+      applyBatch(change.revision, [change], true);
+      return;
+    }
     if (change.revision <= applied) return; // already applied: a replay overlap
     if (pending && change.revision < pending.revision) return; // out of order: never applied
     if (pending && change.revision > pending.revision) flushPending();
@@ -458,6 +477,8 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
     );
     snapshotSource = 'fallback';
     applied = snapshot.revision;
+    appliedKeys = new Set(store.keys());
+    appliedFromStream = false;
     resolveReady();
     return true;
   }
@@ -524,7 +545,7 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
     return new Promise<void>((resolveWatch, rejectWatch) => {
       let done = false;
       let pongTimer: ReturnType<typeof setTimeout> | null = null;
-      let socket: { close(code?: number, reason?: string): void; readyState: number } | null = null;
+      let socket: { close(code?: number, reason?: string): void; terminate?: () => void } | null = null;
       const ws: WsClient = createClient({
         url: toWebSocketUrl(url),
         webSocketImpl: impl,
@@ -547,7 +568,13 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
           ping: (received) => {
             if (received) return;
             if (pongTimer) clearTimeout(pongTimer);
-            pongTimer = later(() => socket?.close(4408, 'Pong timeout'), pongTimeoutMs);
+            pongTimer = later(() => {
+              // A frozen peer never answers a close handshake either: drop the socket outright
+              // (ws has terminate(); a browser WebSocket only close()) and move on now.
+              if (socket && typeof socket.terminate === 'function') socket.terminate();
+              else socket?.close(4408, 'Pong timeout');
+              finish(new ConfigClientError(`no pong from ${url} within ${pongTimeoutMs} ms`, 'PONG_TIMEOUT'));
+            }, pongTimeoutMs);
           },
           pong: (received) => {
             if (!received) return;
@@ -570,14 +597,17 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
           stopWatch = null;
         }
         unsubscribe();
-        void ws.dispose();
+        // dispose() awaits a connection still being made, and rejects when that one failed.
+        void Promise.resolve(ws.dispose()).catch(() => {});
         if (error) rejectWatch(error);
         else resolveWatch();
       };
       const unsubscribe = ws.subscribe<ConfigChangedSubscription>(
         {
           query: source(ConfigChangedDocument),
-          variables: { namespace, prefix: prefix ?? null, sinceRevision: applied },
+          // One revision back when the last one came from the stream: if a disconnect cut it
+          // short, the replay brings its missing changes (the ones already applied are skipped).
+          variables: { namespace, prefix: prefix ?? null, sinceRevision: appliedFromStream && applied > 0 ? applied - 1 : applied },
         },
         {
           next: (result) => {

@@ -16,6 +16,9 @@ export interface GatewayProcess extends AsyncDisposable {
   kill(): Promise<void>;
   /** SIGTERM: the gateway's ordered shutdown. */
   stop(): Promise<void>;
+  /** SIGSTOP / SIGCONT: a frozen process keeps its sockets open but answers nothing. */
+  freeze(): void;
+  thaw(): void;
   /** The last lines the process wrote (for failure messages). */
   output(): string;
 }
@@ -60,6 +63,7 @@ export async function spawnGateway(env: Record<string, string>): Promise<Gateway
   const end = async (signal: NodeJS.Signals) => {
     const running = child;
     if (!running) return;
+    running.kill('SIGCONT');
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => running.kill('SIGKILL'), 10_000);
       running.once('exit', () => {
@@ -81,6 +85,8 @@ export async function spawnGateway(env: Record<string, string>): Promise<Gateway
     start,
     kill: () => end('SIGKILL'),
     stop: () => end('SIGTERM'),
+    freeze: () => void child?.kill('SIGSTOP'),
+    thaw: () => void child?.kill('SIGCONT'),
     output: () => log,
     [Symbol.asyncDispose]: () => end('SIGKILL'),
   };
