@@ -138,21 +138,31 @@ export function createRateLimiter({
   };
 }
 
-function rootFields(document: DocumentNode, set: SelectionSetNode, seen: ReadonlySet<string>): number {
-  let count = 0;
-  for (const selection of set.selections) {
-    if (selection.kind === Kind.FIELD) {
-      if (selection.name.value !== '__typename') count += 1;
-    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-      count += rootFields(document, selection.selectionSet, seen);
-    } else if (!seen.has(selection.name.value)) {
-      const fragment = document.definitions.find((d) => d.kind === Kind.FRAGMENT_DEFINITION && d.name.value === selection.name.value);
-      if (fragment && fragment.kind === Kind.FRAGMENT_DEFINITION) {
-        count += rootFields(document, fragment.selectionSet, new Set([...seen, selection.name.value]));
+/** Root fields of `set` with fragments expanded, memoised per fragment (a fragment bomb stays linear). */
+function rootFields(document: DocumentNode, set: SelectionSetNode): number {
+  const memo = new Map<string, number>();
+  const count = (current: SelectionSetNode, path: ReadonlySet<string>): number => {
+    let total = 0;
+    for (const selection of current.selections) {
+      if (selection.kind === Kind.FIELD) {
+        if (selection.name.value !== '__typename') total += 1;
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        total += count(selection.selectionSet, path);
+      } else {
+        const name = selection.name.value;
+        if (path.has(name)) continue;
+        let known = memo.get(name);
+        if (known === undefined) {
+          const fragment = document.definitions.find((d) => d.kind === Kind.FRAGMENT_DEFINITION && d.name.value === name);
+          known = fragment && fragment.kind === Kind.FRAGMENT_DEFINITION ? count(fragment.selectionSet, new Set([...path, name])) : 0;
+          memo.set(name, known);
+        }
+        total += known;
       }
     }
-  }
-  return count;
+    return total;
+  };
+  return count(set, new Set());
 }
 
 export interface RateLimitPluginOptions extends RateLimiterOptions {
@@ -177,7 +187,7 @@ export function useRateLimit(options: RateLimitPluginOptions = {}): Plugin<Secur
   const { limiter = createRateLimiter(options), exempt = ['reportApplied'] } = options;
   const exemptSet = new Set(exempt);
   const countable = (document: DocumentNode, operation: OperationDefinitionNode): number => {
-    const all = rootFields(document, operation.selectionSet, new Set());
+    const all = rootFields(document, operation.selectionSet);
     const free = operation.selectionSet.selections.filter((s) => s.kind === Kind.FIELD && exemptSet.has(s.name.value)).length;
     return all - free;
   };
