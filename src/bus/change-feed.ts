@@ -22,6 +22,11 @@ export interface ChangeFeedOptions {
   bus: ChangeBus;
   /** How often watched namespaces' revisions are compared with Postgres. @default 2_000 (2 s) */
   repairIntervalMs?: number;
+  /**
+   * How long the periodic check waits for a change it found missing to arrive over the bus
+   * before it reads history. @default 100 (100 ms)
+   */
+  periodicGraceMs?: number;
   /** Revisions read from history per query (repair and resume replay). @default 500 */
   pageSize?: number;
   /**
@@ -111,6 +116,7 @@ export function createChangeFeed({
   store,
   bus,
   repairIntervalMs = 2_000, // 2 s
+  periodicGraceMs = 100, // 100 ms
   pageSize = 500,
   maxQueuedChanges = 10_000,
   maxPendingRevisions = 10_000,
@@ -367,8 +373,17 @@ export function createChangeFeed({
       for (const ns of watched) {
         ns.repairBlocked = false;
         const revision = revisions.get(ns.name) ?? 0;
-        if (revision > ns.delivered) ns.repairWanted ??= 'periodic';
-        pump(ns);
+        if (revision <= ns.delivered) {
+          pump(ns);
+          continue;
+        }
+        // A change committed a moment ago is usually still on its way over the bus: give it a
+        // short grace before reading history, so that it arrives live and the store is spared.
+        setTimeout(() => {
+          if (closed || namespaces.get(ns.name) !== ns) return;
+          if (ns.delivered < revision) ns.repairWanted ??= 'periodic';
+          pump(ns);
+        }, periodicGraceMs).unref();
       }
     } catch (error) {
       logger?.warn({ err: (error as Error).message }, 'periodic revision check failed');
