@@ -461,4 +461,33 @@ describe('service SDK against real gateways', () => {
       a.thaw();
     }
   });
+
+  it('refuses an invalid flag on write, and the kill switch turns every flag off in one revision the client applies whole', async () => {
+    const ns = namespace('killswitch');
+    await expect(set(a.url, ns, 'flags.bad', { enabled: 'yes', rolloutPercentage: 10 })).rejects.toThrow(/VALIDATION_FAILED/);
+    await expect(set(a.url, ns, 'flags.bad', { enabled: true, rolloutPercentage: 150 })).rejects.toThrow(/VALIDATION_FAILED/);
+    await gql(a.url, token, SET_MANY, {
+      ns,
+      inputs: [
+        { key: 'flags.a', value: { enabled: true, rolloutPercentage: 100 } },
+        { key: 'flags.b', value: { enabled: true, rolloutPercentage: 50, rules: [{ userIds: ['vip'], enabled: true }] } },
+        { key: 'service.retry', value: { enabled: true, attempts: 3 } },
+      ],
+    });
+    const config = client({ urls: [b.url], namespace: ns });
+    await config.ready();
+    await waitFor(() => config.state === 'connected', 5_000, 'connected');
+    expect(config.isEnabled('flags.a', 'anyone')).toBe(true);
+    expect(config.isEnabled('flags.b', 'vip')).toBe(true);
+    const revisions = new Set<number>();
+    config.on('change', (event) => revisions.add(event.revision));
+    await gql(a.url, token, `mutation($ns: String!) { disableAllFlags(namespace: $ns, reason: "incident") { key } }`, { ns });
+    await waitFor(() => config.revision === 2, 5_000, 'kill switch applied');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect([...revisions]).toEqual([2]);
+    expect(config.evaluateFlag('flags.a', 'anyone')).toMatchObject({ enabled: false, reason: 'DISABLED' });
+    expect(config.evaluateFlag('flags.b', 'vip')).toMatchObject({ enabled: false, reason: 'DISABLED' });
+    // An ordinary config with an `enabled` field is not a flag and is left alone.
+    expect(config.entry('service.retry')).toMatchObject({ value: { enabled: true, attempts: 3 }, version: 1 });
+  });
 });
