@@ -559,7 +559,6 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
           connected: (connectedSocket) => {
             socket = connectedSocket as typeof socket;
             if (gen !== generation) return;
-            failures = 0;
             currentUrl = url;
             confirm();
             setState('connected');
@@ -580,7 +579,11 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
             if (!received) return;
             if (pongTimer) clearTimeout(pongTimer);
             pongTimer = null;
-            if (gen === generation) confirm();
+            if (gen !== generation) return;
+            // Healthy, not just acknowledged: a gateway that acks and then fails every
+            // subscription must not reset the backoff.
+            failures = 0;
+            confirm();
           },
           closed: () => {
             if (pongTimer) clearTimeout(pongTimer);
@@ -617,7 +620,10 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
               return;
             }
             const change = result.data?.configChanged;
-            if (change) onChange(change);
+            if (change) {
+              failures = 0;
+              onChange(change);
+            }
           },
           error: (reason) => finish(toError(reason)),
           complete: () => finish(null),
