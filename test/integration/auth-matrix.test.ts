@@ -70,6 +70,7 @@ const OPERATIONS: Operation[] = [
     query: `mutation($ns: String!, $key: String!) { rollbackConfig(namespace: $ns, key: $key, toVersion: 1) { version } }`,
   },
   { name: 'disableAllFlags', kind: 'mutation', query: `mutation($ns: String!) { disableAllFlags(namespace: $ns, reason: "drill") { key } }` },
+  { name: 'configureNamespace', kind: 'mutation', query: `mutation($ns: String!) { configureNamespace(namespace: $ns, requireReason: false) { name } }` },
   { name: 'reportApplied', kind: 'mutation', query: `mutation($ns: String!) { reportApplied(namespace: $ns, clientId: "pod-1", revision: 1) }` },
   { name: 'configChanged', kind: 'subscription', query: `subscription($ns: String!) { configChanged(namespace: $ns, sinceRevision: 0) { key revision replayed } }` },
 ];
@@ -134,6 +135,7 @@ function expected(role: Role, operation: Operation, ns: string): Outcome {
   if (role === 'admin') return 'ok';
   if (ns !== OWN) return 'FORBIDDEN';
   if (operation.kind !== 'mutation' || operation.name === 'reportApplied') return 'ok';
+  if (operation.name === 'configureNamespace') return 'FORBIDDEN'; // namespace settings: admins only
   return role === 'writer' ? 'ok' : 'FORBIDDEN';
 }
 
