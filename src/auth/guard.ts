@@ -41,7 +41,8 @@ export function coversNamespace(principal: Principal, namespace: string): boolea
  *
  * Every role is confined to its `namespaces` claim (`'*'` = all): an admin token minted for
  * `['demo-platform']` administers only that namespace. Outside the claim, `read` and `write`
- * throw FORBIDDEN with one fixed message, so existence is never revealed.
+ * throw FORBIDDEN with one fixed message, so existence is never revealed. Without a principal
+ * where one is required, every method but `canReadSecrets` throws UNAUTHENTICATED.
  *
  * @example
  * const guard = createGuard(await auth.authenticate(req.headers.authorization), { required: auth.required });
@@ -71,7 +72,9 @@ export function createGuard(principal: Principal | null, { required }: GuardOpti
       }
     },
     canSee(namespace) {
-      return effective !== null && coversNamespace(effective, namespace);
+      // An anonymous caller where tokens are required gets UNAUTHENTICATED from lists too,
+      // not an empty list that looks like an answer.
+      return coversNamespace(authenticated(), namespace);
     },
     canReadSecrets() {
       return effective !== null && (effective.role === 'admin' || effective.secrets);
