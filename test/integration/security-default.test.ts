@@ -30,7 +30,7 @@ beforeAll(async () => {
   database = await createTestDatabase('secure_default');
   dataDir = mkdtempSync(join(tmpdir(), 'hotconf-default-'));
   // An empty HOTCONF_JWT_SECRET is "not configured".
-  gateway = await startGateway({ env: { HOTCONF_JWT_SECRET: '', HOTCONF_DATA_DIR: dataDir, DATABASE_URL: database.url, LOG_LEVEL: 'info' } });
+  gateway = await startGateway({ env: { HOTCONF_JWT_SECRET: '', HOTCONF_DATA_DIR: dataDir, DATABASE_URL: database.url, LOG_LEVEL: 'debug' } });
 });
 
 afterAll(async () => {
@@ -62,6 +62,22 @@ describe('secure default without a configured key', () => {
 
   // Needs config.ts to default HOTCONF_PUBLIC_INTROSPECTION to false when the key is generated
   // (auth is required then too); runs by itself once it does.
+  it('never writes a secret value to its output, whatever the path', async () => {
+    const token = (gateway.logs().match(new RegExp(JWT_LINE.source, 'gm')) ?? [])[0]!;
+    const marker = `S3CRET-${Date.now().toString(36)}`;
+    const writes = [
+      { query: 'mutation($v: JSON!) { setConfig(input: { namespace: "d", key: "db.password", value: $v, secret: true, reason: "create" }) { version } }', variables: { v: marker } },
+      { query: `mutation { setConfig(input: { namespace: "d", key: "db.password", value: "${marker}-inline" }) { version } }` },
+      { query: 'mutation($v: JSON!) { setConfig(input: { namespace: "d", key: "db.password", value: $v, expectedVersion: 99 }) { version } }', variables: { v: `${marker}-conflict` } },
+      { query: 'mutation($v: JSON!) { setConfig(input: { namespace: "d", key: "db.password", value: $v }) { version } }', variables: { v: { deep: [marker] } } },
+    ];
+    for (const body of writes) await query(token, JSON.stringify(body));
+    await query(token, JSON.stringify({ query: '{ configChanges(namespace: "d", sinceRevision: 0) { changes { value } } }' }));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(gateway.logs()).toContain('config changed');
+    expect(gateway.logs()).not.toContain(marker);
+  });
+
   it.skipIf(loadConfig({}).publicIntrospection)('does not answer introspection to anonymous callers', async () => {
     const anonymous = await query(null, JSON.stringify({ query: '{ __schema { queryType { name } } }' }));
     expect(anonymous.data?.__schema).toBeUndefined();
