@@ -184,7 +184,9 @@ async function main(): Promise<void> {
     log(`floor: redis publish → subscriber                    ${format(base.redis)}`);
     log(`floor: tx + publish → subscriber                     ${format(base.total)}`);
 
-    const env = { DATABASE_URL: database.url, REDIS_URL: SHARED_REDIS_URL, HOTCONF_CHANNEL_PREFIX: uniquePrefix('bench'), LOG_LEVEL: 'error' };
+    const env: Record<string, string> = { DATABASE_URL: database.url, REDIS_URL: SHARED_REDIS_URL, HOTCONF_CHANNEL_PREFIX: uniquePrefix('bench'), LOG_LEVEL: 'error' };
+    // e.g. BENCH_GATEWAY_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the gateways.
+    if (process.env.BENCH_GATEWAY_NODE_OPTIONS) env.NODE_OPTIONS = process.env.BENCH_GATEWAY_NODE_OPTIONS;
     process.stderr.write('  starting gateways A and B\n');
     gateways.push(await startGateway({ env }));
     gateways.push(await startGateway({ env }));
@@ -202,6 +204,7 @@ async function main(): Promise<void> {
     for (const size of FANOUT_SIZES) {
       const shared = await fanout(a, b, token, size, true);
       log(`fan-out: one change → all ${String(size).padStart(5)} subscribers on B (shared)    last arrival ${format(shared)}`);
+      if (process.env.BENCH_SHARED_ONLY) continue;
       const unshared = await fanout(a, b, token, size, false);
       log(`fan-out: one change → all ${String(size).padStart(5)} subscribers on B (unshared)  last arrival ${format(unshared)}`);
     }

@@ -51,6 +51,13 @@ export interface WebSocketOptions {
    * @default true
    */
   batchWrites?: boolean;
+  /**
+   * Members of a shared execution write their `next` frames themselves from the result serialized
+   * once, instead of each going through graphql-ws' per-subscriber serialization. @default true
+   */
+  directWrites?: boolean;
+  /** Bytes a socket may have unsent before its shared subscriptions are ended as too slow. @default 8 MiB */
+  maxBufferedBytes?: number;
 }
 
 /** Counts for /ready and metrics. */
@@ -69,7 +76,7 @@ export interface WebSocketEndpoint extends AsyncDisposable {
 }
 
 type Enveloped = ReturnType<GatewayYoga['getEnveloped']>;
-type RootValue = { execute: Enveloped['execute']; subscribe: Enveloped['subscribe'] };
+type RootValue = { execute: Enveloped['execute']; subscribe: Enveloped['subscribe']; target: DirectTarget };
 type ResultStream = AsyncIterableIterator<ExecutionResult>;
 
 const isAsyncIterable = (value: unknown): value is AsyncIterable<ExecutionResult> =>
@@ -92,9 +99,11 @@ export function attachWebSocket({
   maxQueuedResults = 1_000,
   keepAliveMs = 12_000, // 12 s
   batchWrites = true,
+  directWrites = true,
+  maxBufferedBytes = 8 * 1_048_576, // 8 MiB
 }: WebSocketOptions): WebSocketEndpoint {
   const wsServer = new WebSocketServer({ server, path });
-  const shared = createSharedExecutions(maxQueuedResults);
+  const shared = createSharedExecutions(maxQueuedResults, maxBufferedBytes);
 
   const disposable = useServer<Record<string, unknown> | undefined, { principal?: Principal | null }>(
     {
@@ -102,7 +111,7 @@ export function attachWebSocket({
       subscribe: (args) => {
         const root = args.rootValue as RootValue;
         const key = shareExecution ? shareKey(args) : null;
-        return key === null ? root.subscribe(args) : shared.subscribe(key, () => root.subscribe(args));
+        return key === null ? root.subscribe(args) : shared.subscribe(key, () => root.subscribe(args), directWrites ? root.target : null);
       },
       onConnect: async (ctx) => {
         if (!onConnect) return true;
@@ -118,7 +127,7 @@ export function attachWebSocket({
           return false;
         }
       },
-      onSubscribe: async (ctx, _id, params) => {
+      onSubscribe: async (ctx, id, params) => {
         const initial = {
           req: ctx.extra.request,
           socket: ctx.extra.socket,
@@ -148,7 +157,7 @@ export function attachWebSocket({
           document,
           variableValues: params.variables,
           contextValue,
-          rootValue: { execute, subscribe } satisfies RootValue,
+          rootValue: { execute, subscribe, target: { socket: ctx.extra.socket, id } } satisfies RootValue,
         };
         return args;
       },
@@ -227,9 +236,21 @@ function shareKey(args: ExecutionArgs): string | null {
 }
 
 interface Member {
-  push(result: ExecutionResult): void;
+  /** `json` is the result serialized once for every member. */
+  push(result: ExecutionResult, json: () => string): void;
   end(): void;
 }
+
+/** Where a shared member writes its frames itself: its socket and subscription id. */
+interface DirectTarget {
+  socket: WebSocket;
+  id: string;
+}
+
+const slowSubscriberError = () =>
+  new GraphQLError('subscriber too slow: changes were not consumed in time; resume with sinceRevision', {
+    extensions: { code: 'SERVICE_UNAVAILABLE' },
+  });
 
 interface Group {
   members: Set<Member>;
@@ -239,7 +260,7 @@ interface Group {
 }
 
 /** One execution per key, its results broadcast to every member in order. */
-function createSharedExecutions(maxQueuedResults: number) {
+function createSharedExecutions(maxQueuedResults: number, maxBufferedBytes: number) {
   const groups = new Map<string, Group>();
   let members = 0;
 
@@ -255,24 +276,45 @@ function createSharedExecutions(maxQueuedResults: number) {
   const pumpGroup = async (key: string, group: Group, source: ResultStream) => {
     try {
       for await (const result of source) {
-        for (const member of group.members) member.push(result);
+        let json: string | null = null;
+        const serialize = () => (json ??= JSON.stringify(result));
+        for (const member of group.members) member.push(result, serialize);
       }
     } catch (error) {
       const failure = error instanceof GraphQLError ? error : new GraphQLError('Internal server error', { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
-      for (const member of group.members) member.push({ errors: [failure] });
+      const result: ExecutionResult = { errors: [failure] };
+      const json = JSON.stringify(result);
+      for (const member of group.members) member.push(result, () => json);
     } finally {
       if (groups.get(key) === group) groups.delete(key);
       for (const member of [...group.members]) member.end();
     }
   };
 
-  const join = (key: string, group: Group): { member: Member; stream: ResultStream } => {
+  const join = (key: string, group: Group, direct: DirectTarget | null): { member: Member; stream: ResultStream } => {
     const queue: ExecutionResult[] = [];
     let waiting: ((result: IteratorResult<ExecutionResult>) => void) | null = null;
     let ended = false;
+    // The frame graphql-ws would send, built around the shared serialization: per subscriber only
+    // a string concatenation and a (corked) socket write.
+    const framePrefix = direct ? `{"id":${JSON.stringify(direct.id)},"type":"next","payload":` : '';
     const member: Member = {
-      push(result) {
+      push(result, json) {
         if (ended) return;
+        if (direct) {
+          if (direct.socket.readyState !== direct.socket.OPEN) {
+            member.end();
+            return;
+          }
+          if (direct.socket.bufferedAmount > maxBufferedBytes) {
+            // This subscriber cannot keep up; the others must not wait for it.
+            direct.socket.send(framePrefix + JSON.stringify({ errors: [slowSubscriberError()] }) + '}');
+            member.end();
+            return;
+          }
+          direct.socket.send(framePrefix + json() + '}');
+          return;
+        }
         if (waiting) {
           const resolve = waiting;
           waiting = null;
@@ -282,13 +324,7 @@ function createSharedExecutions(maxQueuedResults: number) {
         queue.push(result);
         if (queue.length > maxQueuedResults) {
           // This subscriber cannot keep up; the others must not wait for it.
-          queue.push({
-            errors: [
-              new GraphQLError('subscriber too slow: changes were not consumed in time; resume with sinceRevision', {
-                extensions: { code: 'SERVICE_UNAVAILABLE' },
-              }),
-            ],
-          });
+          queue.push({ errors: [slowSubscriberError()] });
           ended = true;
           leave(key, group, member);
         }
@@ -333,7 +369,7 @@ function createSharedExecutions(maxQueuedResults: number) {
   };
 
   return {
-    async subscribe(key: string, start: () => Promise<unknown> | unknown): Promise<ResultStream | ExecutionResult> {
+    async subscribe(key: string, start: () => Promise<unknown> | unknown, direct: DirectTarget | null): Promise<ResultStream | ExecutionResult> {
       let group = groups.get(key);
       const creator = !group;
       if (!group) {
@@ -356,7 +392,7 @@ function createSharedExecutions(maxQueuedResults: number) {
         group = created;
       }
       // Join before the stream starts so no result between "started" and "joined" is missed.
-      const { member, stream } = join(key, group);
+      const { member, stream } = join(key, group, direct);
       let failure: ExecutionResult | null;
       try {
         failure = await group.ready;
