@@ -34,7 +34,7 @@ export interface Config {
   maxBatchSize: number;
   /** Request body limit. @default 4 MiB (a 1 MiB value JSON-escaped, plus headroom) */
   maxBodyBytes: number;
-  /** Introspection for unauthenticated callers. @default false once auth is configured */
+  /** Introspection for unauthenticated callers (tokens are always required, generated key included). @default false */
   publicIntrospection: boolean;
   /** Seconds after which a client that stopped reporting drops out of `convergence`. @default 60 */
   convergenceTimeoutS: number;
@@ -109,7 +109,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     rateLimitPerMin: int(env, 'HOTCONF_RATE_LIMIT_PER_MIN', 600),
     maxBatchSize: int(env, 'HOTCONF_MAX_BATCH_SIZE', 10_000, 1),
     maxBodyBytes: int(env, 'HOTCONF_MAX_BODY_BYTES', Math.max(4 * 1_048_576, maxValueBytes * 2 + 65_536), 1024),
-    publicIntrospection: bool(env, 'HOTCONF_PUBLIC_INTROSPECTION', !authConfigured),
+    publicIntrospection: bool(env, 'HOTCONF_PUBLIC_INTROSPECTION', false),
     convergenceTimeoutS: int(env, 'HOTCONF_CONVERGENCE_TIMEOUT_S', 60, 1),
     logLevel: env.LOG_LEVEL || 'info',
     development: env.NODE_ENV !== 'production',

@@ -58,6 +58,7 @@ export function createGuard(principal: Principal | null, { required }: GuardOpti
 
   return {
     principal: effective,
+    authenticated,
     read(namespace) {
       const caller = authenticated();
       if (!coversNamespace(caller, namespace)) throw new GatewayError('FORBIDDEN', NAMESPACE_FORBIDDEN_MESSAGE);

@@ -229,6 +229,8 @@ export interface FeedStats {
 /** Authorization decisions for one request or one subscription. */
 export interface Guard {
   readonly principal: Principal | null;
+  /** Throws UNAUTHENTICATED unless there is a caller (a verified token, or auth is off). */
+  authenticated(): Principal;
   /** Throws UNAUTHENTICATED or FORBIDDEN unless the caller may read `namespace`. */
   read(namespace: string): void;
   /** Throws UNAUTHENTICATED or FORBIDDEN unless the caller may write `namespace`. */

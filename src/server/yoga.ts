@@ -74,10 +74,10 @@ export function createGatewayYoga({ schema, services, authenticate, guardFor, lo
       // Our own errors (GatewayError) and graphql's parse/validation errors pass; anything
       // else is logged with a correlation id and reaches the client as a generic error.
       maskError(error, message) {
+        if (isGatewayError(error)) return error;
         const original = error instanceof GraphQLError ? error.originalError : error;
-        if (error instanceof GraphQLError && (!original || isGatewayError(original) || original instanceof GraphQLError)) {
-          return isGatewayError(original) ? new GraphQLError(original.message, { ...error, extensions: original.extensions }) : error;
-        }
+        if (isGatewayError(original)) return new GraphQLError(original.message, { ...(error as GraphQLError), extensions: original.extensions });
+        if (error instanceof GraphQLError && (!original || original instanceof GraphQLError)) return error;
         const correlationId = randomUUID();
         logger.error({ err: original, correlationId, path: error instanceof GraphQLError ? error.path : undefined }, 'unexpected error');
         return new GraphQLError(message, {

@@ -45,6 +45,8 @@ export const Query: QueryResolvers = {
   },
 
   async namespaces(_root, _args, { guard, store }) {
+    // Even on an empty store an anonymous caller must hear UNAUTHENTICATED, not an empty list.
+    guard.authenticated();
     return (await store.namespaces()).filter((namespace) => guard.canSee(namespace.name));
   },
 
