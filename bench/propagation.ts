@@ -77,7 +77,7 @@ async function floor(databaseUrl: string): Promise<{ pg: Summary; redis: Summary
   }
 }
 
-async function endToEnd(a: Gateway, b: Gateway, token: string): Promise<{ latency: Summary; response: Summary }> {
+async function endToEnd(a: Gateway, b: Gateway, token: string): Promise<{ latency: Summary; response: Summary; afterResponse: Summary }> {
   const namespace = `bench-e2e-${Date.now().toString(36)}`;
   await setConfig(a.url, token, namespace, 'seed', 0);
   const pool = await openSubscriberPool({ wsUrl: b.wsUrl, token, sockets: 1, subscriptions: 1, query: SUBSCRIPTION, variables: () => ({ namespace }) });
@@ -96,6 +96,7 @@ async function endToEnd(a: Gateway, b: Gateway, token: string): Promise<{ latenc
     }
     const latency: number[] = [];
     const response: number[] = [];
+    const afterResponse: number[] = [];
     for (let i = 0; i < CHANGES + WARMUP; i++) {
       const marker = `"value":${i}`;
       const received = new Promise<number>((resolve) => {
@@ -110,10 +111,11 @@ async function endToEnd(a: Gateway, b: Gateway, token: string): Promise<{ latenc
       if (i >= WARMUP) {
         latency.push(at - started);
         response.push(answered - started);
+        afterResponse.push(at - answered);
       }
       progress('mutation on A → subscriber on B', i + 1, CHANGES + WARMUP);
     }
-    return { latency: summarize(latency), response: summarize(response) };
+    return { latency: summarize(latency), response: summarize(response), afterResponse: summarize(afterResponse) };
   } finally {
     await pool.close();
   }
@@ -196,6 +198,8 @@ async function main(): Promise<void> {
     const e2e = await endToEnd(a, b, token);
     log(`hotconf: mutation answered on A                      ${format(e2e.response)}`);
     log(`hotconf: mutation on A → graphql-ws subscriber on B  ${format(e2e.latency)}`);
+    // Negative when the change reached B before A's answer reached the client.
+    log(`hotconf: B's delivery after A's answer               ${format(e2e.afterResponse)}`);
     log(
       `ratio to floor: p50 ${(e2e.latency.p50 / base.total.p50).toFixed(2)}×, p99 ${(e2e.latency.p99 / base.total.p99).toFixed(2)}×` +
         `  (targets: p50 within 2× floor, p99 < 15 ms)`,
