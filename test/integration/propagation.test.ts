@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from 'graphql-ws';
+import WebSocket from 'ws';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { waitFor } from '../helpers/net.js';
@@ -112,5 +113,25 @@ describe('propagation across three gateway processes on one database and one Red
     expect(byKeys.changes.map((change) => change.key)).toEqual(['db.url', 'ai.threshold', 'db.url']);
     expect(byPrefix.changes.map((change) => change.key)).toEqual(['feature.x', 'feature.y']);
     expect(both.changes.map((change) => change.key)).toEqual(['db.url', 'feature.x', 'feature.y', 'db.url']);
+  });
+
+  it('a gateway shutting down closes its WebSockets with 1001 (Going Away) so clients reconnect elsewhere', async () => {
+    const leaving = await startGateway({
+      env: { DATABASE_URL: database.url, REDIS_URL: SHARED_REDIS_URL, HOTCONF_CHANNEL_PREFIX: uniquePrefix('leave') },
+    });
+    try {
+      const socket = new WebSocket(leaving.wsUrl, 'graphql-transport-ws');
+      const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+      await new Promise<void>((resolve, reject) => {
+        socket.once('error', reject);
+        socket.once('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })));
+        socket.once('message', () => resolve());
+      });
+      socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: 'subscription { configChanged(namespace: "leave") { key } }' } }));
+      await leaving.stop('SIGTERM');
+      expect(await closed).toBe(1001);
+    } finally {
+      await leaving.stop('SIGKILL');
+    }
   });
 });
