@@ -75,8 +75,11 @@ export async function createApp(config: Readonly<Config>, { logger }: { logger: 
       bus,
       repairIntervalMs: config.repairIntervalMs,
       logger,
-      onRepair: (reason: 'gap' | 'reconnect' | 'periodic', count: number) => metrics.gapRepairs.inc({ reason }, count),
-      onDeliver: (change: { changedAt: Date }) => metrics.observeDelivery(change.changedAt),
+      onRepair: (reason, count) => metrics.gapRepairs.inc({ reason }, count),
+      // Propagation time is commit → live delivery; a repair's age measures the outage, not us.
+      onDeliver: (change) => {
+        if (!change.replayed) metrics.observeDelivery(change.changedAt);
+      },
     });
     disposers.push(() => feed.close());
     const auth = createAuthenticator({ jwtSecret: config.jwtSecret, jwksUrl: config.jwksUrl, dataDir: config.dataDir, logger });
@@ -93,11 +96,8 @@ export async function createApp(config: Readonly<Config>, { logger }: { logger: 
     const reports = createClientReportStore(database.db);
     const convergence = createConvergence({ store, reports, timeoutS: config.convergenceTimeoutS });
 
+    // The health handlers connect feed, bus and store to the metrics; the lag comes from here.
     metrics.setSources({
-      feedStats: () => feed.stats(),
-      busStatus: () => bus.status(),
-      pingStore: () => store.ping(),
-      storeRevisions: (names) => store.revisions(names),
       convergenceLag: async () => {
         const lag: Record<string, number> = {};
         for (const namespace of Object.keys(feed.stats().revisions)) {
@@ -140,6 +140,7 @@ export async function createApp(config: Readonly<Config>, { logger }: { logger: 
       path: '/graphql',
       onConnect: (ctx) => authenticateConnection(auth, ctx.connectionParams, (code, reason) => ctx.extra.socket.close(code, reason)),
     });
+    metrics.setSources({ sharedWs: () => websocket.stats() });
 
     // History retention and forgotten clients: hourly, and once shortly after start.
     const housekeeping = async () => {

@@ -152,7 +152,7 @@ export function createHealthHandlers(options: HealthOptions): HealthHandlers {
         checks: { postgres, redis },
         pool: store.stats(),
         namespaces,
-        subscribers: { ws: counts.ws, sse: counts.sse, total: feedStats.subscribers },
+        subscribers: { ws: counts.ws, sse: counts.sse, total: counts.ws + counts.sse },
         lastMessageAgeSeconds: lastMessageAt === null ? null : Math.round((Date.now() - lastMessageAt) / 100) / 10,
         repairs: feedStats.repairs,
       },

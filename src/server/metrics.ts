@@ -20,6 +20,11 @@ export interface MetricsSources {
    * subscriptions it sees start and end.
    */
   subscribers?: () => { ws: number; sse: number };
+  /**
+   * graphql-ws subscriptions that share one execution (counted once by `useMetrics`): how many
+   * executions serve how many subscriptions, so the ws count reports subscriptions.
+   */
+  sharedWs?: () => { sharedExecutions: number; sharedSubscriptions: number };
 }
 
 export type Transport = 'ws' | 'sse';
@@ -237,7 +242,9 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
   });
 
   function subscriberCounts(): { ws: number; sse: number } {
-    return sources.subscribers ? sources.subscribers() : { ...counted };
+    if (sources.subscribers) return sources.subscribers();
+    const shared = sources.sharedWs?.();
+    return shared ? { ws: counted.ws - shared.sharedExecutions + shared.sharedSubscriptions, sse: counted.sse } : { ...counted };
   }
 
   return {

@@ -41,6 +41,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     });
     await waitFor(async () => {
       const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      probe.on('error', () => {}); // refused while the server starts: expected
       try {
         await probe.connect();
         return (await probe.ping()) === 'PONG';
