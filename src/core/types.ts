@@ -193,6 +193,12 @@ export interface Principal {
 export interface DeliveredChange extends Change {
   /** True when read from history (resume replay or gap repair), false when from the live stream. */
   replayed: boolean;
+  /**
+   * True on the last change of its revision that this subscription carries (after its keys/prefix
+   * filter), false on the others; a reader applies a revision when it sees true. Undefined where
+   * a change is read alone (then it is the whole of its revision for that reader).
+   */
+  lastInRevision?: boolean;
 }
 
 export interface WatchOptions extends KeyFilter {

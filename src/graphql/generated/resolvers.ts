@@ -46,6 +46,12 @@ export type ConfigChange = {
   changedAt: Scalars['DateTime']['output'];
   changedBy?: Maybe<Scalars['String']['output']>;
   key: Scalars['String']['output'];
+  /**
+   * True on the last change of its revision that this subscription (or page) carries, after
+   * filtering by keys/prefix; false on the others. A reader that applies a revision when this is
+   * true never sees half a batch. True for a change read alone (deleteConfig, a key's history).
+   */
+  lastInRevision: Scalars['Boolean']['output'];
   namespace: Scalars['String']['output'];
   op: ChangeOp;
   reason?: Maybe<Scalars['String']['output']>;
@@ -436,6 +442,7 @@ export type ConfigChangeResolvers<ContextType = GraphQLContext, ParentType exten
   changedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   changedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  lastInRevision?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   namespace?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   op?: Resolver<ResolversTypes['ChangeOp'], ParentType, ContextType>;
   reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;

@@ -16,9 +16,20 @@ export const ConfigChange: ConfigChangeResolvers = {
   value: (change, _args, { guard }) => (change.secret && !guard.canReadSecrets() ? null : change.value),
   redacted: (change, _args, { guard }) => change.op === 'SET' && change.secret && !guard.canReadSecrets(),
   replayed: (change) => change.replayed ?? false,
+  // Unmarked changes are read alone (a deleteConfig result, one key's history: one change per
+  // revision), so each is the whole of its revision for the reader.
+  lastInRevision: (change) => (change as { lastInRevision?: boolean }).lastInRevision ?? true,
 };
 
-/** Changes a page returns are read from history: `replayed` is true for each. */
+/**
+ * Changes a page returns are read from history: `replayed` is true for each. A page never splits
+ * a revision, so a change is its revision's last when the next one in the page has another.
+ */
 export const ConfigChangePage: ConfigChangePageResolvers = {
-  changes: (page) => page.changes.map((change) => ({ ...change, replayed: true })),
+  changes: (page) =>
+    page.changes.map((change, index, changes) => ({
+      ...change,
+      replayed: true,
+      lastInRevision: changes[index + 1]?.revision !== change.revision,
+    })),
 };
