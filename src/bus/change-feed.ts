@@ -59,7 +59,14 @@ interface PendingRevision {
 /** One revision's changes as delivered; the objects are shared by every subscription. */
 interface Batch {
   revision: number;
+  /** The last is marked `lastInRevision`, the others are not: what a watcher without a filter gets. */
   changes: readonly DeliveredChange[];
+  /**
+   * Marked copies of earlier changes, by index, for filters whose match ends the revision there.
+   * Made on first need and shared like the changes, so a filter costs one copy per batch, not one
+   * per watcher, and equal watchers still hand out the same objects.
+   */
+  endsAt: Map<number, DeliveredChange> | null;
 }
 
 interface Watcher {
@@ -234,7 +241,7 @@ export function createChangeFeed({
 
   const toBatch = (revision: number, changes: ReadonlyArray<Change & { valueOmitted?: boolean }>, replayed: boolean): Batch => ({
     revision,
-    changes: changes.map((change) => ({
+    changes: changes.map((change, index) => ({
       namespace: change.namespace,
       key: change.key,
       op: change.op,
@@ -247,8 +254,23 @@ export function createChangeFeed({
       traceId: change.traceId,
       secret: change.secret,
       replayed,
+      lastInRevision: index === changes.length - 1,
     })),
+    endsAt: null,
   });
+
+  /** The change at `index` marked as the last of its revision (for a watcher whose filter ends there). */
+  const markedAt = (batch: Batch, index: number): DeliveredChange => {
+    const change = batch.changes[index]!;
+    if (change.lastInRevision) return change;
+    batch.endsAt ??= new Map();
+    let marked = batch.endsAt.get(index);
+    if (!marked) {
+      marked = { ...change, lastInRevision: true };
+      batch.endsAt.set(index, marked);
+    }
+    return marked;
+  };
 
   const deliver = (ns: NamespaceState, batch: Batch) => {
     ns.delivered = batch.revision;
@@ -453,10 +475,22 @@ export function createChangeFeed({
     const enqueue = (batch: Batch) => {
       if (batch.revision <= watcher.cursor) return;
       watcher.cursor = batch.revision;
-      for (const change of batch.changes) {
-        if (ended) return;
-        if (match === null || match(change.key)) push(change);
+      const { changes } = batch;
+      if (match === null) {
+        for (const change of changes) {
+          if (ended) return;
+          push(change);
+        }
+        return;
       }
+      // The filter's last match ends the revision for this watcher; every key is matched once.
+      let last = changes.length - 1;
+      while (last >= 0 && !match(changes[last]!.key)) last--;
+      for (let index = 0; index < last; index++) {
+        if (ended) return;
+        if (match(changes[index]!.key)) push(changes[index]!);
+      }
+      if (last >= 0 && !ended) push(markedAt(batch, last));
     };
 
     const watcher: Watcher = {
@@ -563,13 +597,15 @@ export function createChangeFeed({
         });
       },
       replay(changes) {
-        // History goes straight to the queue; live batches wait in the buffer until goLive.
-        for (const change of changes) {
+        // History goes straight to the queue; live batches wait in the buffer until goLive. The
+        // page is already filtered and never splits a revision, so it shows where each one ends.
+        for (let index = 0; index < changes.length; index++) {
           if (ended) return;
+          const change = changes[index]!;
           if (change.revision <= watcher.cursor && !(change.revision === watcher.cursor && replayingRevision === change.revision)) continue;
           replayingRevision = change.revision;
           watcher.cursor = change.revision;
-          push({ ...change, replayed: true }, false);
+          push({ ...change, replayed: true, lastInRevision: changes[index + 1]?.revision !== change.revision }, false);
         }
       },
       goLive() {
