@@ -68,6 +68,10 @@ export interface AuthenticatorOptions {
    * @default true
    */
   required?: boolean;
+  /** Verified tokens remembered (0 = verify every request). @default 10_000 */
+  verifiedCacheSize?: number;
+  /** Longest a verified token is remembered (never past its exp). @default 60_000 (1 min) */
+  verifiedCacheTtlMs?: number;
 }
 
 export interface Authenticator {
@@ -199,6 +203,8 @@ export function createAuthenticator(options: AuthenticatorOptions = {}): Authent
     audience,
     jwksTimeoutMs = 5_000, // 5 s
     required = true,
+    verifiedCacheSize = 10_000, // tokens
+    verifiedCacheTtlMs = 60_000, // 1 min
   } = options;
 
   let mode: AuthMode;
@@ -229,13 +235,37 @@ export function createAuthenticator(options: AuthenticatorOptions = {}): Authent
     // verified against a public key, an RS/ES token never against the shared secret.
     if (alg === SECRET_ALGORITHM && hmacKey) {
       const { payload } = await jwtVerify(token, hmacKey, { ...common, algorithms: [SECRET_ALGORITHM] });
-      return principalFromClaims(payload);
+      return remember(token, principalFromClaims(payload), payload.exp);
     }
     if (alg !== undefined && (JWKS_ALGORITHMS as readonly string[]).includes(alg) && jwks) {
       const { payload } = await jwtVerify(token, jwks, { ...common, algorithms: [...JWKS_ALGORITHMS] });
-      return principalFromClaims(payload);
+      return remember(token, principalFromClaims(payload), payload.exp);
     }
     throw unauthenticated('Invalid token: algorithm not accepted');
+  };
+
+  /*
+   * Verified tokens, by their full text (signature included, so only the exact token hits).
+   * WebCrypto HMAC is an async thread-pool round trip on every request; a service sends the same
+   * token for hours. An entry lives until the token's exp and at most verifiedCacheTtlMs, so a
+   * rotated key stops being honoured within that bound.
+   */
+  const verified = new Map<string, { principal: Principal; until: number }>();
+  const remember = (token: string, principal: Principal, exp: number | undefined): Principal => {
+    if (verifiedCacheSize === 0) return principal;
+    const until = Math.min(Date.now() + verifiedCacheTtlMs, exp === undefined ? Infinity : exp * 1_000);
+    if (verified.size >= verifiedCacheSize) verified.delete(verified.keys().next().value as string);
+    verified.set(token, { principal, until });
+    return principal;
+  };
+  const recall = (token: string): Principal | null => {
+    const hit = verified.get(token);
+    if (!hit) return null;
+    if (hit.until <= Date.now()) {
+      verified.delete(token);
+      return null;
+    }
+    return hit.principal;
   };
 
   const mint: Authenticator['mint'] = async (claims, { expiresIn = '24h' } = {}) => {
@@ -249,6 +279,8 @@ export function createAuthenticator(options: AuthenticatorOptions = {}): Authent
     async authenticate(authorization) {
       if (authorization === null || authorization === undefined || authorization.trim() === '') return null;
       const token = bearerToken(authorization);
+      const known = recall(token);
+      if (known) return known;
       try {
         return await verify(token);
       } catch (error) {

@@ -31,6 +31,18 @@ describe('HS256 authenticator', () => {
     expect(await auth.authenticate(`bearer   ${token}  `)).toMatchObject({ sub: 'alice' });
   });
 
+  it('a remembered token still stops working at its exp, and a forged twin never rides on it', async () => {
+    const strict = createAuthenticator({ jwtSecret: SECRET, clockToleranceS: 0 });
+    const token = await mintToken({ secret: SECRET, sub: 'short', role: 'reader', namespaces: ['a'], expiresIn: '2s' });
+    expect(await strict.authenticate(`Bearer ${token}`)).toMatchObject({ sub: 'short' });
+    expect(await strict.authenticate(`Bearer ${token}`)).toMatchObject({ sub: 'short' });
+    const [header, payload] = token.split('.');
+    const forged = `${header}.${payload}.${'A'.repeat(43)}`;
+    expect((await failure(strict.authenticate(`Bearer ${forged}`))).code).toBe('UNAUTHENTICATED');
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    expect((await failure(strict.authenticate(`Bearer ${token}`))).code).toBe('UNAUTHENTICATED');
+  });
+
   it('answers null without a header, and requires auth by default', async () => {
     expect(await auth.authenticate(undefined)).toBeNull();
     expect(await auth.authenticate('')).toBeNull();
