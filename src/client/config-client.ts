@@ -97,13 +97,6 @@ export interface ConfigClientOptions {
   pongTimeoutMs?: number;
   /** Delay that coalesces fallback-file writes. @default 200 (0.2 s) */
   fallbackWriteDelayMs?: number;
-  /**
-   * Quiet time after the last change of a revision before the revision is applied, so that
-   * every change of one batch is applied together (the protocol does not mark a revision's last
-   * change). A change of that revision arriving later still is applied, never dropped.
-   * @default 5 (5 ms)
-   */
-  batchWindowMs?: number;
 }
 
 /** An in-memory, hot-reloaded view of one namespace. */
@@ -201,7 +194,6 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
     keepAliveMs = 10_000, // 10 s
     pongTimeoutMs = 5_000, // 5 s
     fallbackWriteDelayMs = 200, // 0.2 s
-    batchWindowMs = 5, // 5 ms
   } = options;
   const urls = typeof options.urls === 'string' ? [options.urls] : [...options.urls];
   if (urls.length === 0) throw new Error('createConfigClient: at least one URL is required');
@@ -212,10 +204,6 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
   let store = new Map<string, StoredEntry>();
   let snapshotSource: 'gateway' | 'fallback' | null = null;
   let applied = 0;
-  /** Keys changed by the applied revision, to recognise its stragglers. */
-  let appliedKeys = new Set<string>();
-  /** Whether the applied revision came from the stream (and so may lack a straggler). */
-  let appliedFromStream = false;
   let state: ClientState = 'connecting';
   let closed = false;
   let lastConfirmedAt: number | null = null;
@@ -223,8 +211,8 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
   let failures = 0;
   let needList = true;
   let generation = 0;
+  /** Changes of the revision being received, applied together when its last change arrives. */
   let pending: { revision: number; changes: ChangeMessage[] } | null = null;
-  let batchTimer: ReturnType<typeof setTimeout> | null = null;
   let stopWatch: (() => void) | null = null;
   let wakeSleep: (() => void) | null = null;
   const abort = new AbortController();
@@ -302,14 +290,10 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
 
   // ---- applying state -------------------------------------------------------------------
 
-  function applyBatch(revision: number, changes: readonly ChangeMessage[], straggler = false): void {
-    if (straggler ? revision !== applied : revision <= applied) return;
-    if (!straggler) appliedKeys = new Set();
-    appliedFromStream = true;
+  function applyBatch(revision: number, changes: readonly ChangeMessage[]): void {
+    if (revision <= applied) return;
     const events: ConfigChangeEvent[] = [];
     for (const change of changes) {
-      if (appliedKeys.has(change.key)) continue;
-      appliedKeys.add(change.key);
       const before = resolve(change.key);
       if (change.op === 'DELETE') {
         store.delete(change.key);
@@ -360,9 +344,6 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
     store = next;
     snapshotSource = 'gateway';
     applied = snapshot.revision;
-    // A snapshot holds every change up to its revision: nothing of it can straggle in.
-    appliedKeys = new Set(next.keys());
-    appliedFromStream = false;
     const events: ConfigChangeEvent[] = [];
     for (const key of initial ? [] : keys) {
       const previous = before.get(key);
@@ -391,37 +372,34 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
     scheduleReport();
   }
 
-  function onChange(change: ChangeMessage): void {
+  /**
+   * Collects a revision's changes and applies them together when the gateway marks the last one,
+   * so `get()` never shows half a batch. Returns an error when the stream breaks that promise.
+   */
+  function onChange(change: ChangeMessage): ConfigClientError | null {
     confirm();
-    if (change.revision === applied && !pending && !appliedKeys.has(change.key)) {
-      // A straggler of the revision just applied (its frames were split across ticks by more
-      // than the batch window): apply it rather than lose it.
-      applyBatch(change.revision, [change], true);
-      return;
+    if (change.revision <= applied) return null; // already applied
+    if (pending && change.revision !== pending.revision) {
+      // A revision began before the previous one ended: applying either could show half a batch.
+      // Resuming from the applied revision replays the unfinished one whole.
+      return new ConfigClientError(
+        `revision ${change.revision} arrived before the end of revision ${pending.revision}`,
+        'INCOMPLETE_REVISION',
+      );
     }
-    if (change.revision <= applied) return; // already applied: a replay overlap
-    if (pending && change.revision < pending.revision) return; // out of order: never applied
-    if (pending && change.revision > pending.revision) flushPending();
-    if (!pending) pending = { revision: change.revision, changes: [] };
-    pending.changes.push(change);
-    // Re-armed per change: the revision is applied once its changes stop arriving, or as soon
-    // as a later revision shows up.
-    if (batchTimer) clearTimeout(batchTimer);
-    batchTimer = later(flushPending, batchWindowMs);
-  }
-
-  function flushPending(): void {
-    if (batchTimer) clearTimeout(batchTimer);
-    batchTimer = null;
-    const batch = pending;
+    if (!change.lastInRevision) {
+      pending ??= { revision: change.revision, changes: [] };
+      pending.changes.push(change);
+      return null;
+    }
+    const changes = pending ? [...pending.changes, change] : [change];
     pending = null;
-    if (batch) applyBatch(batch.revision, batch.changes);
+    applyBatch(change.revision, changes);
+    return null;
   }
 
   function dropPending(): void {
-    // A revision cut off by a disconnect may be incomplete; the resume replays it whole.
-    if (batchTimer) clearTimeout(batchTimer);
-    batchTimer = null;
+    // A revision cut off by a disconnect is incomplete; the resume replays it whole.
     pending = null;
   }
 
@@ -477,8 +455,6 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
     );
     snapshotSource = 'fallback';
     applied = snapshot.revision;
-    appliedKeys = new Set(store.keys());
-    appliedFromStream = false;
     resolveReady();
     return true;
   }
@@ -608,9 +584,8 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
       const unsubscribe = ws.subscribe<ConfigChangedSubscription>(
         {
           query: source(ConfigChangedDocument),
-          // One revision back when the last one came from the stream: if a disconnect cut it
-          // short, the replay brings its missing changes (the ones already applied are skipped).
-          variables: { namespace, prefix: prefix ?? null, sinceRevision: appliedFromStream && applied > 0 ? applied - 1 : applied },
+          // Only whole revisions are applied, so everything after the applied one is missing.
+          variables: { namespace, prefix: prefix ?? null, sinceRevision: applied },
         },
         {
           next: (result) => {
@@ -622,7 +597,8 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
             const change = result.data?.configChanged;
             if (change) {
               failures = 0;
-              onChange(change);
+              const broken = onChange(change);
+              if (broken) finish(broken);
             }
           },
           error: (reason) => finish(toError(reason)),
