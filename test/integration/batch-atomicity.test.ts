@@ -48,6 +48,8 @@ interface Watch {
   label: string;
   match: (key: string) => boolean;
   changes: Marked[];
+  /** When each change arrived (performance.now()), parallel to `changes`. */
+  arrivals: number[];
   errors: unknown[];
 }
 
@@ -101,14 +103,17 @@ function watch(
   const keys = variables.keys ? new Set(variables.keys) : null;
   const prefix = variables.prefix ?? null;
   const match = (key: string) => (keys === null && prefix === null) || (keys?.has(key) ?? false) || (prefix !== null && key.startsWith(prefix));
-  const state: Watch = { label, match, changes: [], errors: [] };
+  const state: Watch = { label, match, changes: [], arrivals: [], errors: [] };
   disposers.push(
     client.subscribe<{ configChanged: Marked }>(
       { query: WATCH, variables: { ...variables } },
       {
         next: (result) => {
           if (result.errors) state.errors.push(...result.errors);
-          else if (result.data) state.changes.push(result.data.configChanged);
+          else if (result.data) {
+            state.changes.push(result.data.configChanged);
+            state.arrivals.push(performance.now());
+          }
         },
         error: (error) => state.errors.push(error),
         complete: () => {},
@@ -251,6 +256,20 @@ describe('lastInRevision on configChanged', () => {
     for (const w of replays) assertMarked(w, written, 1);
     for (const w of live) assertMarked(w, written, from.get(w)!);
     expect(replays[0]!.changes.filter((change) => change.replayed).length).toBeGreaterThan(BATCHES.flat().length);
+
+    // How far apart the frames of one revision arrive: why a timing window cannot find its end.
+    const spreads = [live[0]!, live[4]!, replays[0]!].map((w) => {
+      const first = new Map<number, number>();
+      let widest = 0;
+      w.changes.forEach((change, index) => {
+        if (w === replays[0] && change.replayed) return; // a replay is paced by history reads
+        const at = w.arrivals[index]!;
+        if (!first.has(change.revision)) first.set(change.revision, at);
+        widest = Math.max(widest, at - first.get(change.revision)!);
+      });
+      return `${w.label}${w === replays[0] ? ' (its live batch, unshared)' : ''}: ${widest.toFixed(2)} ms`;
+    });
+    console.log(`widest first-to-last frame spread of one revision: ${spreads.join('; ')}`);
   });
 
   it('a page of configChanges marks the last change of each revision, with and without a prefix', async () => {
@@ -265,7 +284,13 @@ describe('lastInRevision on configChanged', () => {
         // Row-limited, revisions whole: the page ends inside a revision and extends to its end.
         limit: 6,
       });
-      const w: Watch = { label: `page prefix=${prefix}`, match: (key) => prefix === null || key.startsWith(prefix), changes: configChanges.changes, errors: [] };
+      const w: Watch = {
+        label: `page prefix=${prefix}`,
+        match: (key) => prefix === null || key.startsWith(prefix),
+        changes: configChanges.changes,
+        arrivals: [],
+        errors: [],
+      };
       const shown = new Set(configChanges.changes.map((change) => change.revision));
       expect(shown.size, w.label).toBeGreaterThanOrEqual(2);
       assertMarked(w, new Map([...written].filter(([revision]) => shown.has(revision))), 1);
@@ -286,21 +311,28 @@ describe('the SDK applies a batch whole', () => {
       { label: 'on C (repaired), prefix batch.', client: createConfigClient({ urls: [c.url], namespace, token, prefix: 'batch.' }) },
     ];
     sdkClients.push(...clients.map(({ client }) => client));
-    const seen = clients.map(() => new Map<number, { events: number; valuesAtFirst: unknown[] }>());
+    const seen = clients.map(() => new Map<number, { events: number; valuesAtFirst: unknown[]; at: number }>());
     clients.forEach(({ client }, index) =>
       client.on('change', (event) => {
         const byRevision = seen[index]!;
         const entry = byRevision.get(event.revision);
         if (entry) entry.events += 1;
-        else byRevision.set(event.revision, { events: 1, valuesAtFirst: keys.map((key) => client.get(key)) });
+        else byRevision.set(event.revision, { events: 1, valuesAtFirst: keys.map((key) => client.get(key)), at: performance.now() });
       }),
     );
     await Promise.all(clients.map(({ client }) => client.ready()));
     await waitFor(() => clients.every(({ client }) => client.state === 'connected'), 10_000, 'connected');
 
     const revisions: number[] = [];
-    for (let round = 1; round <= 5; round++) revisions.push(await setMany(namespace, batch(round)));
+    const answeredAt: number[] = [];
+    for (let round = 1; round <= 5; round++) {
+      revisions.push(await setMany(namespace, batch(round)));
+      answeredAt.push(performance.now());
+      await waitFor(() => clients[0]!.client.revision === revisions.at(-1), 5_000, `round ${round} on B`);
+    }
     await waitFor(() => clients.every(({ client }) => client.revision === revisions.at(-1)), 15_000, 'every batch applied');
+    const delays = revisions.map((revision, index) => (seen[0]!.get(revision)?.at ?? Number.NaN) - answeredAt[index]!);
+    console.log(`51-change batch applied whole by a client on B, first event relative to the mutation's answer: ${delays.map((ms) => ms.toFixed(1)).join(', ')} ms`);
     await new Promise((resolve) => setTimeout(resolve, 200));
 
     clients.forEach(({ label, client }, index) => {
