@@ -2,8 +2,8 @@ import type { Change, ChangePage, Entry, Snapshot } from '../core/types.js';
 
 /** What resolvers hand to the `ConfigEntry` type. */
 export type EntryModel = Entry;
-/** What resolvers hand to `ConfigChange`; `replayed` defaults to false. */
-export type ChangeModel = Change & { replayed?: boolean };
+/** What resolvers hand to `ConfigChange`; `replayed` defaults to false, `lastInRevision` to true. */
+export type ChangeModel = Change & { replayed?: boolean; lastInRevision?: boolean };
 export type SnapshotModel = Snapshot;
 export type ChangePageModel = ChangePage;
 export interface DriftModel {

@@ -18,7 +18,7 @@ export const ConfigChange: ConfigChangeResolvers = {
   replayed: (change) => change.replayed ?? false,
   // Unmarked changes are read alone (a deleteConfig result, one key's history: one change per
   // revision), so each is the whole of its revision for the reader.
-  lastInRevision: (change) => (change as { lastInRevision?: boolean }).lastInRevision ?? true,
+  lastInRevision: (change) => change.lastInRevision ?? true,
 };
 
 /**
