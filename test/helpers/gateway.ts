@@ -21,8 +21,13 @@ export interface Gateway extends AsyncDisposable {
   readonly running: boolean;
   /** Ends the process (SIGTERM = ordered shutdown, SIGKILL = crash); resolves once it exited. */
   stop(signal?: NodeJS.Signals): Promise<void>;
-  /** Starts it again on the same port with the same environment. */
+  /** Stops it (SIGTERM) if running, then starts it again on the same port with the same environment. */
   restart(): Promise<void>;
+  /** Starts it again after a stop (no-op while running). */
+  start(): Promise<void>;
+  /** SIGSTOP / SIGCONT: a frozen process keeps its sockets open but answers nothing. */
+  freeze(): void;
+  thaw(): void;
   /** The last output lines (for failure messages). */
   logs(): string;
 }
@@ -78,6 +83,7 @@ export async function startGateway({ env }: { env: Record<string, string> }): Pr
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     const running = child;
     if (!running) return;
+    running.kill('SIGCONT'); // a frozen process cannot act on SIGTERM
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => running.kill('SIGKILL'), 10_000);
       running.once('exit', () => {
@@ -98,10 +104,13 @@ export async function startGateway({ env }: { env: Record<string, string> }): Pr
       return child !== null;
     },
     stop,
+    start,
     restart: async () => {
       await stop();
       await start();
     },
+    freeze: () => void child?.kill('SIGSTOP'),
+    thaw: () => void child?.kill('SIGCONT'),
     logs: () => output,
     [Symbol.asyncDispose]: () => stop('SIGKILL'),
   };

@@ -8,12 +8,11 @@ import { createConfigClient, type ConfigChangeEvent, type ConfigClient, type Con
 import { flagBucket } from '../../src/core/flags.js';
 import { connectDatabase } from '../../src/db/connect.js';
 import { createConfigStore } from '../../src/db/config-store.js';
-import { gql, signToken, spawnGateway, type GatewayProcess } from '../helpers/client-gateway.js';
+import { gql, startGateway, testToken, type Gateway } from '../helpers/gateway.js';
 import { freePort, waitFor } from '../helpers/net.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 
-const SECRET = 'client-test-secret-0123456789abcdef0123456789';
 const SET = /* GraphQL */ `
   mutation Set($input: SetConfigInput!) { setConfig(input: $input) { key version revision } }
 `;
@@ -33,8 +32,8 @@ const CONVERGENCE = /* GraphQL */ `
 `;
 
 let database: TestDatabase;
-let a: GatewayProcess;
-let b: GatewayProcess;
+let a: Gateway;
+let b: Gateway;
 let token: string;
 let workdir: string;
 const clients: ConfigClient[] = [];
@@ -75,15 +74,14 @@ beforeAll(async () => {
     DATABASE_URL: database.url,
     REDIS_URL: SHARED_REDIS_URL,
     HOTCONF_CHANNEL_PREFIX: uniquePrefix('client'),
-    HOTCONF_JWT_SECRET: SECRET,
     HOTCONF_REPAIR_INTERVAL_MS: '500',
     HOTCONF_RATE_LIMIT_PER_MIN: '0',
     LOG_LEVEL: process.env.HOTCONF_TEST_GATEWAY_LOG ?? 'warn',
   };
   // One at a time: the first runs the migrations.
-  a = await spawnGateway(env);
-  b = await spawnGateway(env);
-  token = await signToken(SECRET, { sub: 'client-test', role: 'admin' });
+  a = await startGateway({ env });
+  b = await startGateway({ env });
+  token = await testToken({ sub: 'client-test', role: 'admin' });
   workdir = await mkdtemp(join(tmpdir(), 'hotconf-client-'));
 });
 
@@ -95,8 +93,8 @@ afterEach(async () => {
 
 afterAll(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
-  await a?.kill();
-  await b?.kill();
+  await a?.stop('SIGKILL');
+  await b?.stop('SIGKILL');
   await database?.drop();
   if (workdir) await rm(workdir, { recursive: true, force: true });
 });
@@ -162,7 +160,7 @@ describe('service SDK against real gateways', () => {
       await waitFor(() => observed.length >= 3, 5_000, 'three change events');
     } catch (error) {
       const ready = await (await fetch(a.url.replace('/graphql', '/ready'))).text();
-      throw new Error(`${(error as Error).message}: have ${observed.length}, client at revision ${config.revision} (${config.state}); gateway A /ready: ${ready}\n${a.output()}`);
+      throw new Error(`${(error as Error).message}: have ${observed.length}, client at revision ${config.revision} (${config.state}); gateway A /ready: ${ready}\n${a.logs()}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(observed.map((event) => event.key).sort()).toEqual(['x', 'y', 'z']);
@@ -196,7 +194,7 @@ describe('service SDK against real gateways', () => {
     for (let i = 1; i <= writes; i++) {
       await set(b.url, ns, i % 3 === 0 ? 'other' : 'seq', i);
       if (i === 20) {
-        await a[how]();
+        await a.stop(how === 'kill' ? 'SIGKILL' : 'SIGTERM');
         killed = true;
       }
       await new Promise((resolve) => setTimeout(resolve, 10));
@@ -226,7 +224,7 @@ describe('service SDK against real gateways', () => {
     expect(saved.revision).toBe(3);
     expect(Object.keys(saved.entries).sort()).toEqual(['changed', 'removed', 'same']);
 
-    await a.kill();
+    await a.stop('SIGKILL');
     await set(b.url, ns, 'changed', 2);
     await gql(b.url, token, DELETE, { ns, key: 'removed' });
     await set(b.url, ns, 'added', 'new');
@@ -286,7 +284,7 @@ describe('service SDK against real gateways', () => {
     await config.ready();
     config.on('change', (event) => events.push(event));
     await waitFor(() => config.state === 'connected', 5_000, 'connected');
-    await a.kill();
+    await a.stop('SIGKILL');
 
     // While the client is away: a rewrite with the same value, a real change written twice
     // (its first row is compacted away), a delete and a create.
@@ -351,7 +349,7 @@ describe('service SDK against real gateways', () => {
     const convergence = async () => (await gql<Answer>(b.url, token, CONVERGENCE, { ns })).convergence;
     await waitFor(async () => (await convergence()).clients.some((c) => c.clientId === 'pod-lagging-1' && c.lag === 0), 10_000, 'first report');
 
-    await a.kill();
+    await a.stop('SIGKILL');
     await set(b.url, ns, 'k', 2);
     await set(b.url, ns, 'k', 3);
     const lagging = await convergence();
