@@ -685,6 +685,11 @@ export function createChangeFeed({
       accept(ns, { revision: result.revision, changes: result.changes, needsValues: false });
     },
 
+    position(namespace) {
+      const ns = namespaces.get(namespace);
+      return ns && ns.initialized && !closed ? ns.delivered : null;
+    },
+
     stats(): FeedStats {
       const revisions: Record<string, number> = {};
       for (const ns of namespaces.values()) if (ns.initialized) revisions[ns.name] = ns.delivered;

@@ -220,6 +220,12 @@ export interface ChangeFeed {
   watch(namespace: string, options: WatchOptions): Promise<AsyncIterableIterator<DeliveredChange>>;
   /** This instance committed a write: deliver it locally without waiting for the bus. */
   committed(result: WriteResult): void;
+  /**
+   * The last revision of `namespace` delivered to this process' watches, or null while the
+   * namespace is not (yet) followed here. A watch with `sinceRevision` equal to it replays
+   * nothing: it is exactly a live watch.
+   */
+  position(namespace: string): number | null;
   stats(): FeedStats;
   close(): Promise<void>;
 }
