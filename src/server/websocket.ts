@@ -6,13 +6,14 @@ import {
   getOperationAST,
   type DocumentNode,
   type ExecutionArgs,
+  type ValueNode,
   type ExecutionResult,
   type GraphQLSchema,
 } from 'graphql';
 import type { Context } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Principal } from '../core/types.js';
+import type { ChangeFeed, DeliveredChange, Principal, WatchOptions } from '../core/types.js';
 import { isGatewayError } from '../errors.js';
 import type { GatewayYoga } from './yoga.js';
 
@@ -36,9 +37,10 @@ export interface WebSocketOptions {
   path?: string;
   onConnect?: ConnectHook;
   /**
-   * Subscriptions with the same document, variables and caller visibility, started without
-   * `sinceRevision`, share one execution: each change is executed once and the result is sent to
-   * all of them. @default true
+   * Subscriptions with the same document, variables (`sinceRevision` aside) and caller visibility
+   * share one execution: each change is executed once and the result is sent to all of them. One
+   * with `sinceRevision` joins only when it needs no replay (see `createSharedExecutions`).
+   * @default true
    */
   shareExecution?: boolean;
   /** Results one subscriber of a shared execution may have unsent before it is ended. @default 1_000 */
@@ -110,8 +112,16 @@ export function attachWebSocket({
       execute: (args) => (args.rootValue as RootValue).execute(args),
       subscribe: (args) => {
         const root = args.rootValue as RootValue;
-        const key = shareExecution ? shareKey(args) : null;
-        return key === null ? root.subscribe(args) : shared.subscribe(key, () => root.subscribe(args), directWrites ? root.target : null);
+        const share = shareExecution ? shareKey(args) : null;
+        if (share === null) return root.subscribe(args);
+        const feed = (args.contextValue as { feed?: ChangeFeed } | undefined)?.feed;
+        if (!feed) return root.subscribe(args);
+        const resume = share.resume ? { ...share.resume, feed } : null;
+        const start = (tracker: Tracker | null) => {
+          if (tracker) (args.contextValue as { feed: ChangeFeed }).feed = trackingFeed(feed, tracker);
+          return root.subscribe(args);
+        };
+        return shared.subscribe(share.key, resume, start, directWrites ? root.target : null);
       },
       onConnect: async (ctx) => {
         if (!onConnect) return true;
@@ -207,35 +217,103 @@ function corkPerTick(ws: WebSocket): void {
   }) as WebSocket['send'];
 }
 
+/** A subscription's `sinceRevision` and the namespace it applies to. */
+interface ResumePoint {
+  namespace: string;
+  revision: number;
+}
+
 /**
  * The key under which a subscription may share its execution, or null. Shareable: a
- * `configChanged` without `sinceRevision` (a replay is per subscriber). The caller's visibility
- * (role, namespaces, secrets) is part of the key because `ConfigChange` output and authorization
- * depend on it; nothing else in the context changes the result.
+ * `configChanged` whose `sinceRevision` (if any) is a variable; the variable is left out of the
+ * key so subscribers resuming from any revision meet in one group, and is returned as `resume`
+ * for the join check. The caller's visibility (role, namespaces, secrets) is part of the key
+ * because `ConfigChange` output and authorization depend on it; nothing else in the context
+ * changes the result.
  */
-function shareKey(args: ExecutionArgs): string | null {
+function shareKey(args: ExecutionArgs): { key: string; resume: ResumePoint | null } | null {
   const operation = getOperationAST(args.document, args.operationName);
   if (!operation || operation.operation !== 'subscription') return null;
   const variables = (args.variableValues ?? {}) as Record<string, unknown>;
+  const valueOf = (node: ValueNode): unknown =>
+    node.kind === Kind.VARIABLE ? variables[node.name.value] : node.kind === Kind.NULL ? null : node.kind === Kind.STRING ? node.value : undefined;
+  let keyed = variables;
+  let resume: ResumePoint | null = null;
   for (const selection of operation.selectionSet.selections) {
     if (selection.kind !== Kind.FIELD || selection.name.value !== 'configChanged') return null;
-    for (const argument of selection.arguments ?? []) {
-      if (argument.name.value !== 'sinceRevision') continue;
-      const value = argument.value;
-      if (value.kind === Kind.NULL) continue;
-      if (value.kind === Kind.VARIABLE && (variables[value.name.value] === undefined || variables[value.name.value] === null)) continue;
-      return null;
+    const since = selection.arguments?.find((argument) => argument.name.value === 'sinceRevision')?.value;
+    if (!since || since.kind === Kind.NULL) continue;
+    // A literal revision is in the document itself: such subscribers cannot meet in one key.
+    if (since.kind !== Kind.VARIABLE) return null;
+    const name = since.name.value;
+    const revision = variables[name];
+    if (revision === undefined || revision === null) {
+      // A default would apply the same replay to every member: not a live subscription.
+      if (operation.variableDefinitions?.some((definition) => definition.variable.name.value === name && definition.defaultValue)) return null;
+      continue;
     }
+    // Anything the resolver would refuse takes the private path and gets its error there.
+    if (typeof revision !== 'number' || !Number.isSafeInteger(revision) || revision < 0) return null;
+    const namespaceArgument = selection.arguments?.find((argument) => argument.name.value === 'namespace')?.value;
+    const namespace = namespaceArgument ? valueOf(namespaceArgument) : undefined;
+    if (typeof namespace !== 'string') return null;
+    resume = { namespace, revision };
+    keyed = { ...variables };
+    delete keyed[name];
   }
   const context = args.contextValue as { principal?: Principal | null } | undefined;
   const principal = context?.principal ?? null;
   const visibility = principal ? [principal.role, principal.namespaces, principal.secrets] : null;
   const source = args.document.loc?.source.body;
   if (source === undefined) return null;
-  return JSON.stringify([source, args.operationName ?? null, variables, visibility]);
+  return { key: JSON.stringify([source, args.operationName ?? null, keyed, visibility]), resume };
+}
+
+/**
+ * What a group learns from the feed watch behind its execution: the revision after which its
+ * stream is complete, and the revision of each change on its way to becoming a result.
+ */
+interface Tracker {
+  /** Every matching change after this revision will be a result of the group; null until known. */
+  floor: number | null;
+  /** Revisions of changes taken from the watch whose results have not been broadcast yet, in order. */
+  revisions: number[];
+}
+
+/**
+ * The feed, as the group's execution sees it: its watch reports to `tracker`. The resolver's
+ * stream maps each change to exactly one result, pulled one at a time, so the revisions queued
+ * here line up with the results the group broadcasts.
+ */
+function trackingFeed(feed: ChangeFeed, tracker: Tracker): ChangeFeed {
+  return {
+    async watch(namespace: string, options: WatchOptions) {
+      const source = await feed.watch(namespace, options);
+      // A resumed watch yields everything after its revision; a live one everything after the
+      // feed's position when it was created, which is at most the position now.
+      tracker.floor = options.sinceRevision ?? feed.position(namespace);
+      const iterator: AsyncIterableIterator<DeliveredChange> = {
+        next: () =>
+          source.next().then((result) => {
+            if (!result.done) tracker.revisions.push(result.value.revision);
+            return result;
+          }),
+        return: () => source.return?.() ?? Promise.resolve({ value: undefined, done: true }),
+        throw: (error?: unknown) => source.throw?.(error) ?? Promise.reject(error),
+        [Symbol.asyncIterator]: () => iterator,
+      };
+      return iterator;
+    },
+    committed: (result) => feed.committed(result),
+    position: (namespace) => feed.position(namespace),
+    stats: () => feed.stats(),
+    close: () => feed.close(),
+  };
 }
 
 interface Member {
+  /** Results of changes at or below this revision are not for this member (it had them already). */
+  since: number;
   /** `json` is the result serialized once for every member. */
   push(result: ExecutionResult, json: () => string): void;
   end(): void;
@@ -252,14 +330,32 @@ const slowSubscriberError = () =>
     extensions: { code: 'SERVICE_UNAVAILABLE' },
   });
 
-interface Group {
+interface Group extends Tracker {
   members: Set<Member>;
   /** Resolves to null once the shared stream runs, or to the non-stream result (an error). */
   ready: Promise<ExecutionResult | null>;
   source: ResultStream | null;
+  /** Highest revision of a result broadcast so far. */
+  broadcast: number;
 }
 
-/** One execution per key, its results broadcast to every member in order. */
+/** A subscription's `sinceRevision`, with the feed that knows where its namespace stands. */
+interface Resume extends ResumePoint {
+  feed: ChangeFeed;
+}
+
+/**
+ * One execution per key, its results broadcast to every member in order.
+ *
+ * A subscriber with `sinceRevision: R` joins only when nothing needs replaying: R is the
+ * revision the feed has delivered for the namespace, checked in the same turn as the join, so no
+ * change falls between. The group's stream holds every change after its floor, and it has
+ * broadcast nothing above R, so it still carries every change after R; changes up to R that are
+ * still on their way through the execution (the feed delivered them, the group has not broadcast
+ * them yet) are skipped for that member by its `since`. Everything else (R behind: a replay; R
+ * ahead: not delivered here yet, or REVISION_AHEAD; the namespace not followed here) keeps the
+ * private path, which replays or raises as a lone subscription does.
+ */
 function createSharedExecutions(maxQueuedResults: number, maxBufferedBytes: number) {
   const groups = new Map<string, Group>();
   let members = 0;
@@ -276,9 +372,12 @@ function createSharedExecutions(maxQueuedResults: number, maxBufferedBytes: numb
   const pumpGroup = async (key: string, group: Group, source: ResultStream) => {
     try {
       for await (const result of source) {
+        // An error that ended the stream comes without a change: every member gets it.
+        const revision = group.revisions.shift();
+        if (revision !== undefined && revision > group.broadcast) group.broadcast = revision;
         let json: string | null = null;
         const serialize = () => (json ??= JSON.stringify(result));
-        for (const member of group.members) member.push(result, serialize);
+        for (const member of group.members) if (revision === undefined || revision > member.since) member.push(result, serialize);
       }
     } catch (error) {
       const failure = error instanceof GraphQLError ? error : new GraphQLError('Internal server error', { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
@@ -291,7 +390,7 @@ function createSharedExecutions(maxQueuedResults: number, maxBufferedBytes: numb
     }
   };
 
-  const join = (key: string, group: Group, direct: DirectTarget | null): { member: Member; stream: ResultStream } => {
+  const join = (key: string, group: Group, direct: DirectTarget | null, since: number): { member: Member; stream: ResultStream } => {
     const queue: ExecutionResult[] = [];
     let waiting: ((result: IteratorResult<ExecutionResult>) => void) | null = null;
     let ended = false;
@@ -299,6 +398,7 @@ function createSharedExecutions(maxQueuedResults: number, maxBufferedBytes: numb
     // a string concatenation and a (corked) socket write.
     const framePrefix = direct ? `{"id":${JSON.stringify(direct.id)},"type":"next","payload":` : '';
     const member: Member = {
+      since,
       push(result, json) {
         if (ended) return;
         if (direct) {
@@ -368,14 +468,45 @@ function createSharedExecutions(maxQueuedResults: number, maxBufferedBytes: numb
     return { member, stream };
   };
 
+  /** Whether a subscriber resuming from `resume` can join `group` now and miss nothing. */
+  const canResume = (group: Group, resume: Resume): boolean =>
+    group.source !== null &&
+    group.floor !== null &&
+    resume.feed.position(resume.namespace) === resume.revision &&
+    resume.revision >= group.floor &&
+    resume.revision >= group.broadcast;
+
   return {
-    async subscribe(key: string, start: () => Promise<unknown> | unknown, direct: DirectTarget | null): Promise<ResultStream | ExecutionResult> {
+    /**
+     * Joins (or starts) the execution under `key`. `start(tracker)` runs the subscription; with a
+     * tracker it runs as the group's execution. Without sharing it returns `start(null)`.
+     */
+    async subscribe(
+      key: string,
+      resume: Resume | null,
+      start: (tracker: Tracker | null) => Promise<unknown> | unknown,
+      direct: DirectTarget | null,
+    ): Promise<ResultStream | ExecutionResult> {
       let group = groups.get(key);
+      if (resume) {
+        if (group && !group.source) {
+          // Where a group stands is known once it runs; a failed start leaves the private path.
+          await group.ready.catch(() => null);
+          group = groups.get(key);
+        }
+        if (group) {
+          if (!canResume(group, resume)) return (await start(null)) as ResultStream | ExecutionResult;
+          // Synchronously after the check: no result can be broadcast in between.
+          return join(key, group, direct, resume.revision).stream;
+        }
+        // No group: this subscriber starts one from its own revision, if that needs no replay.
+        if (resume.feed.position(resume.namespace) !== resume.revision) return (await start(null)) as ResultStream | ExecutionResult;
+      }
       const creator = !group;
       if (!group) {
-        const created: Group = { members: new Set(), ready: Promise.resolve(null), source: null };
+        const created: Group = { members: new Set(), ready: Promise.resolve(null), source: null, floor: null, revisions: [], broadcast: -1 };
         created.ready = (async () => {
-          const result = await start();
+          const result = await start(created);
           if (!isAsyncIterable(result)) {
             if (groups.get(key) === created) groups.delete(key);
             return result as ExecutionResult;
@@ -392,19 +523,19 @@ function createSharedExecutions(maxQueuedResults: number, maxBufferedBytes: numb
         group = created;
       }
       // Join before the stream starts so no result between "started" and "joined" is missed.
-      const { member, stream } = join(key, group, direct);
+      const { member, stream } = join(key, group, direct, resume?.revision ?? -1);
       let failure: ExecutionResult | null;
       try {
         failure = await group.ready;
       } catch (error) {
         member.end();
         if (creator) throw error;
-        return (await start()) as ResultStream | ExecutionResult;
+        return (await start(null)) as ResultStream | ExecutionResult;
       }
       if (failure) {
         member.end();
         // The creator's own answer; anyone who joined meanwhile gets an answer of its own.
-        return creator ? failure : ((await start()) as ResultStream | ExecutionResult);
+        return creator ? failure : ((await start(null)) as ResultStream | ExecutionResult);
       }
       return stream;
     },
