@@ -49,8 +49,10 @@ describe('fan-out on one instance', () => {
       ns: namespace,
     });
     for (let i = 0; i < SOCKETS; i++) clients.push(wsClient(reader.wsUrl, token));
-    // Half start live (identical subscriptions: they share one execution), half resume from the
-    // seed revision (each its own replay), a few with a prefix filter that matches every key.
+    // Half start live, half resume from the seed revision, which is what the reader has delivered
+    // once it follows the namespace: all of these share one execution (the first resumers, before
+    // the reader knows the namespace, replay on their own). A few have a prefix filter that
+    // matches every key (a group of their own).
     for (let i = 0; i < SUBSCRIBERS; i++) {
       const variables =
         i % 2 === 0 ? { namespace } : i % 10 === 1 ? { namespace, prefix: 'burst.', keys: ['warm'], sinceRevision: configs.revision } : { namespace, sinceRevision: configs.revision };
