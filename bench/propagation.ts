@@ -5,13 +5,20 @@
  *
  * Uses the machine's PostgreSQL and Redis (the test helpers' URLs; HOTCONF_TEST_PG_URL and
  * HOTCONF_TEST_REDIS_URL override them). Options: BENCH_CHANGES (default 1000), BENCH_FANOUT
- * (default "1000,10000"), BENCH_FANOUT_CHANGES (default 20).
+ * (default "1000,10000"), BENCH_FANOUT_CHANGES (default 20), BENCH_FANOUT_CASES (default
+ * "shared,unshared,sdk"; BENCH_SHARED_ONLY=1 drops "unshared").
+ *
+ * Fan-out cases: `shared` = identical live subscriptions; `unshared` = each with distinct
+ * variables; `sdk` = what the service SDK sends: its own document, resuming with `sinceRevision`
+ * = the revision it listed (here the namespace's current revision when the pool opens).
  */
+import { print } from 'graphql';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { createTestDatabase } from '../test/helpers/postgres.js';
 import { SHARED_REDIS_URL, uniquePrefix } from '../test/helpers/redis.js';
 import { setConfig, startGateway, testToken, type Gateway } from '../test/helpers/gateway.js';
+import { ConfigChangedDocument } from '../src/client/generated/operations.js';
 import { format, progress, summarize, type Summary } from './lib/stats.js';
 import { openSubscriberPool } from './lib/ws-subscribers.js';
 
@@ -19,12 +26,24 @@ const CHANGES = Number(process.env.BENCH_CHANGES ?? 1_000);
 const FANOUT_SIZES = (process.env.BENCH_FANOUT ?? '1000,10000').split(',').map(Number);
 const FANOUT_CHANGES = Number(process.env.BENCH_FANOUT_CHANGES ?? 20);
 const WARMUP = 50;
+type FanoutCase = 'shared' | 'unshared' | 'sdk';
+const FANOUT_CASES = (process.env.BENCH_FANOUT_CASES ?? 'shared,unshared,sdk')
+  .split(',')
+  .filter((name): name is FanoutCase => name === 'shared' || name === 'sdk' || (name === 'unshared' && !process.env.BENCH_SHARED_ONLY));
+const CASE_LABELS: Record<FanoutCase, string> = {
+  shared: 'shared',
+  unshared: 'unshared',
+  sdk: 'SDK-style subscribers (sinceRevision = current)',
+};
 
 const SUBSCRIPTION = /* GraphQL */ `
   subscription Bench($namespace: String!, $keys: [String!]) {
     configChanged(namespace: $namespace, keys: $keys) { key version revision value replayed }
   }
 `;
+
+/** The SDK's own subscription (`createConfigClient` sends exactly this). */
+const SDK_SUBSCRIPTION = print(ConfigChangedDocument);
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -121,18 +140,23 @@ async function endToEnd(a: Gateway, b: Gateway, token: string): Promise<{ latenc
   }
 }
 
-async function fanout(a: Gateway, b: Gateway, token: string, subscribers: number, shared: boolean): Promise<Summary> {
-  const namespace = `bench-fan-${subscribers}-${shared ? 's' : 'u'}-${Date.now().toString(36)}`;
-  await setConfig(a.url, token, namespace, 'seed', 0);
+async function fanout(a: Gateway, b: Gateway, token: string, subscribers: number, mode: FanoutCase): Promise<Summary> {
+  const namespace = `bench-fan-${subscribers}-${mode}-${Date.now().toString(36)}`;
+  const revision = await setConfig(a.url, token, namespace, 'seed', 0);
   const sockets = Math.max(1, Math.min(200, Math.ceil(subscribers / 100)));
   const pool = await openSubscriberPool({
     wsUrl: b.wsUrl,
     token,
     sockets,
     subscriptions: subscribers,
-    query: SUBSCRIPTION,
+    query: mode === 'sdk' ? SDK_SUBSCRIPTION : SUBSCRIPTION,
     // Identical variables can share one execution; distinct ones (same matching keys) cannot.
-    variables: (index) => (shared ? { namespace, keys: ['ai.threshold', 'probe'] } : { namespace, keys: ['ai.threshold', 'probe', `unshared-${index}`] }),
+    variables: (index) =>
+      mode === 'sdk'
+        ? { namespace, prefix: null, sinceRevision: revision }
+        : mode === 'shared'
+          ? { namespace, keys: ['ai.threshold', 'probe'] }
+          : { namespace, keys: ['ai.threshold', 'probe', `unshared-${index}`] },
   });
   try {
     let counts = new Int32Array(subscribers);
@@ -167,7 +191,7 @@ async function fanout(a: Gateway, b: Gateway, token: string, subscribers: number
     const samples: number[] = [];
     for (let i = 0; i < FANOUT_CHANGES; i++) {
       samples.push(await round('ai.threshold', i));
-      progress(`fan-out ${subscribers} (${shared ? 'shared' : 'unshared'})`, i + 1, FANOUT_CHANGES);
+      progress(`fan-out ${subscribers} (${mode})`, i + 1, FANOUT_CHANGES);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     return summarize(samples);
@@ -206,11 +230,10 @@ async function main(): Promise<void> {
     );
 
     for (const size of FANOUT_SIZES) {
-      const shared = await fanout(a, b, token, size, true);
-      log(`fan-out: one change → all ${String(size).padStart(5)} subscribers on B (shared)    last arrival ${format(shared)}`);
-      if (process.env.BENCH_SHARED_ONLY) continue;
-      const unshared = await fanout(a, b, token, size, false);
-      log(`fan-out: one change → all ${String(size).padStart(5)} subscribers on B (unshared)  last arrival ${format(unshared)}`);
+      for (const mode of FANOUT_CASES) {
+        const summary = await fanout(a, b, token, size, mode);
+        log(`fan-out: one change → all ${String(size).padStart(5)} subscribers on B, ${CASE_LABELS[mode]}: last arrival ${format(summary)}`);
+      }
     }
     log('targets: 10,000-subscriber fan-out p99 < 100 ms');
   } finally {
