@@ -115,16 +115,22 @@ describe('subscriptions resuming from the current revision share one execution',
     // The live pair started one group; the replay has a watch of its own.
     expect(watches()).toBe(watchesBefore + 2);
     await waitFor(() => old.changes.length >= 4, 10_000, 'the replay');
+    // A member leaving does not end the group for the one that stays.
+    const [leaving, staying] = live as [Subscriber, Subscriber];
+    await leaving.close();
+    await waitFor(() => wsSubscriptions() === subscriptionsBefore + 2, 10_000, 'the member gone');
+    expect(watches()).toBe(watchesBefore + 2);
 
     const written: number[] = [];
     for (let i = 0; i < 5; i++) written.push(await setConfig(writer.url, token, namespace, `after.${i}`, i));
-    await waitFor(() => [anchor, old, ...live].every((subscriber) => subscriber.changes.at(-1)?.revision === written.at(-1)), 10_000, 'the writes');
+    await waitFor(() => [anchor, old, staying].every((subscriber) => subscriber.changes.at(-1)?.revision === written.at(-1)), 10_000, 'the writes');
     await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(leaving.changes).toEqual([]);
 
     expect(old.errors).toEqual([]);
     expect(revisionsOf(old)).toEqual(range(current - 3, written.at(-1)!));
     expect(old.changes.map((change) => change.replayed)).toEqual([...range(current - 3, current).map(() => true), ...written.map(() => false)]);
-    for (const subscriber of [anchor, ...live]) {
+    for (const subscriber of [anchor, staying]) {
       expect(subscriber.errors).toEqual([]);
       expect(revisionsOf(subscriber)).toEqual(written);
       expect(subscriber.changes.every((change) => !change.replayed)).toBe(true);
