@@ -115,10 +115,11 @@ export function attachWebSocket({
         const share = shareExecution ? shareKey(args) : null;
         if (share === null) return root.subscribe(args);
         const feed = (args.contextValue as { feed?: ChangeFeed } | undefined)?.feed;
-        if (!feed) return root.subscribe(args);
-        const resume = share.resume ? { ...share.resume, feed } : null;
+        // Without the feed a resume cannot be checked (and a group cannot tell where it stands).
+        if (share.resume && !feed) return root.subscribe(args);
+        const resume = share.resume && feed ? { ...share.resume, feed } : null;
         const start = (tracker: Tracker | null) => {
-          if (tracker) (args.contextValue as { feed: ChangeFeed }).feed = trackingFeed(feed, tracker);
+          if (tracker && feed) (args.contextValue as { feed: ChangeFeed }).feed = trackingFeed(feed, tracker);
           return root.subscribe(args);
         };
         return shared.subscribe(share.key, resume, start, directWrites ? root.target : null);
