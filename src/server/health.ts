@@ -41,7 +41,8 @@ export interface ReadyReport {
    * Postgres, and how far the gateway is behind (null when Postgres did not answer).
    */
   namespaces: Record<string, { gateway: number; db: number | null; behind: number | null }>;
-  subscribers: { ws: number; sse: number; total: number };
+  /** Open subscriptions; `sharedExecutions` of the ws ones serve `sharedSubscriptions` (each change runs once per execution). */
+  subscribers: { ws: number; sse: number; total: number; sharedExecutions: number; sharedSubscriptions: number };
   /** Seconds since this gateway last received a change message from the bus; null = never. */
   lastMessageAgeSeconds: number | null;
   repairs: FeedStats['repairs'];
@@ -152,7 +153,7 @@ export function createHealthHandlers(options: HealthOptions): HealthHandlers {
         checks: { postgres, redis },
         pool: store.stats(),
         namespaces,
-        subscribers: { ws: counts.ws, sse: counts.sse, total: counts.ws + counts.sse },
+        subscribers: { ws: counts.ws, sse: counts.sse, total: counts.ws + counts.sse, ...metrics.sharedWsStats() },
         lastMessageAgeSeconds: lastMessageAt === null ? null : Math.round((Date.now() - lastMessageAt) / 100) / 10,
         repairs: feedStats.repairs,
       },

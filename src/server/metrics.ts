@@ -53,6 +53,8 @@ export interface Metrics {
   recordWrite(result: WriteResult): void;
   /** A live (not replayed) change committed at `changedAt` was delivered just now. */
   observeDelivery(changedAt: Date | string | number): void;
+  /** graphql-ws executions shared by several subscriptions, and how many subscriptions they serve. */
+  sharedWsStats(): { sharedExecutions: number; sharedSubscriptions: number };
   /** Open subscriptions by transport, as reported by the sources or counted by `useMetrics`. */
   subscriberCounts(): { ws: number; sse: number };
   /** Count an open subscription until the returned function is called (idempotent). */
@@ -79,6 +81,7 @@ export const METRIC_NAMES = [
   'hotconf_config_changes_total',
   'hotconf_propagation_seconds',
   'hotconf_subscribers',
+  'hotconf_ws_shared_executions',
   'hotconf_namespace_revision',
   'hotconf_client_revision_lag',
   'hotconf_gap_repairs_total',
@@ -147,6 +150,14 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
     help: 'Time from a change commit to its delivery to a subscriber of this gateway',
     buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10],
     registers: [registry],
+  });
+  new Gauge({
+    name: 'hotconf_ws_shared_executions',
+    help: 'Executions that serve graphql-ws subscriptions sharing one selection and filter (each change runs once per execution)',
+    registers: [registry],
+    collect() {
+      this.set(sources.sharedWs?.().sharedExecutions ?? 0);
+    },
   });
   const subscribers = new Gauge({
     name: 'hotconf_subscribers',
@@ -262,6 +273,10 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
     redisUp,
     postgresUp,
     publishFailures,
+    sharedWsStats: () => {
+      const shared = sources.sharedWs?.();
+      return { sharedExecutions: shared?.sharedExecutions ?? 0, sharedSubscriptions: shared?.sharedSubscriptions ?? 0 };
+    },
     setSources(next) {
       sources = { ...sources, ...next };
     },

@@ -76,6 +76,20 @@ describe('/metrics moves when changes are made and delivered', () => {
     }, 10_000, 'subscribers back to 0 after they left');
   });
 
+  it('counts every subscription of a shared execution, and shows the sharing in /metrics and /ready', async () => {
+    const namespace = uniqueNamespace('shared');
+    const client = wsClient(gateway.url.replace('http', 'ws'), token);
+    const subscribers = await Promise.all([1, 2, 3].map(() => subscribeWs(client, { namespace, prefix: 'app.' })));
+    await waitFor(async () => sample(await scrape(), 'hotconf_subscribers', { transport: 'ws' }) === 3, 10_000, 'three ws subscribers');
+    expect(sample(await scrape(), 'hotconf_ws_shared_executions')).toBe(1);
+    const ready = (await (await fetch(gateway.url.replace('/graphql', '/ready'))).json()) as { subscribers: Record<string, number> };
+    expect(ready.subscribers).toMatchObject({ ws: 3, sharedExecutions: 1, sharedSubscriptions: 3 });
+    await setConfig(gateway.url, token, namespace, 'app.x', 1);
+    await Promise.all(subscribers.map((subscriber) => subscriber.waitForCount(1)));
+    await Promise.all(subscribers.map((subscriber) => subscriber.close()));
+    await client.dispose();
+  });
+
   it('reports namespace revisions and subscriber counts in /ready', async () => {
     const namespace = uniqueNamespace('ready');
     const client = wsClient(gateway.url.replace('http', 'ws'), token);
