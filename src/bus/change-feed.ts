@@ -690,6 +690,19 @@ export function createChangeFeed({
       return ns && ns.initialized && !closed ? ns.delivered : null;
     },
 
+    async follow(namespace) {
+      if (closed) return null;
+      const ns = ensureNamespace(namespace);
+      try {
+        await ns.ready;
+      } catch {
+        return null;
+      }
+      // Followed but unwatched: released after idleUnsubscribeMs unless a watch arrives.
+      releaseIfIdle(ns);
+      return ns.initialized && !closed ? ns.delivered : null;
+    },
+
     stats(): FeedStats {
       const revisions: Record<string, number> = {};
       for (const ns of namespaces.values()) if (ns.initialized) revisions[ns.name] = ns.delivered;

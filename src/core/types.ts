@@ -226,6 +226,12 @@ export interface ChangeFeed {
    * nothing: it is exactly a live watch.
    */
   position(namespace: string): number | null;
+  /**
+   * Start following `namespace` (bus subscription, then its revision) without watching it, and
+   * resolve with its position; null when it cannot be followed now. Lets a burst of resuming
+   * subscribers to a namespace not yet followed here (every SDK after a gateway restart) share.
+   */
+  follow(namespace: string): Promise<number | null>;
   stats(): FeedStats;
   close(): Promise<void>;
 }

@@ -307,6 +307,7 @@ function trackingFeed(feed: ChangeFeed, tracker: Tracker): ChangeFeed {
     },
     committed: (result) => feed.committed(result),
     position: (namespace) => feed.position(namespace),
+    follow: (namespace) => feed.follow(namespace),
     stats: () => feed.stats(),
     close: () => feed.close(),
   };
@@ -490,6 +491,12 @@ function createSharedExecutions(maxQueuedResults: number, maxBufferedBytes: numb
     ): Promise<ResultStream | ExecutionResult> {
       let group = groups.get(key);
       if (resume) {
+        if (!group && resume.feed.position(resume.namespace) === null) {
+          // A namespace not followed here yet (every SDK reconnecting after a restart): follow it
+          // first, so the burst meets in one group instead of each going private.
+          await resume.feed.follow(resume.namespace);
+          group = groups.get(key);
+        }
         if (group && !group.source) {
           // Where a group stands is known once it runs; a failed start leaves the private path.
           await group.ready.catch(() => null);

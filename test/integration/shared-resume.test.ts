@@ -68,8 +68,8 @@ describe('subscriptions resuming from the current revision share one execution',
     const namespace = uniqueNamespace('sdk');
     await setConfig(writer.url, token, namespace, 'seed', 0);
     const seed = await revisionOn(reader.url, namespace);
-    // Nothing is known about the namespace here yet: the first one goes its own way and makes the
-    // reader follow the namespace.
+    // Nothing is known about the namespace here yet: the first one makes the reader follow it and
+    // starts the group from its revision.
     const watchesBefore = watches();
     const first = await subscribe(0, { namespace, sinceRevision: seed });
     await waitFor(() => reader.app.feed.stats().revisions[namespace] === seed, 10_000, 'the reader following the namespace');
@@ -80,8 +80,8 @@ describe('subscriptions resuming from the current revision share one execution',
     const sharers: Subscriber[] = [];
     for (let i = 0; i < SHARERS; i++) sharers.push(await subscribe(i, { namespace, sinceRevision: revision }));
     await waitFor(() => wsSubscriptions() === subscriptionsBefore + SHARERS, 15_000, `${SHARERS} subscriptions taken`);
-    // One execution for all of them (it was one each before they could share).
-    expect(watches()).toBe(watchesBefore + 2);
+    // One execution for all of them, the first included (it was one each before they could share).
+    expect(watches()).toBe(watchesBefore + 1);
 
     const burst = await Promise.all(Array.from({ length: BURST }, (_, i) => setConfig(writer.url, token, namespace, `burst.${i % 7}`, i)));
     const expected = [...burst].sort((x, y) => x - y);
@@ -94,6 +94,21 @@ describe('subscriptions resuming from the current revision share one execution',
       expect(revisionsOf(subscriber)).toEqual(expected);
       expect(subscriber.changes.every((change) => !change.replayed)).toBe(true);
     }
+  });
+
+  it('a burst of resumes to a namespace not followed here yet (every SDK after a restart) shares one execution', async () => {
+    const namespace = uniqueNamespace('cold');
+    await setConfig(writer.url, token, namespace, 'seed', 0);
+    const revision = await revisionOn(reader.url, namespace);
+    expect(reader.app.feed.position(namespace)).toBeNull();
+    const watchesBefore = watches();
+    const subscriptionsBefore = wsSubscriptions();
+    const cold = await Promise.all(Array.from({ length: SHARERS }, (_, i) => subscribe(i, { namespace, sinceRevision: revision })));
+    await waitFor(() => wsSubscriptions() === subscriptionsBefore + SHARERS, 15_000, `${SHARERS} subscriptions taken`);
+    expect(watches()).toBe(watchesBefore + 1);
+    const next = await setConfig(writer.url, token, namespace, 'after', 1);
+    await waitFor(() => cold.every((subscriber) => subscriber.changes.length === 1), 20_000, 'the change on every subscriber');
+    for (const subscriber of cold) expect(revisionsOf(subscriber)).toEqual([next]);
   });
 
   it('an older sinceRevision still replays, a newer one is REVISION_AHEAD, and neither disturbs the shared group', async () => {
@@ -112,14 +127,14 @@ describe('subscriptions resuming from the current revision share one execution',
     expect(ahead.errors[0]?.extensions?.code).toBe('REVISION_AHEAD');
     expect(ahead.changes).toEqual([]);
     await waitFor(() => wsSubscriptions() === subscriptionsBefore + 3, 10_000, 'three subscriptions taken');
-    // The live pair started one group; the replay has a watch of its own.
-    expect(watches()).toBe(watchesBefore + 2);
+    // The live pair joined the anchor's group; the replay has a watch of its own.
+    expect(watches()).toBe(watchesBefore + 1);
     await waitFor(() => old.changes.length >= 4, 10_000, 'the replay');
     // A member leaving does not end the group for the one that stays.
     const [leaving, staying] = live as [Subscriber, Subscriber];
     await leaving.close();
     await waitFor(() => wsSubscriptions() === subscriptionsBefore + 2, 10_000, 'the member gone');
-    expect(watches()).toBe(watchesBefore + 2);
+    expect(watches()).toBe(watchesBefore + 1);
 
     const written: number[] = [];
     for (let i = 0; i < 5; i++) written.push(await setConfig(writer.url, token, namespace, `after.${i}`, i));
