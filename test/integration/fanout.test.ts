@@ -1,62 +1,39 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Client } from 'graphql-ws';
-import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
-import { SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { startCluster, type Cluster } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/net.js';
-import {
-  gql,
-  setConfig,
-  startGateway,
-  subscribeWs,
-  testToken,
-  uniqueNamespace,
-  wsClient,
-  type Gateway,
-  type Subscriber,
-} from '../helpers/gateway.js';
+import { setConfig, subscribeWs, uniqueNamespace, type Gateway, type Subscriber } from '../helpers/gateway.js';
 
 const SOCKETS = 50;
 const SUBSCRIBERS = 1_000;
 const BURST = 100;
 
 describe('fan-out on one instance', () => {
-  let database: TestDatabase;
+  let cluster: Cluster;
   let writer: Gateway;
   let reader: Gateway;
   let token: string;
-  const clients: Client[] = [];
-  const subscribers: Subscriber[] = [];
 
   beforeAll(async () => {
-    database = await createTestDatabase('fanout');
-    const env = { DATABASE_URL: database.url, REDIS_URL: SHARED_REDIS_URL, HOTCONF_CHANNEL_PREFIX: uniquePrefix('fanout') };
-    writer = await startGateway({ env });
-    reader = await startGateway({ env });
-    token = await testToken({ sub: 'fanout-admin' });
+    cluster = await startCluster('fanout', 2);
+    [writer, reader] = cluster.gateways as [Gateway, Gateway];
+    token = cluster.token;
   });
 
-  afterAll(async () => {
-    await Promise.allSettled(subscribers.map((subscriber) => subscriber.close()));
-    await Promise.allSettled(clients.map((client) => client.dispose()));
-    await Promise.allSettled([writer, reader].filter(Boolean).map((gateway) => gateway.stop()));
-    await database?.drop();
-  });
+  afterAll(() => cluster?.close());
 
   it('1,000 concurrent subscribers all receive a burst of 100 changes, in order, once', async () => {
     const namespace = uniqueNamespace('fan');
     await setConfig(writer.url, token, namespace, 'seed', 0);
-    const { configs } = await gql<{ configs: { revision: number } }>(writer.url, token, 'query($ns: String!) { configs(namespace: $ns) { revision } }', {
-      ns: namespace,
-    });
-    for (let i = 0; i < SOCKETS; i++) clients.push(wsClient(reader.wsUrl, token));
+    const configs = { revision: await cluster.revisionOf(namespace) };
+    const clients = Array.from({ length: SOCKETS }, () => cluster.client(reader));
+    const subscribers: Subscriber[] = [];
     // Half start live, half resume from the seed revision, which is what the reader has delivered
-    // once it follows the namespace: all of these share one execution (the first resumers, before
-    // the reader knows the namespace, replay on their own). A few have a prefix filter that
-    // matches every key (a group of their own).
+    // once it follows the namespace: all of these share one execution. A few have a prefix filter
+    // that matches every key (a group of their own).
     for (let i = 0; i < SUBSCRIBERS; i++) {
       const variables =
         i % 2 === 0 ? { namespace } : i % 10 === 1 ? { namespace, prefix: 'burst.', keys: ['warm'], sinceRevision: configs.revision } : { namespace, sinceRevision: configs.revision };
-      subscribers.push(await subscribeWs(clients[i % SOCKETS]!, variables));
+      subscribers.push(cluster.keep(await subscribeWs(clients[i % SOCKETS]!, variables)));
     }
     // Live subscriptions have no acknowledgement: write until every subscriber saw a warm-up.
     await waitFor(

@@ -1,48 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
+import { startCluster, type Cluster } from '../helpers/cluster.js';
 import { SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { waitFor } from '../helpers/net.js';
-import {
-  gql,
-  setConfig,
-  startGateway,
-  subscribeSse,
-  subscribeWs,
-  testToken,
-  uniqueNamespace,
-  wsClient,
-  type Gateway,
-  type Subscriber,
-} from '../helpers/gateway.js';
+import { setConfig, startGateway, subscribeSse, subscribeWs, uniqueNamespace, type Gateway } from '../helpers/gateway.js';
 
 describe('propagation across three gateway processes on one database and one Redis', () => {
-  let database: TestDatabase;
+  let cluster: Cluster;
   let gateways: Gateway[] = [];
   let token: string;
-  const clients: Client[] = [];
-  const subscribers: Subscriber[] = [];
 
   beforeAll(async () => {
-    database = await createTestDatabase('propagation');
-    const env = { DATABASE_URL: database.url, REDIS_URL: SHARED_REDIS_URL, HOTCONF_CHANNEL_PREFIX: uniquePrefix('prop') };
-    // The first one migrates; the other two start in parallel on the migrated database.
-    const first = await startGateway({ env });
-    gateways = [first, ...(await Promise.all([startGateway({ env }), startGateway({ env })]))];
-    token = await testToken({ sub: 'prop-admin' });
+    cluster = await startCluster('prop', 3);
+    ({ gateways, token } = cluster);
   });
 
-  afterAll(async () => {
-    await Promise.allSettled(subscribers.map((subscriber) => subscriber.close()));
-    await Promise.allSettled(clients.map((client) => client.dispose()));
-    await Promise.allSettled(gateways.map((gateway) => gateway.stop()));
-    await database?.drop();
-  });
+  afterAll(() => cluster?.close());
 
-  const revisionOf = async (namespace: string) =>
-    (await gql<{ configs: { revision: number } }>(gateways[0]!.url, token, 'query($ns: String!) { configs(namespace: $ns) { revision } }', { ns: namespace })).configs
-      .revision;
+  const revisionOf = (namespace: string) => cluster.revisionOf(namespace);
 
   it('a mutation on A reaches graphql-ws and SSE subscribers on B and C, in order, once', async () => {
     const [a, b, c] = gateways as [Gateway, Gateway, Gateway];
@@ -50,16 +25,15 @@ describe('propagation across three gateway processes on one database and one Red
     await setConfig(a.url, token, namespace, 'seed', 0);
     const since = await revisionOf(namespace);
 
-    const wsB = wsClient(b.wsUrl, token);
-    const wsC = wsClient(c.wsUrl, token);
-    clients.push(wsB, wsC);
+    const wsB = cluster.client(b);
+    const wsC = cluster.client(c);
     const watchers = [
       await subscribeWs(wsB, { namespace, sinceRevision: since }),
       await subscribeWs(wsC, { namespace, sinceRevision: since }),
       await subscribeSse(b.url, token, { namespace, sinceRevision: since }),
       await subscribeSse(c.url, token, { namespace, sinceRevision: since }),
     ];
-    subscribers.push(...watchers);
+    for (const watcher of watchers) cluster.keep(watcher);
 
     const written: number[] = [];
     for (let i = 1; i <= 20; i++) written.push(await setConfig(a.url, token, namespace, `k${i % 3}`, i));
@@ -74,10 +48,7 @@ describe('propagation across three gateway processes on one database and one Red
   it('a live subscriber without sinceRevision on B gets a change made on A within milliseconds', async () => {
     const [a, b] = gateways as [Gateway, Gateway];
     const namespace = uniqueNamespace('live');
-    const client = wsClient(b.wsUrl, token);
-    clients.push(client);
-    const watcher = await subscribeWs(client, { namespace });
-    subscribers.push(watcher);
+    const watcher = cluster.keep(await subscribeWs(cluster.client(b), { namespace }));
     // The subscription is active once B reports the namespace as watched.
     await waitFor(async () => {
       const ready = (await (await fetch(`http://127.0.0.1:${b.port}/ready`)).json()) as { namespaces?: Record<string, unknown> };
@@ -95,12 +66,11 @@ describe('propagation across three gateway processes on one database and one Red
     const namespace = uniqueNamespace('filter');
     await setConfig(a.url, token, namespace, 'seed', 0);
     const since = await revisionOf(namespace);
-    const client = wsClient(b.wsUrl, token);
-    clients.push(client);
+    const client = cluster.client(b);
     const byKeys = await subscribeWs(client, { namespace, keys: ['db.url', 'ai.threshold'], sinceRevision: since });
     const byPrefix = await subscribeSse(c.url, token, { namespace, prefix: 'feature.', sinceRevision: since });
     const both = await subscribeWs(client, { namespace, keys: ['db.url'], prefix: 'feature.', sinceRevision: since });
-    subscribers.push(byKeys, byPrefix, both);
+    cluster.keep(byKeys, byPrefix, both);
 
     const writes = ['db.url', 'feature.x', 'other', 'ai.threshold', 'feature.y', 'db.urlx', 'featurez'];
     for (const [i, key] of writes.entries()) await setConfig(a.url, token, namespace, key, i);
@@ -117,7 +87,7 @@ describe('propagation across three gateway processes on one database and one Red
 
   it('a gateway shutting down closes its WebSockets with 1001 (Going Away) so clients reconnect elsewhere', async () => {
     const leaving = await startGateway({
-      env: { DATABASE_URL: database.url, REDIS_URL: SHARED_REDIS_URL, HOTCONF_CHANNEL_PREFIX: uniquePrefix('leave') },
+      env: { DATABASE_URL: cluster.database.url, REDIS_URL: SHARED_REDIS_URL, HOTCONF_CHANNEL_PREFIX: uniquePrefix('leave') },
     });
     try {
       const socket = new WebSocket(leaving.wsUrl, 'graphql-transport-ws');

@@ -1,49 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Client } from 'graphql-ws';
-import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
-import { SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { startCluster, type Cluster } from '../helpers/cluster.js';
 import { waitFor } from '../helpers/net.js';
-import {
-  gql,
-  setConfig,
-  startGateway,
-  subscribeSse,
-  subscribeWs,
-  testToken,
-  uniqueNamespace,
-  wsClient,
-  type Gateway,
-  type Subscriber,
-} from '../helpers/gateway.js';
+import { gql, setConfig, subscribeSse, subscribeWs, uniqueNamespace, type Gateway } from '../helpers/gateway.js';
 
 describe('resume with sinceRevision', () => {
-  let database: TestDatabase;
+  let cluster: Cluster;
   let a: Gateway;
   let b: Gateway;
   let token: string;
-  const clients: Client[] = [];
-  const subscribers: Subscriber[] = [];
 
   beforeAll(async () => {
-    database = await createTestDatabase('resume');
-    const env = { DATABASE_URL: database.url, REDIS_URL: SHARED_REDIS_URL, HOTCONF_CHANNEL_PREFIX: uniquePrefix('resume') };
-    a = await startGateway({ env });
-    b = await startGateway({ env });
-    token = await testToken({ sub: 'resume-admin' });
+    cluster = await startCluster('resume', 2);
+    [a, b] = cluster.gateways as [Gateway, Gateway];
+    token = cluster.token;
   });
 
-  afterAll(async () => {
-    await Promise.allSettled(subscribers.map((subscriber) => subscriber.close()));
-    await Promise.allSettled(clients.map((client) => client.dispose()));
-    await Promise.allSettled([a, b].filter(Boolean).map((gateway) => gateway.stop()));
-    await database?.drop();
-  });
+  afterAll(() => cluster?.close());
 
-  const client = () => {
-    const created = wsClient(b.wsUrl, token);
-    clients.push(created);
-    return created;
-  };
+  const client = () => cluster.client(b);
 
   it('after 1,000 changes made while disconnected, a resumed subscriber gets exactly those, in order, then live', async () => {
     const namespace = uniqueNamespace('resume');
@@ -68,7 +42,7 @@ describe('resume with sinceRevision', () => {
     expect(written).toHaveLength(1_000);
 
     const resumed = await subscribeWs(client(), { namespace, sinceRevision: lastSeen });
-    subscribers.push(resumed);
+    cluster.keep(resumed);
     await resumed.waitForCount(1_000, 30_000);
     const live = await setConfig(a.url, token, namespace, 'after', true);
     await resumed.waitForCount(1_001, 10_000);
@@ -85,7 +59,7 @@ describe('resume with sinceRevision', () => {
     const written: number[] = [];
     for (let i = 0; i < 300; i++) written.push(await setConfig(a.url, token, namespace, `k${i % 5}`, i));
     const resumed = await subscribeSse(b.url, token, { namespace, prefix: 'k', sinceRevision: 0 });
-    subscribers.push(resumed);
+    cluster.keep(resumed);
     // Keep writing while the replay runs on B.
     for (let i = 0; i < 50; i++) written.push(await setConfig(a.url, token, namespace, `k${i % 5}`, `live${i}`));
     await resumed.waitForCount(350, 30_000);
@@ -97,7 +71,7 @@ describe('resume with sinceRevision', () => {
     const namespace = uniqueNamespace('ahead');
     const revision = await setConfig(a.url, token, namespace, 'k', 1);
     const ahead = await subscribeWs(client(), { namespace, sinceRevision: revision + 10 });
-    subscribers.push(ahead);
+    cluster.keep(ahead);
     await waitFor(() => ahead.errors.length > 0, 10_000, 'an error');
     expect(ahead.changes).toEqual([]);
     expect(ahead.errors[0]?.extensions?.code).toBe('REVISION_AHEAD');
@@ -120,7 +94,7 @@ describe('resume with sinceRevision', () => {
     });
     try {
       const fast = await subscribeWs(client(), { namespace, sinceRevision: configs.revision });
-      subscribers.push(fast);
+      cluster.keep(fast);
       const big = 'x'.repeat(16_000);
       const writes = Array.from({ length: 200 }, (_, i) => i);
       for (const i of writes) await setConfig(a.url, token, namespace, `big${i % 3}`, `${i}:${big}`);
