@@ -152,16 +152,18 @@ function connectPostgres(
   let closed: Promise<void> | null = null;
   const close = () => (closed ??= client.end({ timeout: 5 }));
 
-  const transaction = async <T>(fn: (tx: SqlTransaction) => Promise<T>): Promise<T> => {
-    const connection = await client.reserve();
-    const run = (text: string, params: readonly SqlParam[] = [], options: SqlStatementOptions = {}) =>
-      connection.unsafe(text, params as SqlParam[], { prepare: prepare && (options.prepare ?? true) }).execute();
-    const deferred: Array<[string, readonly SqlParam[] | undefined, SqlStatementOptions | undefined]> = [];
-    let open = true;
-    try {
-      // BEGIN is not awaited: it goes out in the same write as fn's first statements.
-      const begun = run('begin');
-      begun.catch(() => {}); // its failure surfaces through fn's statements
+  /*
+   * Through postgres.js' own begin(), not reserve(): a reserved connection whose backend dies
+   * stays pinned, and the next write on it throws from a setImmediate, uncatchably, taking the
+   * process down (porsager/postgres#1208, open in 3.4.9). begin() takes a pooled connection,
+   * rejects when it closes, and the pool replaces it. Inside, statements are still pipelined:
+   * the namespace bump and entry reads go out together, the final inserts too.
+   */
+  const transaction = <T>(fn: (tx: SqlTransaction) => Promise<T>): Promise<T> =>
+    client.begin(async (scoped) => {
+      const run = (text: string, params: readonly SqlParam[] = [], options: SqlStatementOptions = {}) =>
+        scoped.unsafe(text, params as SqlParam[], { prepare: prepare && (options.prepare ?? true) }).execute();
+      const deferred: Array<[string, readonly SqlParam[] | undefined, SqlStatementOptions | undefined]> = [];
       const result = await fn({
         query: async <Row extends Record<string, unknown>>(text: string, params?: readonly SqlParam[], options?: SqlStatementOptions) =>
           (await run(text, params, options)) as unknown as Row[],
@@ -169,25 +171,9 @@ function connectPostgres(
           deferred.push([text, params, options]);
         },
       });
-      await begun;
-      const finals = deferred.map(([text, params, options]) => run(text, params, options));
-      const commit = run('commit');
-      open = false;
-      // A failed final statement aborts the transaction; COMMIT then rolls back without an error.
-      const settled = await Promise.allSettled([...finals, commit]);
-      const failure = settled.find((outcome) => outcome.status === 'rejected');
-      if (failure) throw (failure as PromiseRejectedResult).reason;
+      await Promise.all(deferred.map(([text, params, options]) => run(text, params, options)));
       return result;
-    } catch (error) {
-      if (open) {
-        open = false;
-        await run('rollback').catch(() => {});
-      }
-      throw error;
-    } finally {
-      connection.release();
-    }
-  };
+    }) as Promise<T>;
 
   return {
     db,
