@@ -58,3 +58,31 @@ export function toGatewayError(error: unknown, fallback: ErrorCode = 'SERVICE_UN
 
 export const badInput = (message: string, extensions: ErrorExtensions = {}): GatewayError =>
   new GatewayError('BAD_USER_INPUT', message, extensions);
+
+/** Socket and driver codes that mean "the database or Redis did not answer", not a bug. */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT',
+]);
+
+/**
+ * Whether `error` (or any error in its `cause` chain, as drizzle wraps driver errors) says a
+ * dependency is unreachable: a socket failure, or a PostgreSQL SQLSTATE of class 08 (connection
+ * exception), 53 (insufficient resources), 57P (shutdown, terminated) or 55000 (database not
+ * accepting connections).
+ */
+export function isUnavailableError(error: unknown): boolean {
+  for (let current = error, depth = 0; current && typeof current === 'object' && depth < 5; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || /^(08|53|57P)/.test(code) || code === '55000')) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import { isGatewayError } from '../errors.js';
+import { isGatewayError, isUnavailableError } from '../errors.js';
 import type { Guard, Principal } from '../core/types.js';
 import type { GatewayServices, GraphQLContext } from '../graphql/context.js';
 import type { Logger } from '../logger.js';
@@ -79,7 +79,16 @@ export function createGatewayYoga({ schema, services, authenticate, guardFor, lo
         if (isGatewayError(original)) return new GraphQLError(original.message, { ...(error as GraphQLError), extensions: original.extensions });
         if (error instanceof GraphQLError && (!original || original instanceof GraphQLError)) return error;
         const correlationId = randomUUID();
-        logger.error({ err: original, correlationId, path: error instanceof GraphQLError ? error.path : undefined }, 'unexpected error');
+        const path = error instanceof GraphQLError ? error.path : undefined;
+        if (isUnavailableError(original)) {
+          // An outage, not a bug: the client should retry (the SDK does, with backoff).
+          logger.warn({ err: original, correlationId, path }, 'dependency unavailable');
+          return new GraphQLError('The configuration store is not reachable right now; retry shortly', {
+            path,
+            extensions: { code: 'SERVICE_UNAVAILABLE', correlationId },
+          });
+        }
+        logger.error({ err: original, correlationId, path }, 'unexpected error');
         return new GraphQLError(message, {
           path: error instanceof GraphQLError ? error.path : undefined,
           extensions: { code: 'INTERNAL_SERVER_ERROR', correlationId },
