@@ -12,7 +12,7 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Guard, Principal } from '../core/types.js';
-import { GatewayError } from '../errors.js';
+import { GatewayError, HTTP_STATUS } from '../errors.js';
 
 /** Limits applied to every GraphQL document before validation or execution. */
 export interface OperationLimits {
@@ -218,14 +218,15 @@ export function useIntrospectionGuard(options: IntrospectionGuardOptions = {}): 
       if (publicIntrospection || isAuthenticated(args.contextValue)) return;
       if (!usesIntrospection(args.document)) return;
       const error = new GatewayError('UNAUTHENTICATED', 'Introspection requires a bearer token');
-      setHttpStatus(error, 401);
+      setHttpStatus(error);
       setResultAndStopExecution({ errors: [error] });
     },
   };
 }
 
-/** Lets yoga answer with this status (and headers) when the error decides the response. */
-export function setHttpStatus(error: GatewayError, status: number, headers?: Record<string, string>): void {
+/** Lets yoga answer with the error code's HTTP status (`HTTP_STATUS`), and headers, when the error decides the response. */
+export function setHttpStatus(error: GatewayError, headers?: Record<string, string>): void {
+  const status = HTTP_STATUS[error.code];
   // ErrorExtensions is flat on purpose; yoga's `http` extension is internal and stripped from
   // responses, so it is attached here rather than widened in the public type.
   (error.extensions as Record<string, unknown>).http = headers ? { status, headers } : { status };

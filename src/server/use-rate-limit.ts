@@ -204,7 +204,7 @@ export function useRateLimit(options: RateLimitPluginOptions = {}): Plugin<Secur
       const error = new GatewayError('RATE_LIMITED', `Too many changes: retry in ${decision.retryAfterS} s`, {
         retryAfter: decision.retryAfterS,
       });
-      setHttpStatus(error, 429, { 'Retry-After': String(decision.retryAfterS) });
+      setHttpStatus(error, { 'Retry-After': String(decision.retryAfterS) });
       setResultAndStopExecution({ errors: [error] });
     },
   };
