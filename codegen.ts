@@ -35,6 +35,7 @@ const config: CodegenConfig = {
         useTypeImports: true,
         enumsAsTypes: true,
         scalars: { JSON: 'unknown', DateTime: 'string', SafeInt: 'number' },
+        documentMode: 'string',
       },
     },
   },

@@ -12,7 +12,6 @@
  * variables; `sdk` = what the service SDK sends: its own document, resuming with `sinceRevision`
  * = the revision it listed (here the namespace's current revision when the pool opens).
  */
-import { print } from 'graphql';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { createTestDatabase } from '../test/helpers/postgres.js';
@@ -43,7 +42,7 @@ const SUBSCRIPTION = /* GraphQL */ `
 `;
 
 /** The SDK's own subscription (`createConfigClient` sends exactly this). */
-const SDK_SUBSCRIPTION = print(ConfigChangedDocument);
+const SDK_SUBSCRIPTION = ConfigChangedDocument.toString();
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 

@@ -1,10 +1,7 @@
 #!/usr/bin/env node
-// The hotconf CLI. Runs the TypeScript sources through tsx, so it works from a checkout and from
-// any working directory (paths are resolved from this file, not from the cwd).
-import { register } from 'tsx/esm/api';
-
-register();
-const { runCli } = await import('../src/cli/main.ts');
+// The hotconf CLI, from the compiled sources (`npm run build`; a packed or installed package
+// ships them). Paths are resolved from this file, not from the working directory.
+const { runCli } = await import('../dist/cli/main.js');
 
 const controller = new AbortController();
 let interrupted = false;

@@ -2,6 +2,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print, type DocumentNode } from 'graphql';
+import type { Operation } from '../client/transport.js';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { CliError, EXIT } from './exit-codes.js';
@@ -22,13 +23,17 @@ export interface RequestOptions {
 export interface GatewayClient {
   readonly url: string;
   /** One GraphQL operation over HTTP POST; rejects with `CliError` carrying the right exit code. */
-  request<TData, TVariables>(document: TypedDocumentNode<TData, TVariables>, variables: TVariables, options?: RequestOptions): Promise<TData>;
+  request<TData, TVariables>(document: AnyDocument<TData, TVariables>, variables: TVariables, options?: RequestOptions): Promise<TData>;
   /** A graphql-ws client on the same URL (no automatic retries: callers resume themselves). */
   webSocket(options?: { onClosed?: (event: unknown) => void; onConnected?: () => void }): Client;
 }
 
+/** A CLI document (parsed) or one of the SDK's generated operation strings. */
+export type AnyDocument<TData, TVariables> = TypedDocumentNode<TData, TVariables> | Operation<TData, TVariables>;
+
 const printed = new WeakMap<DocumentNode, string>();
-function source(document: DocumentNode): string {
+function source(document: AnyDocument<unknown, never>): string {
+  if (!('kind' in document)) return document.toString();
   let text = printed.get(document);
   if (text === undefined) printed.set(document, (text = print(document)));
   return text;
@@ -100,7 +105,7 @@ export function createGatewayClient({ url, token }: { url: string; token?: strin
   const authorization = token ? `Bearer ${token}` : null;
 
   const request = <TData, TVariables>(
-    document: TypedDocumentNode<TData, TVariables>,
+    document: AnyDocument<TData, TVariables>,
     variables: TVariables,
     { onUploadProgress, timeoutMs = 30_000 /* 30 s */ }: RequestOptions = {},
   ): Promise<TData> => {

@@ -100,7 +100,7 @@ export interface ConfigClientOptions {
 }
 
 /** An in-memory, hot-reloaded view of one namespace. */
-export interface ConfigClient extends AsyncDisposable {
+export interface ConfigClient {
   /** Resolves once the first snapshot (from the gateway, or the fallback file) is applied; rejects on a fatal error or close. */
   ready(): Promise<void>;
   /** The key's current value, synchronously from memory. */
@@ -701,7 +701,7 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
 
   void run().catch((error: unknown) => fail(toError(error)));
 
-  return {
+  const client: ConfigClient = {
     ready: () => readyPromise,
     get<T = unknown>(key: string): T | undefined {
       return resolve(key)?.value as T | undefined;
@@ -741,6 +741,9 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
     },
     secondsSinceConfirmation: () => (lastConfirmedAt === null ? null : (Date.now() - lastConfirmedAt) / 1000),
     close,
-    [Symbol.asyncDispose]: close,
   };
+  // `await using` works where the runtime has Symbol.asyncDispose; the public type leaves it out
+  // so services compiled against older `lib`s (no esnext.disposable) still typecheck.
+  if (typeof Symbol.asyncDispose === 'symbol') Object.defineProperty(client, Symbol.asyncDispose, { value: close });
+  return client;
 }

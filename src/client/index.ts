@@ -1,7 +1,7 @@
 /**
- * hotconf service SDK (`hotconf/client`): an in-memory, hot-reloaded view of one namespace,
- * kept current over graphql-ws. Imports nothing from the gateway except the shared flag
- * evaluation in `src/core/flags.ts`.
+ * hotconf service SDK (`@hotconf/client`, also `hotconf/client`): an in-memory, hot-reloaded
+ * view of one namespace, kept current over graphql-ws. Imports nothing from the gateway except
+ * the shared flag evaluation in `src/core/flags.ts`.
  */
 export {
   createConfigClient,
@@ -13,7 +13,7 @@ export {
   type EntrySource,
   type ResolvedEntry,
 } from './config-client.js';
-export { ConfigClientError } from './transport.js';
+export { ConfigClientError } from './errors.js';
 export { DEFAULT_ENV_PREFIX, OVERRIDES_VARIABLE, envNameForKey, keyForEnvName, parseEnvValue, readEnvOverrides } from './env-overrides.js';
 export { readFallbackFile, writeFallbackFile, type FallbackEntry, type FallbackSnapshot } from './fallback-file.js';
 export {
@@ -27,4 +27,3 @@ export {
   type FlagRule,
   type FlagValue,
 } from '../core/flags.js';
-export * as operations from './generated/operations.js';

@@ -1,23 +1,14 @@
-import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { print, type DocumentNode } from 'graphql';
+import { ConfigClientError, type ResponseError } from './errors.js';
 
-/** A GraphQL error as it arrives in a response: only what the SDK looks at. */
-export interface ResponseError {
-  message: string;
-  extensions?: { code?: unknown; [name: string]: unknown };
-}
+export { ConfigClientError, type ResponseError };
 
-/** A failed GraphQL request: transport failure, HTTP failure, or GraphQL errors. */
-export class ConfigClientError extends Error {
-  /** `extensions.code` of the first GraphQL error, or a transport code (`NETWORK`, `HTTP_<status>`, `TIMEOUT`). */
-  readonly code: string;
-  readonly errors: readonly ResponseError[];
-  constructor(message: string, code: string, errors: readonly ResponseError[] = [], options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ConfigClientError';
-    this.code = code;
-    this.errors = errors;
-  }
+/**
+ * A generated operation (GraphQL Code Generator, `documentMode: 'string'`): its text, with the
+ * result and variables types attached. No `graphql` at run time: the SDK sends the text as is.
+ */
+export interface Operation<TData, TVariables> {
+  toString(): string;
+  readonly __apiType?: (variables: TVariables) => TData;
 }
 
 /** Codes after which retrying the same request cannot help. */
@@ -26,16 +17,9 @@ export const FATAL_CODES: ReadonlySet<string> = new Set(['UNAUTHENTICATED', 'FOR
 /** Codes that mean the client's revision is not servable and it must list again. */
 export const RELIST_CODES: ReadonlySet<string> = new Set(['REVISION_COMPACTED', 'REVISION_AHEAD']);
 
-const printed = new WeakMap<DocumentNode, string>();
-
-/** The document's source text, printed once. */
-export function source(document: DocumentNode): string {
-  let text = printed.get(document);
-  if (text === undefined) {
-    text = print(document);
-    printed.set(document, text);
-  }
-  return text;
+/** The operation's text. */
+export function source(document: Operation<unknown, never>): string {
+  return document.toString();
 }
 
 /** The first error's code, or `UNKNOWN`. */
@@ -60,7 +44,7 @@ export function toHttpUrl(url: string): string {
  */
 export async function postGraphQL<TData, TVariables>(
   url: string,
-  document: TypedDocumentNode<TData, TVariables>,
+  document: Operation<TData, TVariables>,
   variables: TVariables,
   { token, timeoutMs, signal }: { token?: string | undefined; timeoutMs: number; signal?: AbortSignal | undefined },
 ): Promise<TData> {

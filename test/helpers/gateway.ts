@@ -11,7 +11,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** A shared HS256 secret for every gateway a test starts, so one token works on all of them. */
 export const TEST_JWT_SECRET = `test-secret-${randomBytes(24).toString('hex')}`;
 
-/** A gateway process (`node --import tsx src/main.ts`) on a free port. */
+/** A gateway process (`node dist/main.js`, the compiled gateway `npm start` runs) on a free port. */
 export interface Gateway extends AsyncDisposable {
   port: number;
   /** `http://127.0.0.1:<port>/graphql` */
@@ -43,7 +43,7 @@ export async function startGateway({ env }: { env: Record<string, string> }): Pr
 
   const start = async () => {
     if (child) return;
-    const started = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    const started = spawn(process.execPath, ['dist/main.js'], {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH ?? '',

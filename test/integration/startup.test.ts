@@ -55,7 +55,7 @@ describe('embedded (PGlite, no DATABASE_URL)', () => {
   });
 
   it('a second process on the same data directory refuses to start, with a clear message', async () => {
-    const second = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    const second = spawn(process.execPath, ['dist/main.js'], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOTCONF_DATA_DIR: dataDir, HOTCONF_JWT_SECRET: TEST_JWT_SECRET, PORT: '0', LOG_LEVEL: 'silent' },
       stdio: ['ignore', 'pipe', 'pipe'],
