@@ -94,7 +94,12 @@ export async function createApp(config: Readonly<Config>, { logger }: { logger: 
       onCommitted: (result) => metrics.recordWrite(result),
     });
     const reports = createClientReportStore(database.db);
-    const convergence = createConvergence({ store, reports, timeoutS: config.convergenceTimeoutS });
+    const convergence = createConvergence({
+      store,
+      reports,
+      timeoutS: config.convergenceTimeoutS,
+      retentionH: config.clientRetentionH,
+    });
 
     // The health handlers connect feed, bus and store to the metrics; the lag comes from here.
     metrics.setSources({
@@ -146,7 +151,7 @@ export async function createApp(config: Readonly<Config>, { logger }: { logger: 
     const housekeeping = async () => {
       try {
         const removed = await store.compact(new Date(Date.now() - config.historyRetentionDays * 24 * HOUR_MS));
-        const forgotten = await reports.prune(new Date(Date.now() - 24 * HOUR_MS));
+        const forgotten = await convergence.prune();
         if (removed || forgotten) logger.info({ removed, forgotten }, 'history compacted');
       } catch (error) {
         logger.warn({ err: error }, 'history compaction failed');

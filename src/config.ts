@@ -36,8 +36,10 @@ export interface Config {
   maxBodyBytes: number;
   /** Introspection for unauthenticated callers (tokens are always required, generated key included). @default false */
   publicIntrospection: boolean;
-  /** Seconds after which a client that stopped reporting drops out of `convergence`. @default 60 */
+  /** Seconds without a report after which a client is listed as STALE in `convergence`. @default 60 */
   convergenceTimeoutS: number;
+  /** Hours without a report after which a client is forgotten by `convergence`. @default 24 */
+  clientRetentionH: number;
   /** @default 'info' */
   logLevel: string;
   /** GraphiQL and friendlier errors. @default NODE_ENV !== 'production' */
@@ -111,6 +113,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     maxBodyBytes: int(env, 'HOTCONF_MAX_BODY_BYTES', Math.max(4 * 1_048_576, maxValueBytes * 2 + 65_536), 1024),
     publicIntrospection: bool(env, 'HOTCONF_PUBLIC_INTROSPECTION', false),
     convergenceTimeoutS: int(env, 'HOTCONF_CONVERGENCE_TIMEOUT_S', 60, 1),
+    clientRetentionH: int(env, 'HOTCONF_CLIENT_RETENTION_H', 24, 1),
     logLevel: env.LOG_LEVEL || 'info',
     development: env.NODE_ENV !== 'production',
   };

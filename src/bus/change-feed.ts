@@ -253,6 +253,8 @@ export function createChangeFeed({
       reason: change.reason,
       traceId: change.traceId,
       secret: change.secret,
+      description: change.description,
+      schema: change.schema,
       replayed,
       lastInRevision: index === changes.length - 1,
     })),

@@ -22,6 +22,8 @@ export function toChangeMessage(result: WriteResult, inlineValueBytes: number): 
         reason: change.reason,
         traceId: change.traceId,
         secret: change.secret,
+        description: change.description,
+        schema: change.schema,
       };
     }),
   };
@@ -42,5 +44,8 @@ export function fromChangeMessage(message: ChangeMessage): Array<Change & { valu
     reason: change.reason,
     traceId: change.traceId,
     secret: change.secret,
+    // Messages from gateways older than these fields carry neither.
+    description: change.description ?? null,
+    schema: change.schema ?? null,
   }));
 }

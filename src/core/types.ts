@@ -38,6 +38,10 @@ export interface Change {
   traceId: string | null;
   /** Whether the entry was secret when this change was made. */
   secret: boolean;
+  /** The entry's description as this change left it (null when unknown: rows from before 0.1.1). */
+  description: string | null;
+  /** The entry's JSON Schema as this change left it. */
+  schema: JsonValue | null;
 }
 
 /** Who made a write, and why. Recorded on every history row. */
@@ -162,6 +166,9 @@ export interface ChangeMessage {
     reason: string | null;
     traceId: string | null;
     secret: boolean;
+    /** The entry's settings after the change (absent in messages from older gateways). */
+    description?: string | null;
+    schema?: JsonValue | null;
   }>;
 }
 

@@ -19,6 +19,13 @@ export function createClientReportStore(db: Database): ClientReportStore {
           set: { appliedRevision: sql`greatest(${clientReports.appliedRevision}, excluded.applied_revision)`, lastSeenAt: sql`now()` },
         });
     },
+    async leave(namespace, clientId) {
+      const removed = await db
+        .delete(clientReports)
+        .where(and(eq(clientReports.namespace, namespace), eq(clientReports.clientId, clientId)))
+        .returning({ id: clientReports.clientId });
+      return removed.length > 0;
+    },
     async list(namespace, seenAfter) {
       return db
         .select({ clientId: clientReports.clientId, appliedRevision: clientReports.appliedRevision, lastSeenAt: clientReports.lastSeenAt })

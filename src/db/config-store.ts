@@ -71,6 +71,8 @@ function toChange(row: HistoryRow): Change {
     reason: row.reason,
     traceId: row.traceId,
     secret: row.secret,
+    description: row.description,
+    schema: row.schema ?? null,
   };
 }
 
@@ -144,8 +146,8 @@ const APPLY_WRITE_SQL = /* SQL */ `
       updated_at = excluded.updated_at, updated_by = excluded.updated_by, description = excluded.description,
       secret = excluded.secret, schema = excluded.schema
   )
-  insert into history (namespace, revision, key, op, version, value, secret, actor, reason, trace_id, changed_at)
-  select $1, $2::bigint, key, op, version, value, secret, $4::text, $5::text, $6::text, $3::text::timestamptz from rows`;
+  insert into history (namespace, revision, key, op, version, value, secret, description, schema, actor, reason, trace_id, changed_at)
+  select $1, $2::bigint, key, op, version, value, secret, description, schema, $4::text, $5::text, $6::text, $3::text::timestamptz from rows`;
 
 const parseJson = (text: string | null): JsonValue | null => (text === null ? null : (JSON.parse(text) as JsonValue));
 
@@ -330,6 +332,8 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
           reason: meta.reason,
           traceId: meta.traceId,
           secret,
+          description,
+          schema,
         };
         changes.push(change);
         rows.push({ key: op.key, op: change.op, version, value, deleted: op.kind === 'delete', description, secret, schema });

@@ -58,6 +58,9 @@ export const history = pgTable(
     version: integer('version').notNull(),
     value: json(),
     secret: boolean('secret').notNull().default(false),
+    /** The entry's description and schema as this change left them (restore and cache updates need them). */
+    description: text('description'),
+    schema: json(),
     actor: text('actor'),
     reason: text('reason'),
     traceId: text('trace_id'),

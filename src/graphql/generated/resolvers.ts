@@ -12,18 +12,23 @@ export type Scalars = {
   Boolean: { input: boolean; output: boolean; }
   Int: { input: number; output: number; }
   Float: { input: number; output: number; }
-  /** ISO-8601 date-time string. */
+  /** ISO-8601 date-time string (RFC 3339, UTC), e.g. 2026-11-29T19:24:34.000Z. */
   DateTime: { input: Date; output: Date | string; }
   /** JSON value (any JSON except null at the top level of a config value). */
   JSON: { input: JsonValue; output: JsonValue; }
-  /** Integer up to 2^53-1, used for revisions. */
+  /** Integer from -(2^53-1) to 2^53-1 (a JavaScript safe integer), used for revisions. */
   SafeInt: { input: number; output: number; }
 };
 
 export type BatchSetInput = {
+  /** Omitted keeps the current description. */
   description?: InputMaybe<Scalars['String']['input']>;
+  /** Compare-and-set: the version the caller expects; 0 means the key must not exist. */
   expectedVersion?: InputMaybe<Scalars['Int']['input']>;
   key: Scalars['String']['input'];
+  /** JSON Schema for this key's values. Omitted keeps the current schema. */
+  schema?: InputMaybe<Scalars['JSON']['input']>;
+  /** Omitted keeps the current setting. */
   secret?: InputMaybe<Scalars['Boolean']['input']>;
   value: Scalars['JSON']['input'];
 };
@@ -32,12 +37,24 @@ export type ChangeOp =
   | 'DELETE'
   | 'SET';
 
+/**
+ * CURRENT: the client reported the namespace's current revision. LAGGING: it reported an older one
+ * recently. STALE: no report within HOTCONF_CONVERGENCE_TIMEOUT_S (a frozen or partitioned pod);
+ * it stays listed, and keeps converged false, until it says goodbye or HOTCONF_CLIENT_RETENTION_H passes.
+ */
+export type ClientState =
+  | 'CURRENT'
+  | 'LAGGING'
+  | 'STALE';
+
 export type ClientStatus = {
   __typename?: 'ClientStatus';
   appliedRevision: Scalars['SafeInt']['output'];
   clientId: Scalars['String']['output'];
+  /** Namespace revision minus appliedRevision. */
   lag: Scalars['SafeInt']['output'];
   lastSeenAt: Scalars['DateTime']['output'];
+  state: ClientState;
 };
 
 /** One committed change of one key. */
@@ -45,6 +62,13 @@ export type ConfigChange = {
   __typename?: 'ConfigChange';
   changedAt: Scalars['DateTime']['output'];
   changedBy?: Maybe<Scalars['String']['output']>;
+  /**
+   * The key's entry as this change left it (null after a DELETE). Selecting it in a subscription
+   * or a mutation lets a normalised client cache (Apollo, urql Graphcache) update the cached entry.
+   */
+  entry?: Maybe<ConfigEntry>;
+  /** <namespace>/<key>@<version> */
+  id: Scalars['ID']['output'];
   key: Scalars['String']['output'];
   /**
    * True on the last change of its revision that this subscription (or page) carries, after
@@ -97,6 +121,8 @@ export type ConfigEntry = {
   description?: Maybe<Scalars['String']['output']>;
   /** Changes of this key, newest first. */
   history: Array<ConfigChange>;
+  /** <namespace>/<key>: stable, so normalised client caches update entries without configuration. */
+  id: Scalars['ID']['output'];
   key: Scalars['String']['output'];
   namespace: Scalars['String']['output'];
   redacted: Scalars['Boolean']['output'];
@@ -161,6 +187,8 @@ export type Mutation = {
   disableAllFlags: Array<ConfigEntry>;
   /** Sent by the SDK after it applied a revision. */
   reportApplied: Scalars['Boolean']['output'];
+  /** Sent by the SDK's close(): the client leaves on purpose and drops out of convergence at once. */
+  reportLeaving: Scalars['Boolean']['output'];
   /** Writes a NEW version carrying the value of toVersion. */
   rollbackConfig: ConfigEntry;
   setConfig: ConfigEntry;
@@ -193,6 +221,12 @@ export type MutationReportAppliedArgs = {
   clientId: Scalars['String']['input'];
   namespace: Scalars['String']['input'];
   revision: Scalars['SafeInt']['input'];
+};
+
+
+export type MutationReportLeavingArgs = {
+  clientId: Scalars['String']['input'];
+  namespace: Scalars['String']['input'];
 };
 
 
@@ -385,6 +419,7 @@ export type ResolversTypes = {
   BatchSetInput: BatchSetInput;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   ChangeOp: ChangeOp;
+  ClientState: ClientState;
   ClientStatus: ResolverTypeWrapper<ClientStatus>;
   ConfigChange: ResolverTypeWrapper<ChangeModel>;
   ConfigChangePage: ResolverTypeWrapper<ChangePageModel>;
@@ -394,6 +429,7 @@ export type ResolversTypes = {
   Convergence: ResolverTypeWrapper<Convergence>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   FlagEvaluation: ResolverTypeWrapper<FlagEvaluation>;
+  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   KnownVersion: KnownVersion;
@@ -419,6 +455,7 @@ export type ResolversParentTypes = {
   Convergence: Convergence;
   DateTime: Scalars['DateTime']['output'];
   FlagEvaluation: FlagEvaluation;
+  ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
   JSON: Scalars['JSON']['output'];
   KnownVersion: KnownVersion;
@@ -436,11 +473,14 @@ export type ClientStatusResolvers<ContextType = GraphQLContext, ParentType exten
   clientId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   lag?: Resolver<ResolversTypes['SafeInt'], ParentType, ContextType>;
   lastSeenAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  state?: Resolver<ResolversTypes['ClientState'], ParentType, ContextType>;
 };
 
 export type ConfigChangeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ConfigChange'] = ResolversParentTypes['ConfigChange']> = {
   changedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   changedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  entry?: Resolver<Maybe<ResolversTypes['ConfigEntry']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   lastInRevision?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   namespace?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -472,6 +512,7 @@ export type ConfigDriftResolvers<ContextType = GraphQLContext, ParentType extend
 export type ConfigEntryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ConfigEntry'] = ResolversParentTypes['ConfigEntry']> = {
   description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   history?: Resolver<Array<ResolversTypes['ConfigChange']>, ParentType, ContextType, RequireFields<ConfigEntryHistoryArgs, 'limit'>>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   namespace?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   redacted?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
@@ -519,6 +560,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   deleteConfig?: Resolver<ResolversTypes['ConfigChange'], ParentType, ContextType, RequireFields<MutationDeleteConfigArgs, 'key' | 'namespace'>>;
   disableAllFlags?: Resolver<Array<ResolversTypes['ConfigEntry']>, ParentType, ContextType, RequireFields<MutationDisableAllFlagsArgs, 'namespace' | 'reason'>>;
   reportApplied?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationReportAppliedArgs, 'clientId' | 'namespace' | 'revision'>>;
+  reportLeaving?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationReportLeavingArgs, 'clientId' | 'namespace'>>;
   rollbackConfig?: Resolver<ResolversTypes['ConfigEntry'], ParentType, ContextType, RequireFields<MutationRollbackConfigArgs, 'key' | 'namespace' | 'toVersion'>>;
   setConfig?: Resolver<ResolversTypes['ConfigEntry'], ParentType, ContextType, RequireFields<MutationSetConfigArgs, 'input'>>;
   setConfigs?: Resolver<Array<ResolversTypes['ConfigEntry']>, ParentType, ContextType, RequireFields<MutationSetConfigsArgs, 'inputs' | 'namespace'>>;

@@ -41,6 +41,16 @@ export const Mutation: MutationResolvers = {
     return true;
   },
 
+  async reportLeaving(_root, { namespace, clientId }, { guard, convergence, validate }) {
+    validate.namespace(namespace);
+    guard.read(namespace);
+    if (!CLIENT_ID.test(clientId)) {
+      throw new GatewayError('BAD_USER_INPUT', 'clientId must be 1-200 characters of [A-Za-z0-9_.:@/-]', { field: 'clientId' });
+    }
+    await convergence.leave(namespace, clientId);
+    return true;
+  },
+
   async configureNamespace(_root, { namespace, requireReason }, { guard, store, validate }) {
     validate.namespace(namespace);
     guard.write(namespace);

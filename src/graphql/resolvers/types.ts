@@ -2,6 +2,7 @@ import type { ConfigChangePageResolvers, ConfigChangeResolvers, ConfigEntryResol
 
 /** Secret values reach only admins and callers with the `secrets` claim. */
 export const ConfigEntry: ConfigEntryResolvers = {
+  id: (entry) => `${entry.namespace}/${entry.key}`,
   value: (entry, _args, { guard }) => (entry.secret && !guard.canReadSecrets() ? null : entry.value),
   redacted: (entry, _args, { guard }) => entry.secret && !guard.canReadSecrets(),
   async history(entry, { limit, beforeVersion }, { store, validate }) {
@@ -13,12 +14,30 @@ export const ConfigEntry: ConfigEntryResolvers = {
 };
 
 export const ConfigChange: ConfigChangeResolvers = {
+  id: (change) => `${change.namespace}/${change.key}@${change.version}`,
   value: (change, _args, { guard }) => (change.secret && !guard.canReadSecrets() ? null : change.value),
   redacted: (change, _args, { guard }) => change.op === 'SET' && change.secret && !guard.canReadSecrets(),
   replayed: (change) => change.replayed ?? false,
   // Unmarked changes are read alone (a deleteConfig result, one key's history: one change per
   // revision), so each is the whole of its revision for the reader.
   lastInRevision: (change) => change.lastInRevision ?? true,
+  // The entry as this change left it: everything a ConfigEntry holds is on the change, so a
+  // subscriber's cache update costs no read. Redaction applies through ConfigEntry.value.
+  entry: (change) =>
+    change.op === 'DELETE'
+      ? null
+      : {
+          namespace: change.namespace,
+          key: change.key,
+          value: change.value!,
+          version: change.version,
+          revision: change.revision,
+          updatedAt: change.changedAt,
+          updatedBy: change.changedBy,
+          description: change.description,
+          secret: change.secret,
+          schema: change.schema,
+        },
 };
 
 /**
