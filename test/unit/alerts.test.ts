@@ -1,8 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { createMetrics } from '../../src/server/metrics.js';
+import { exportedNames, metricNames } from '../helpers/promql.js';
 
 interface Rule {
   alert?: string;
@@ -12,40 +13,7 @@ interface Rule {
 }
 
 const RULES_FILE = fileURLToPath(new URL('../../deploy/prometheus/alerts.yml', import.meta.url));
-const KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'offset', 'bool', 'inf', 'nan']);
-
-/** Metric names a PromQL expression selects (functions, keywords, labels, strings and ranges removed). */
-function metricNames(expr: string): string[] {
-  const stripped = expr
-    .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, ' ')
-    .replace(/\{[^}]*\}/g, ' ')
-    .replace(/\[[^\]]*\]/g, ' ')
-    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ');
-  const names = new Set<string>();
-  for (const match of stripped.matchAll(/[A-Za-z_:][A-Za-z0-9_:]*/g)) {
-    const name = match[0];
-    const after = stripped.slice(match.index + name.length).trimStart();
-    if (after.startsWith('(')) continue; // a function
-    if (KEYWORDS.has(name.toLowerCase())) continue;
-    if (/^\d/.test(name)) continue;
-    names.add(name);
-  }
-  return [...names];
-}
-
-/** What the gateway really exports: each registered name, plus the series a histogram adds. */
-async function exportedNames(): Promise<Set<string>> {
-  const metrics = createMetrics();
-  const names = new Set<string>(['up']); // Prometheus' own per-target series
-  for (const metric of await metrics.registry.getMetricsAsJSON()) {
-    names.add(metric.name);
-    if (String(metric.type) === 'histogram' || String(metric.type) === 'summary') {
-      for (const suffix of ['_bucket', '_count', '_sum']) names.add(metric.name + suffix);
-    }
-  }
-  return names;
-}
-
+const RULE_TESTS_FILE = fileURLToPath(new URL('../../deploy/prometheus/alerts.test.yml', import.meta.url));
 const rules = (parse(readFileSync(RULES_FILE, 'utf8')) as { groups: Array<{ rules: Rule[] }> }).groups.flatMap((g) => g.rules);
 
 describe('deploy/prometheus/alerts.yml', () => {
@@ -90,5 +58,26 @@ describe('deploy/prometheus/alerts.yml', () => {
   it('the name extractor sees through functions, labels, ranges and grouping', () => {
     expect(metricNames('histogram_quantile(0.95, sum by (le) (rate(a_bucket{x="y(z)"}[5m]))) > 0.5 and b_total')).toEqual(['a_bucket', 'b_total']);
     expect(metricNames('x - on (namespace) group_left max by (namespace) (y{source="db"})')).toEqual(['x', 'y']);
+    expect(metricNames('sum(a) < 0.5 * sum(a offset 10m) and sum(b offset 1h30m) >= 10')).toEqual(['a', 'b']);
+  });
+
+  describe('promtool unit tests (deploy/prometheus/alerts.test.yml)', () => {
+    interface RuleTest {
+      name: string;
+      alert_rule_test?: Array<{ alertname: string; exp_alerts: unknown[] }>;
+    }
+    const cases = (parse(readFileSync(RULE_TESTS_FILE, 'utf8')) as { tests: RuleTest[] }).tests.flatMap((test) => test.alert_rule_test ?? []);
+
+    it.each(rules.filter((r) => r.alert).map((r) => [r.alert!] as const))('%s has a case that fires it and one that keeps it quiet', (alert) => {
+      const mine = cases.filter((c) => c.alertname === alert);
+      expect(mine.some((c) => c.exp_alerts.length > 0), `${alert}: no case fires it`).toBe(true);
+      expect(mine.some((c) => c.exp_alerts.length === 0), `${alert}: no case keeps it quiet`).toBe(true);
+    });
+
+    it('promtool test rules passes', () => {
+      const run = spawnSync('promtool', ['test', 'rules', RULE_TESTS_FILE], { encoding: 'utf8' });
+      if (run.error) throw new Error(`promtool is not installed (Debian package prometheus; npm test installs it): ${run.error.message}`);
+      expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
+    });
   });
 });
