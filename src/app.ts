@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { Cluster, Redis } from 'ioredis';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import { createGuard } from './auth/guard.js';
@@ -20,6 +20,7 @@ import { createGatewaySchema } from './graphql/schema.js';
 import { createHealthHandlers } from './server/health.js';
 import { createHttpServer } from './server/http.js';
 import { createMetrics, useMetrics, type Metrics } from './server/metrics.js';
+import { createOfrepHandler } from './server/ofrep.js';
 import { useOperationLimits } from './server/use-operation-limits.js';
 import { useRateLimit } from './server/use-rate-limit.js';
 import { attachWebSocket } from './server/websocket.js';
@@ -138,7 +139,15 @@ export async function createApp(config: Readonly<Config>, { logger }: { logger: 
     });
 
     const health = createHealthHandlers({ store, bus, feed, metrics, version: VERSION, startedAt: new Date() });
-    const server = createHttpServer({ yoga, ops: health.handleOpsRequest, maxBodyBytes: config.maxBodyBytes, logger });
+    const ofrep = createOfrepHandler({
+      store,
+      authenticate: (authorization) => auth.authenticate(authorization),
+      guardFor: (principal) => createGuard(principal, { required: auth.required }),
+      validate,
+      logger,
+    });
+    const ops = async (req: IncomingMessage, res: ServerResponse) => (await health.handleOpsRequest(req, res)) || (await ofrep(req, res));
+    const server = createHttpServer({ yoga, ops, maxBodyBytes: config.maxBodyBytes, logger });
     const websocket = attachWebSocket({
       server,
       yoga,

@@ -1,0 +1,212 @@
+import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { evaluateFlag, isFlagLike, isFlagValue, type FlagReason } from '../core/flags.js';
+import type { ConfigStore, Entry, Guard, JsonValue, Principal } from '../core/types.js';
+import type { Validator } from '../core/validation.js';
+import { isGatewayError } from '../errors.js';
+import type { Logger } from '../logger.js';
+
+/**
+ * OpenFeature Remote Evaluation Protocol (OFREP) on the gateway's port, so an unmodified OFREP
+ * provider (`@openfeature/ofrep-provider`) evaluates hotconf flags:
+ * - `POST /ofrep/v1/evaluate/flags/{key}`: one flag (or any config value, as a typed flag);
+ * - `POST /ofrep/v1/evaluate/flags`: every readable entry of the namespace, with an ETag.
+ * Bearer auth as on `/graphql`; the namespace is `x-hotconf-namespace`, or the token's single
+ * namespace. A flag's answer is exactly `evaluateFlag`'s (same bucketing, same rules).
+ */
+export interface OfrepOptions {
+  store: Pick<ConfigStore, 'get' | 'snapshot'>;
+  authenticate: (authorization: string | null) => Promise<Principal | null>;
+  guardFor: (principal: Principal | null) => Guard;
+  validate: Pick<Validator, 'namespace' | 'key'>;
+  /** Largest request body (an evaluation context). @default 65_536 (64 KiB) */
+  maxBodyBytes?: number;
+  logger?: Pick<Logger, 'warn' | 'error'>;
+}
+
+/** OFREP's success reasons. */
+type OfrepReason = 'STATIC' | 'TARGETING_MATCH' | 'SPLIT' | 'DISABLED' | 'DEFAULT' | 'UNKNOWN';
+type OfrepErrorCode = 'PARSE_ERROR' | 'TARGETING_KEY_MISSING' | 'INVALID_CONTEXT' | 'GENERAL' | 'FLAG_NOT_FOUND';
+
+interface Success {
+  key: string;
+  value: JsonValue;
+  reason: OfrepReason;
+  variant?: string;
+  metadata: Record<string, string | number | boolean>;
+}
+interface Failure {
+  key: string;
+  errorCode: OfrepErrorCode;
+  errorDetails: string;
+}
+
+const PREFIX = '/ofrep/v1/evaluate/flags';
+
+const REASONS: Record<FlagReason, OfrepReason> = {
+  DISABLED: 'DISABLED',
+  RULE: 'TARGETING_MATCH',
+  FULL: 'STATIC',
+  ROLLOUT_IN: 'SPLIT',
+  ROLLOUT_OUT: 'SPLIT',
+  INVALID: 'DEFAULT',
+};
+
+/** A refusal of the whole request, with its HTTP status. */
+class OfrepRefusal extends Error {
+  constructor(
+    readonly status: number,
+    readonly errorCode: OfrepErrorCode,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'OfrepRefusal';
+  }
+}
+
+/**
+ * One entry as an OFREP flag. A flag (`{ enabled, rolloutPercentage, rules? }`) is a boolean
+ * whose answer for the context's `targetingKey` is `evaluateFlag`'s; any other config value is
+ * served as a static typed flag (number, string, boolean or object).
+ */
+export function evaluateEntry(entry: Entry, targetingKey: string | undefined): Success | Failure {
+  const metadata: Success['metadata'] = { version: entry.version, revision: entry.revision };
+  if (!isFlagLike(entry.value)) return { key: entry.key, value: entry.value, reason: 'STATIC', metadata };
+  if (!isFlagValue(entry.value)) return { key: entry.key, errorCode: 'GENERAL', errorDetails: `${entry.key} is not a valid flag` };
+  const flag = entry.value;
+  // The answer depends on who asks only when some users are in and others out.
+  const perUser = flag.enabled && ((flag.rules?.length ?? 0) > 0 || (flag.rolloutPercentage > 0 && flag.rolloutPercentage < 100));
+  if (perUser && targetingKey === undefined) {
+    return { key: entry.key, errorCode: 'TARGETING_KEY_MISSING', errorDetails: `${entry.key} is rolled out per user: send context.targetingKey` };
+  }
+  const result = evaluateFlag(entry.key, flag, targetingKey ?? '');
+  if (targetingKey !== undefined) metadata.bucket = result.bucket;
+  return { key: entry.key, value: result.enabled, variant: result.enabled ? 'on' : 'off', reason: REASONS[result.reason], metadata };
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = body === undefined ? '' : JSON.stringify(body);
+  res.writeHead(status, {
+    ...(body === undefined ? {} : { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(text)) }),
+    'cache-control': 'no-store',
+    ...headers,
+  });
+  res.end(text);
+}
+
+async function readJson(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (declared > maxBytes) throw new OfrepRefusal(400, 'PARSE_ERROR', `request body is larger than ${maxBytes} bytes`, { connection: 'close' });
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) throw new OfrepRefusal(400, 'PARSE_ERROR', `request body is larger than ${maxBytes} bytes`, { connection: 'close' });
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new OfrepRefusal(400, 'PARSE_ERROR', 'the request body is not JSON');
+  }
+}
+
+/** `context.targetingKey` of an OFREP request body, checked. */
+function targetingKeyOf(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new OfrepRefusal(400, 'PARSE_ERROR', 'the body must be a JSON object');
+  const context = (body as { context?: unknown }).context;
+  if (context === undefined || context === null) return undefined;
+  if (typeof context !== 'object' || Array.isArray(context)) throw new OfrepRefusal(400, 'INVALID_CONTEXT', 'context must be an object');
+  const key = (context as { targetingKey?: unknown }).targetingKey;
+  if (key === undefined || key === null) return undefined;
+  if (typeof key !== 'string' || key.length > 1_024) throw new OfrepRefusal(400, 'INVALID_CONTEXT', 'context.targetingKey must be a string of at most 1024 characters');
+  return key;
+}
+
+/** Serves OFREP under `/ofrep/v1/`; resolves true when it answered the request. */
+export function createOfrepHandler({ store, authenticate, guardFor, validate, maxBodyBytes = 65_536, logger }: OfrepOptions) {
+  const namespaceOf = (req: IncomingMessage, principal: Principal | null): string => {
+    const header = req.headers['x-hotconf-namespace'];
+    const named = Array.isArray(header) ? header[0] : header;
+    const namespace = named ?? (principal && principal.namespaces !== '*' && principal.namespaces.length === 1 ? principal.namespaces[0] : undefined);
+    if (!namespace) throw new OfrepRefusal(400, 'INVALID_CONTEXT', 'which namespace? send the x-hotconf-namespace header (or use a token for exactly one namespace)');
+    try {
+      validate.namespace(namespace);
+    } catch (error) {
+      throw new OfrepRefusal(400, 'INVALID_CONTEXT', (error as Error).message);
+    }
+    return namespace;
+  };
+
+  const authorize = async (req: IncomingMessage): Promise<{ namespace: string; guard: Guard }> => {
+    let principal: Principal | null;
+    try {
+      principal = await authenticate(req.headers.authorization ?? null);
+    } catch (error) {
+      if (isGatewayError(error) && error.code === 'UNAUTHENTICATED') {
+        throw new OfrepRefusal(401, 'GENERAL', error.message, { 'www-authenticate': 'Bearer' });
+      }
+      throw error;
+    }
+    const guard = guardFor(principal);
+    const namespace = namespaceOf(req, guard.principal);
+    try {
+      guard.read(namespace);
+    } catch (error) {
+      if (isGatewayError(error) && error.code === 'UNAUTHENTICATED') throw new OfrepRefusal(401, 'GENERAL', error.message, { 'www-authenticate': 'Bearer' });
+      if (isGatewayError(error)) throw new OfrepRefusal(403, 'GENERAL', error.message);
+      throw error;
+    }
+    return { namespace, guard };
+  };
+
+  const single = async (req: IncomingMessage, res: ServerResponse, key: string) => {
+    const { namespace, guard } = await authorize(req);
+    const targetingKey = targetingKeyOf(await readJson(req, maxBodyBytes));
+    let entry: Entry | null = null;
+    try {
+      validate.key(key);
+      entry = await store.get(namespace, key);
+    } catch (error) {
+      if (!isGatewayError(error) || error.code !== 'BAD_USER_INPUT') throw error;
+    }
+    if (!entry) return send(res, 404, { key, errorCode: 'FLAG_NOT_FOUND', errorDetails: `flag ${key} does not exist in namespace ${namespace}` });
+    if (entry.secret && !guard.canReadSecrets()) return send(res, 403, { key, errorCode: 'GENERAL', errorDetails: `${key} is secret` });
+    const result = evaluateEntry(entry, targetingKey);
+    if ('errorCode' in result) return send(res, 400, result);
+    return send(res, 200, result);
+  };
+
+  const bulk = async (req: IncomingMessage, res: ServerResponse) => {
+    const { namespace, guard } = await authorize(req);
+    const targetingKey = targetingKeyOf(await readJson(req, maxBodyBytes));
+    const snapshot = await store.snapshot(namespace);
+    // The answers depend on the namespace's state and on who asks, nothing else.
+    const etag = `"${createHash('sha256').update(JSON.stringify([namespace, snapshot.revision, targetingKey ?? null, guard.canReadSecrets()])).digest('base64url').slice(0, 27)}"`;
+    if (req.headers['if-none-match'] === etag) return send(res, 304, undefined, { etag });
+    const flags = snapshot.entries.filter((entry) => !entry.secret || guard.canReadSecrets()).map((entry) => evaluateEntry(entry, targetingKey));
+    return send(res, 200, { flags }, { etag });
+  };
+
+  return async function handleOfrep(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    const path = (req.url ?? '/').split('?', 1)[0]!;
+    if (path !== PREFIX && !path.startsWith(`${PREFIX}/`)) return false;
+    const key = path === PREFIX ? null : decodeURIComponent(path.slice(PREFIX.length + 1));
+    try {
+      if (req.method !== 'POST') return (send(res, 405, { key: key ?? '', errorCode: 'GENERAL', errorDetails: 'use POST' }, { allow: 'POST' }), true);
+      if (key === null) await bulk(req, res);
+      else await single(req, res, key);
+    } catch (error) {
+      if (error instanceof OfrepRefusal) {
+        send(res, error.status, { key: key ?? '', errorCode: error.errorCode, errorDetails: error.message }, error.headers);
+      } else {
+        logger?.warn({ err: error, path }, 'OFREP evaluation failed');
+        if (!res.headersSent) send(res, 500, { key: key ?? '', errorCode: 'GENERAL', errorDetails: 'the flag cannot be evaluated right now' });
+      }
+    }
+    return true;
+  };
+}
