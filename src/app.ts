@@ -22,6 +22,7 @@ import { createHttpServer } from './server/http.js';
 import { createMetrics, useMetrics, type Metrics } from './server/metrics.js';
 import { createOfrepHandler } from './server/ofrep.js';
 import { useOperationLimits } from './server/use-operation-limits.js';
+import { usePersistedQueries } from './server/use-persisted-queries.js';
 import { useRateLimit } from './server/use-rate-limit.js';
 import { attachWebSocket } from './server/websocket.js';
 import { createGatewayYoga } from './server/yoga.js';
@@ -132,6 +133,7 @@ export async function createApp(config: Readonly<Config>, { logger }: { logger: 
       logger,
       graphiql: config.development,
       plugins: [
+        usePersistedQueries({ redis: limiterRedis, keyPrefix: config.channelPrefix, logger }),
         useMetrics(metrics),
         useOperationLimits({ publicIntrospection: config.publicIntrospection }),
         useRateLimit({ perMinute: config.rateLimitPerMin, redis: limiterRedis, channelPrefix: config.channelPrefix, logger }),
