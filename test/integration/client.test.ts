@@ -472,6 +472,12 @@ describe('service SDK against real gateways', () => {
     expect(config.lastError?.code).toBe('UNAUTHENTICATED');
   });
 
+  it('an invalid namespace is fatal at once (BAD_USER_INPUT), not retried for ever', async () => {
+    const config = client({ url: a.url, namespace: 'Not A Namespace!' });
+    await expect(config.ready()).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    expect(config.state).toBe('closed');
+  });
+
   it('takes `url` (one gateway) as the contract names it', async () => {
     const ns = namespace('url');
     await set(a.url, ns, 'k', 'one');
