@@ -82,7 +82,7 @@ export async function postGraphQL<TData, TVariables>(
 }
 
 /**
- * The system error behind a failed `fetch` or socket (`ECONNREFUSED`, `ENOTFOUND`, …): undici
+ * The error behind a failed `fetch` or socket (`ECONNREFUSED`, `ENOTFOUND`, a TLS code, …): undici
  * reports only "fetch failed" and keeps the reason in `cause`, sometimes as an AggregateError of
  * one error per address tried (`localhost` → ::1 and 127.0.0.1).
  */
@@ -90,7 +90,9 @@ export function describeNetworkError(error: unknown): { code: string; message: s
   let current: unknown = error;
   for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
     const { code, message, errors } = current as { code?: unknown; message?: unknown; errors?: unknown };
-    if (typeof code === 'string' && /^E[A-Z0-9_]+$/.test(code)) {
+    // System (ECONNREFUSED), TLS (DEPTH_ZERO_SELF_SIGNED_CERT, CERT_HAS_EXPIRED) and undici
+    // (UND_ERR_CONNECT_TIMEOUT) codes alike.
+    if (typeof code === 'string' && /^[A-Z][A-Z0-9_]+$/.test(code)) {
       const first = Array.isArray(errors) ? (errors[0] as { message?: unknown } | undefined) : undefined;
       const text = typeof message === 'string' && message ? message : typeof first?.message === 'string' ? first.message : code;
       return { code, message: text.includes(code) ? text : `${code} (${text})` };

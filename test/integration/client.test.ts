@@ -1,8 +1,11 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
+import { createServer as createTlsServer } from 'node:tls';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -624,6 +627,47 @@ describe('service SDK against real gateways', () => {
     expect(closedBy).toBe('UNAUTHENTICATED');
     expect(errors.map((error) => error.code)).toEqual(['UNAUTHENTICATED']);
     expect(config.get('k')).toBe(0);
+  });
+
+  it('connects over https/wss (TLS verified, SNI set), and a certificate it cannot verify is said with its code', async () => {
+    const ns = namespace('tls');
+    await set(a.url, ns, 'k', 'secure');
+    const key = join(workdir, 'tls-key.pem');
+    const cert = join(workdir, 'tls-cert.pem');
+    await promisify(execFile)('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost']);
+    // TLS in front of gateway A, as a load balancer would terminate it.
+    const proxy = createTlsServer({ key: await readFile(key), cert: await readFile(cert) }, (socket) => {
+      const upstream = tcpConnect(a.port, '127.0.0.1');
+      socket.pipe(upstream).pipe(socket);
+      socket.on('error', () => upstream.destroy());
+      upstream.on('error', () => socket.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `https://localhost:${(proxy.address() as { port: number }).port}/graphql`;
+      const script = `
+        const { createConfigClient } = await import('./dist/client/index.js');
+        const config = createConfigClient({ url: process.env.TLS_URL, namespace: process.env.NS, token: process.env.TOKEN, readyTimeoutMs: 3000 });
+        const errors = [];
+        config.on('error', (error) => errors.push(error.code));
+        const ready = await config.ready().then(() => 'ready', (error) => error.code);
+        await new Promise((resolve) => { const check = () => (config.state === 'connected' || ready !== 'ready' ? resolve() : setTimeout(check, 10)); check(); });
+        console.log(JSON.stringify({ ready, k: config.get('k'), state: config.state, errors: [...new Set(errors)] }));
+      `;
+      // Trusted (the CA given to Node): lists over https, watches over wss, and exits by itself.
+      const trusted = await runNode(script, { TLS_URL: url, NS: ns, TOKEN: token, NODE_EXTRA_CA_CERTS: cert });
+      expect(trusted.code, trusted.err).toBe(0);
+      expect(JSON.parse(trusted.out.trim())).toEqual({ ready: 'ready', k: 'secure', state: 'connected', errors: [] });
+      const untrusted = await runNode(script, { TLS_URL: url, NS: ns, TOKEN: token });
+      expect(untrusted.code, untrusted.err).toBe(0);
+      expect(JSON.parse(untrusted.out.trim())).toEqual({
+        ready: 'DEPTH_ZERO_SELF_SIGNED_CERT',
+        state: 'connecting',
+        errors: ['DEPTH_ZERO_SELF_SIGNED_CERT'],
+      });
+    } finally {
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 
   it('lets the process exit by itself after close(): no timer or socket is left behind', async () => {
