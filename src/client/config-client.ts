@@ -1,5 +1,8 @@
+import { connect as netConnect, isIP, type NetConnectOpts } from 'node:net';
 import { hostname } from 'node:os';
-import { createClient, type Client as WsClient } from 'graphql-ws';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+// The client entry only: the package root also loads graphql-ws's server, which needs `graphql`.
+import { createClient, type Client as WsClient } from 'graphql-ws/client';
 import { evaluateFlag as evaluateFlagValue, type FlagEvaluationResult } from '../core/flags.js';
 import { readEnvOverrides, DEFAULT_ENV_PREFIX } from './env-overrides.js';
 import { readFallbackFile, writeFallbackFile, type FallbackEntry } from './fallback-file.js';
@@ -11,10 +14,13 @@ import {
   type ConfigsQuery,
 } from './generated/operations.js';
 import { sameJson } from './json.js';
+// From errors.js, not transport.js: the emitted .d.ts then references only public modules.
+import { ConfigClientError } from './errors.js';
 import {
-  ConfigClientError,
+  AUTH_CODES,
   FATAL_CODES,
   RELIST_CODES,
+  describeNetworkError,
   errorCode,
   postGraphQL,
   source,
@@ -56,17 +62,41 @@ export interface ConfigChangeEvent {
 
 export interface ConfigClientEvents {
   change: (event: ConfigChangeEvent) => void;
-  /** Non-fatal problems (a failed fallback write, a listener that threw) and the fatal one. */
-  error: (error: Error) => void;
-  state: (state: ClientState) => void;
+  /**
+   * Every failed attempt to list or connect, with its cause (`HTTP_404` for a wrong path,
+   * `ECONNREFUSED` for a gateway that is down, `UNAUTHENTICATED` for a refused token, …), the
+   * fatal error that closes the client, and local problems (a failed fallback write, a listener
+   * that threw). The client keeps retrying after every error but the fatal one.
+   */
+  error: (error: ConfigClientError) => void;
+  /**
+   * Connection state changes. `cause` says why the client is `connecting`, `reconnecting` or
+   * `closed` (null when it closed because `close()` was called, and for `connected`).
+   */
+  state: (state: ClientState, cause: ConfigClientError | null) => void;
 }
 
+/**
+ * Returns the bearer token to use now; called before every connection attempt (the list request
+ * and the WebSocket's `connection_init`), so a rotated or refreshed token is picked up without a
+ * restart. Cache inside it if getting a token is expensive.
+ */
+export type TokenProvider = () => string | Promise<string>;
+
 export interface ConfigClientOptions {
-  /** Gateway URLs (`http(s)://host:port/graphql`), tried in turn; the client rotates on failure. */
-  urls: string | readonly string[];
+  /** The gateway URL (`http(s)://host:port/graphql`; the WebSocket URL is derived). Give `url` or `urls`. */
+  url?: string;
+  /** Gateway URLs, tried in turn: the client moves to the next one on failure. Give `url` or `urls`. */
+  urls?: string | readonly string[];
   namespace: string;
-  /** Bearer token, sent as `Authorization` over HTTP and in `connection_init`. */
-  token?: string;
+  /**
+   * Bearer token, sent as `Authorization` over HTTP and in `connection_init`: a string, or a
+   * function called before every connection attempt. With a function, a connection the gateway
+   * closes because its token expired (4401) reconnects at once with a fresh token, and a refused
+   * token is retried with backoff; with a string, a refused or expired token is fatal.
+   * @default none (anonymous)
+   */
+  token?: string | TokenProvider;
   /** Watch only keys under this prefix. @default all keys */
   prefix?: string;
   /** Lowest layer: values used when no other layer has the key. @default {} */
@@ -83,15 +113,26 @@ export interface ConfigClientOptions {
   reportIntervalMs?: number;
   /** Re-sends `reportApplied` this often so the gateway keeps the client in `convergence`. @default 15_000 (15 s) */
   reportHeartbeatMs?: number;
-  /** WebSocket constructor; `ws` is loaded when there is no global WebSocket (Node 20). */
+  /**
+   * WebSocket constructor. On Node the client uses `ws`, with sockets that do not keep the
+   * process alive; elsewhere the global `WebSocket`.
+   * @default `ws` on Node, else `globalThis.WebSocket`
+   */
   webSocketImpl?: unknown;
-  /** HTTP request and connection-ack timeout. @default 5_000 (5 s) */
+  /** HTTP request, connection-ack and token-function timeout. @default 5_000 (5 s) */
   requestTimeoutMs?: number;
+  /**
+   * How long `ready()` may stay pending. By then it resolves from `fallbackFile` if one is usable,
+   * else rejects with the last failure's cause (the client keeps trying in the background).
+   * `Infinity` waits for ever. A pending `ready()` keeps the process alive.
+   * @default 15_000 (15 s: each of three unreachable URLs gets one try at the default `requestTimeoutMs`)
+   */
+  readyTimeoutMs?: number;
   /** First reconnect delay once every URL has failed; doubles per round, with jitter. @default 200 (0.2 s) */
   backoffInitialMs?: number;
   /** @default 10_000 (10 s) */
   backoffMaxMs?: number;
-  /** graphql-ws ping interval; each pong confirms the connection. @default 10_000 (10 s) */
+  /** Ping interval once connected; each pong confirms the connection. `0` turns pings off. @default 10_000 (10 s) */
   keepAliveMs?: number;
   /** Close and reconnect when a ping gets no pong in this time. @default 5_000 (5 s) */
   pongTimeoutMs?: number;
@@ -101,13 +142,22 @@ export interface ConfigClientOptions {
 
 /** An in-memory, hot-reloaded view of one namespace. */
 export interface ConfigClient {
-  /** Resolves once the first snapshot (from the gateway, or the fallback file) is applied; rejects on a fatal error or close. */
+  /**
+   * Resolves once the first snapshot (from the gateway, or the fallback file) is applied. Rejects
+   * on a fatal error, on `close()`, or after `readyTimeoutMs` with the last failure's cause (then
+   * the client keeps trying, and emits `change` for what differs when a gateway answers).
+   * While pending (once called) it keeps the process alive, as a registered `change` listener does.
+   */
   ready(): Promise<void>;
   /** The key's current value, synchronously from memory. */
   get<T = unknown>(key: string): T | undefined;
   entry(key: string): ResolvedEntry | undefined;
   /** Every key that has a value in some layer. */
   keys(): string[];
+  /**
+   * Adds a listener; returns the function that removes it. While a `change` listener is
+   * registered, the client keeps the process alive (until it is removed or `close()`).
+   */
   on<E extends keyof ConfigClientEvents>(event: E, listener: ConfigClientEvents[E]): () => void;
   /** Evaluates a flag locally, exactly as the gateway's `evaluateFlag` does. */
   isEnabled(flagKey: string, userId: string): boolean;
@@ -122,6 +172,8 @@ export interface ConfigClient {
   readonly clientId: string;
   /** The URL of the gateway in use (or tried last). */
   readonly url: string;
+  /** The last failure since the client was last connected (null while connected), for a health endpoint. */
+  readonly lastError: ConfigClientError | null;
   /** Seconds since the gateway last confirmed the client's state (snapshot, change, ack or pong); null before the first. */
   secondsSinceConfirmation(): number | null;
   close(): Promise<void>;
@@ -138,8 +190,29 @@ interface StoredEntry {
 type ChangeMessage = ConfigChangedSubscription['configChanged'];
 type Snapshot = ConfigsQuery['configs'];
 
-const CLOSE_FATAL = new Set([4401, 4403]);
+/** graphql-ws close codes that carry a GraphQL-level refusal. */
+const CLOSE_CODES: ReadonlyMap<number, string> = new Map([
+  [4401, 'UNAUTHENTICATED'],
+  [4403, 'FORBIDDEN'],
+]);
 
+/** Closes that mean "this gateway is going away", not that something failed. */
+const CLEAN_CLOSES: ReadonlySet<number> = new Set([1000, 1001]);
+
+/** The longest delay a timer takes (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The socket as graphql-ws hands it over: a `ws` WebSocket or a platform one. */
+interface RawSocket {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  terminate?: () => void;
+}
+
+type WebSocketConstructor = new (url: string, protocols?: string | string[]) => RawSocket;
+
+/** Unref'd: the client's own timers never keep the process alive (see `updateLifeline`). */
 function later(fn: () => void, ms: number): ReturnType<typeof setTimeout> {
   const timer = setTimeout(fn, ms);
   timer.unref?.();
@@ -152,18 +225,81 @@ function toError(reason: unknown): ConfigClientError {
     const errors = reason as ResponseError[];
     return new ConfigClientError(errors[0]?.message ?? 'subscription failed', errorCode(errors), errors);
   }
-  if (typeof reason === 'object' && reason !== null && typeof (reason as { code?: unknown }).code === 'number') {
-    const { code, reason: text } = reason as { code: number; reason?: string };
-    return new ConfigClientError(`connection closed: ${code}${text ? ` ${text}` : ''}`, `CLOSE_${code}`);
-  }
-  const message = reason instanceof Error ? reason.message : String(reason);
-  return new ConfigClientError(message, 'NETWORK', [], { cause: reason });
+  const { code, message } = describeNetworkError(reason);
+  return new ConfigClientError(message, code, [], { cause: reason });
 }
 
-function isFatal(error: ConfigClientError): boolean {
-  if (FATAL_CODES.has(error.code)) return true;
-  const close = /^CLOSE_(\d+)$/.exec(error.code);
-  return close !== null && CLOSE_FATAL.has(Number(close[1]));
+/**
+ * What graphql-ws reported when a connection or subscription ended: a close event, the socket's
+ * error event (whose `error` holds the system error), or an Error thrown on the client side.
+ */
+function describeSocketFailure(reason: unknown, url: string): ConfigClientError {
+  if (reason instanceof ConfigClientError || Array.isArray(reason)) return toError(reason);
+  if (typeof reason === 'object' && reason !== null && typeof (reason as { code?: unknown }).code === 'number') {
+    const { code, reason: text } = reason as { code: number; reason?: string };
+    const detail = `${code}${text ? ` ${text}` : ''}`;
+    const named = CLOSE_CODES.get(code);
+    if (named) return new ConfigClientError(`${url} closed the connection: ${detail}`, named);
+    if (code === 1006) return new ConfigClientError(`connection to ${url} lost (1006: closed without a close frame)`, 'CLOSE_1006');
+    return new ConfigClientError(`${url} closed the connection: ${detail}`, `CLOSE_${code}`);
+  }
+  const inner = typeof reason === 'object' && reason !== null && 'error' in reason ? (reason as { error: unknown }).error : reason;
+  const { code, message } = describeNetworkError(inner);
+  const text = message || (typeof reason === 'object' && reason !== null ? String((reason as { message?: unknown }).message ?? '') : '');
+  return new ConfigClientError(`WebSocket to ${url} failed: ${text || 'no reason given'}`, code, [], { cause: inner });
+}
+
+/**
+ * `ws`, with sockets that do not keep the process alive: whether the process stays up is decided
+ * by whoever waits on the client (a pending `ready()`, a `change` listener) and by the service's
+ * own work, never by the connection alone.
+ * A constructor function rather than a subclass: graphql-ws only needs `new` and the state constants.
+ */
+function unrefWebSocket(WebSocket: typeof import('ws').WebSocket): WebSocketConstructor {
+  function create(url: string, protocols?: string | string[]): RawSocket {
+    const secure = /^(wss|https):/i.test(url);
+    return new WebSocket(url, protocols, {
+      createConnection: ((connectOptions: NetConnectOpts & ConnectionOptions & { host?: string }) => {
+        // As ws itself connects (`path` is the HTTP path here, not a Unix socket), then unref.
+        const socket = secure
+          ? tlsConnect({ ...connectOptions, path: undefined, servername: connectOptions.servername ?? (isIP(connectOptions.host ?? '') ? '' : connectOptions.host) } as ConnectionOptions)
+          : netConnect({ ...connectOptions, path: undefined } as NetConnectOpts);
+        socket.unref();
+        return socket;
+      }) as never,
+    }) as unknown as RawSocket;
+  }
+  return Object.assign(create, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 }) as unknown as WebSocketConstructor;
+}
+
+/** `impl`, noting each socket it creates so the client can drop a connection graphql-ws still waits on. */
+function recording(impl: WebSocketConstructor, onCreate: (socket: RawSocket) => void): WebSocketConstructor {
+  function create(url: string, protocols?: string | string[]): RawSocket {
+    const socket = new impl(url, protocols);
+    onCreate(socket);
+    return socket;
+  }
+  return Object.assign(create, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 }) as unknown as WebSocketConstructor;
+}
+
+function urlsOf(options: Pick<ConfigClientOptions, 'url' | 'urls'>): string[] {
+  if (options.url !== undefined && options.urls !== undefined) {
+    throw new TypeError('createConfigClient: give `url` or `urls`, not both');
+  }
+  const given = options.url !== undefined ? [options.url] : typeof options.urls === 'string' ? [options.urls] : [...(options.urls ?? [])];
+  if (given.length === 0) throw new TypeError('createConfigClient: a gateway URL is required (`url` or `urls`)');
+  for (const url of given) {
+    let protocol: string;
+    try {
+      protocol = new URL(url).protocol;
+    } catch {
+      throw new TypeError(`createConfigClient: ${JSON.stringify(url)} is not a URL (expected http(s)://host:port/graphql)`);
+    }
+    if (!['http:', 'https:', 'ws:', 'wss:'].includes(protocol)) {
+      throw new TypeError(`createConfigClient: ${JSON.stringify(url)} is not an http(s) or ws(s) URL`);
+    }
+  }
+  return given;
 }
 
 /**
@@ -194,9 +330,11 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
     keepAliveMs = 10_000, // 10 s
     pongTimeoutMs = 5_000, // 5 s
     fallbackWriteDelayMs = 200, // 0.2 s
+    readyTimeoutMs = 15_000, // 15 s
   } = options;
-  const urls = typeof options.urls === 'string' ? [options.urls] : [...options.urls];
-  if (urls.length === 0) throw new Error('createConfigClient: at least one URL is required');
+  const urls = urlsOf(options);
+  if (!(readyTimeoutMs > 0)) throw new RangeError('createConfigClient: readyTimeoutMs must be positive (Infinity waits for ever)');
+  const refreshableToken = typeof token === 'function';
   const keyPrefix = prefix ?? '';
   const overrides = readEnvOverrides(env, { prefix: envPrefix, keyPrefix });
   const defaultValues = new Map(Object.entries(defaults).filter(([key]) => key.startsWith(keyPrefix)));
@@ -207,6 +345,7 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
   let state: ClientState = 'connecting';
   let closed = false;
   let lastConfirmedAt: number | null = null;
+  let lastError: ConfigClientError | null = null;
   let urlIndex = 0;
   let failures = 0;
   let needList = true;
@@ -223,23 +362,63 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
     state: new Set(),
   };
 
+  // ---- ready() ----------------------------------------------------------------------------
+
   let readySettled = false;
   let resolveReady!: () => void;
-  let rejectReady!: (error: Error) => void;
+  let rejectReady!: (error: ConfigClientError) => void;
+  let readyAwaited = false;
+  const readyTimer = Number.isFinite(readyTimeoutMs) ? later(() => void onReadyTimeout(), Math.min(readyTimeoutMs, MAX_TIMER_MS)) : null;
   const readyPromise = new Promise<void>((resolve, reject) => {
     resolveReady = () => {
       readySettled = true;
+      if (readyTimer) clearTimeout(readyTimer);
+      updateLifeline();
       resolve();
     };
     rejectReady = (error) => {
       readySettled = true;
+      if (readyTimer) clearTimeout(readyTimer);
+      updateLifeline();
       reject(error);
     };
   });
   // A caller that never awaits ready() must not get an unhandled rejection.
   readyPromise.catch(() => {});
 
-  function emitError(error: Error): void {
+  async function onReadyTimeout(): Promise<void> {
+    if (readySettled || closed) return;
+    if (await loadFallback()) return;
+    if (readySettled || closed) return;
+    const cause = lastError;
+    const why = cause ? cause.message : `no answer yet from ${urls.join(', ')}`;
+    rejectReady(
+      new ConfigClientError(`hotconf: not ready after ${readyTimeoutMs} ms: ${why}`, cause?.code ?? 'TIMEOUT', cause?.errors ?? [], { cause }),
+    );
+  }
+
+  // ---- keeping the process alive -----------------------------------------------------------
+
+  // The client's timers and sockets are unref'd: what keeps the process alive is this one
+  // handle, held only while someone waits on the client: a pending ready() (so a service does
+  // not exit while the client tries the other URLs) or a `change` listener (as a stream with a
+  // `data` listener does, so a process that only watches keeps watching through reconnects).
+  // A script that reads and is done exits by itself; close() releases everything.
+  let lifeline: ReturnType<typeof setInterval> | null = null;
+
+  function updateLifeline(): void {
+    const wanted = !closed && ((readyAwaited && !readySettled) || listeners.change.size > 0);
+    if (wanted && !lifeline) {
+      lifeline = setInterval(() => {}, MAX_TIMER_MS);
+    } else if (!wanted && lifeline) {
+      clearInterval(lifeline);
+      lifeline = null;
+    }
+  }
+
+  // ---- events -----------------------------------------------------------------------------
+
+  function emitError(error: ConfigClientError): void {
     for (const listener of listeners.error) {
       try {
         listener(error);
@@ -249,14 +428,18 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
     }
   }
 
-  function setState(next: ClientState): void {
+  function listenerFailed(error: unknown): void {
+    emitError(new ConfigClientError(`a listener threw: ${error instanceof Error ? error.message : String(error)}`, 'LISTENER', [], { cause: error }));
+  }
+
+  function setState(next: ClientState, cause: ConfigClientError | null): void {
     if (state === next || state === 'closed') return;
     state = next;
     for (const listener of listeners.state) {
       try {
-        listener(next);
+        listener(next, cause);
       } catch (error) {
-        emitError(error as Error);
+        listenerFailed(error);
       }
     }
   }
@@ -267,7 +450,7 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
         try {
           listener(event);
         } catch (error) {
-          emitError(error as Error);
+          listenerFailed(error);
         }
       }
     }
@@ -336,9 +519,10 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
         redacted: entry.redacted,
       });
     }
-    // The first state a client loads is not a change; a relist (or the move from the fallback
-    // file to the gateway) is, for the keys whose value differs.
-    const initial = snapshotSource === null;
+    // The first state a client loads before ready() is not a change; a relist, the move from the
+    // fallback file to the gateway, or a first snapshot after ready() gave up waiting (the service
+    // has been running on env and defaults) is, for the keys whose value differs.
+    const initial = !readySettled;
     const keys = new Set([...store.keys(), ...next.keys()]);
     const before = new Map([...keys].map((key) => [key, resolve(key)] as const));
     store = next;
@@ -438,7 +622,9 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
     };
     // Chained so that an older snapshot never overwrites a newer one.
     fallbackWriting = fallbackWriting.then(() =>
-      writeFallbackFile(fallbackFile, snapshot).catch((error: unknown) => emitError(toError(error))),
+      writeFallbackFile(fallbackFile, snapshot).catch((error: unknown) =>
+        emitError(new ConfigClientError(`cannot write the fallback file ${fallbackFile}: ${(error as Error).message}`, 'FALLBACK_WRITE', [], { cause: error })),
+      ),
     );
     return fallbackWriting;
   }
@@ -468,6 +654,8 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
   let lastReportAt = 0;
   let lastReportedRevision = -1;
   let currentUrl = urls[0]!;
+  /** The token of the connection in use: reports go with it (the gateway closes the connection when it expires). */
+  let connectionToken: string | undefined;
 
   function scheduleReport(): void {
     if (closed || snapshotSource !== 'gateway') return;
@@ -489,7 +677,11 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
     lastReportAt = Date.now();
     const revision = applied;
     try {
-      await postGraphQL(currentUrl, ReportAppliedDocument, { namespace, clientId, revision }, { token, timeoutMs: requestTimeoutMs, signal: abort.signal });
+      await postGraphQL(currentUrl, ReportAppliedDocument, { namespace, clientId, revision }, {
+        token: connectionToken,
+        timeoutMs: requestTimeoutMs,
+        signal: abort.signal,
+      });
       lastReportedRevision = revision;
     } catch {
       // A lost report is repaired by the next one; convergence shows the lag meanwhile.
@@ -507,79 +699,136 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
 
   // ---- connection loop ----------------------------------------------------------------------
 
-  let webSocketImpl: unknown = options.webSocketImpl;
-
-  async function resolveWebSocketImpl(): Promise<unknown> {
-    if (webSocketImpl) return webSocketImpl;
-    const global = (globalThis as { WebSocket?: unknown }).WebSocket;
-    webSocketImpl = global ?? (await import('ws')).WebSocket;
-    return webSocketImpl;
+  async function resolveWebSocketImpl(): Promise<WebSocketConstructor> {
+    if (options.webSocketImpl) return options.webSocketImpl as WebSocketConstructor;
+    const platform = (globalThis as { WebSocket?: unknown }).WebSocket as WebSocketConstructor | undefined;
+    // Node (and runtimes that act like it): `ws`, so that a connected client never holds the
+    // process open; elsewhere the platform's WebSocket.
+    if (typeof process === 'object' && typeof process.versions?.node === 'string') {
+      try {
+        return unrefWebSocket((await import('ws')).WebSocket);
+      } catch (error) {
+        if (!platform) throw new ConfigClientError(`no WebSocket implementation: install ws or pass webSocketImpl (${(error as Error).message})`, 'NO_WEBSOCKET');
+      }
+    }
+    if (!platform) throw new ConfigClientError('no WebSocket implementation: pass webSocketImpl', 'NO_WEBSOCKET');
+    return platform;
   }
 
-  function watch(url: string, impl: unknown): Promise<void> {
+  /** The token for this connection attempt: the string, or a fresh one from the function. */
+  async function tokenForAttempt(): Promise<string | undefined> {
+    if (typeof token !== 'function') return token;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const value = await Promise.race([
+        Promise.resolve().then(token),
+        new Promise<never>((_, reject) => {
+          timer = later(() => reject(new ConfigClientError(`the token function gave no token within ${requestTimeoutMs} ms`, 'TOKEN_UNAVAILABLE')), requestTimeoutMs);
+        }),
+      ]);
+      if (typeof value !== 'string' || value === '') throw new ConfigClientError('the token function returned no token', 'TOKEN_UNAVAILABLE');
+      return value;
+    } catch (error) {
+      if (error instanceof ConfigClientError) throw error;
+      throw new ConfigClientError(`the token function failed: ${error instanceof Error ? error.message : String(error)}`, 'TOKEN_UNAVAILABLE', [], {
+        cause: error,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  interface WatchOutcome {
+    /** Why the watch ended; null when it was stopped or completed cleanly. */
+    error: ConfigClientError | null;
+    /** Whether the gateway accepted the connection (`connection_ack`) before it ended. */
+    acknowledged: boolean;
+  }
+
+  /** One graphql-ws connection and its subscription; settles (never rejects) when either ends. */
+  function watch(url: string, impl: WebSocketConstructor, bearer: string | undefined): Promise<WatchOutcome> {
     const gen = ++generation;
-    return new Promise<void>((resolveWatch, rejectWatch) => {
+    return new Promise<WatchOutcome>((settle) => {
       let done = false;
+      let acknowledged = false;
+      let socket: RawSocket | null = null;
+      let pingTimer: ReturnType<typeof setTimeout> | null = null;
       let pongTimer: ReturnType<typeof setTimeout> | null = null;
-      let socket: { close(code?: number, reason?: string): void; terminate?: () => void } | null = null;
+      const clearTimers = () => {
+        for (const timer of [ackTimer, pingTimer, pongTimer]) if (timer) clearTimeout(timer);
+        pingTimer = pongTimer = null;
+      };
+      // Pings are sent here rather than by graphql-ws, whose timers would keep the process alive.
+      const schedulePing = () => {
+        if (!(keepAliveMs > 0) || !Number.isFinite(keepAliveMs)) return;
+        pingTimer = later(() => {
+          if (done || socket?.readyState !== 1) return;
+          socket.send('{"type":"ping"}');
+          pongTimer = later(() => {
+            // A frozen peer never answers a close handshake either: drop the socket outright
+            // (ws has terminate(); a browser WebSocket only close()) and move on now.
+            drop();
+            finish(new ConfigClientError(`no pong from ${url} within ${pongTimeoutMs} ms`, 'PONG_TIMEOUT'));
+          }, pongTimeoutMs);
+        }, keepAliveMs);
+      };
+      const drop = () => {
+        if (typeof socket?.terminate === 'function') socket.terminate();
+        else socket?.close(4408, 'Dropped by the client');
+      };
       const ws: WsClient = createClient({
         url: toWebSocketUrl(url),
-        webSocketImpl: impl,
+        webSocketImpl: recording(impl, (created) => (socket = created)),
         lazy: true,
         retryAttempts: 0,
         shouldRetry: () => false,
-        keepAlive: keepAliveMs,
-        connectionAckWaitTimeout: requestTimeoutMs,
-        connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+        keepAlive: 0,
+        connectionAckWaitTimeout: 0,
+        connectionParams: bearer ? { authorization: `Bearer ${bearer}` } : {},
         on: {
-          connected: (connectedSocket) => {
-            socket = connectedSocket as typeof socket;
-            if (gen !== generation) return;
+          connected: () => {
+            acknowledged = true;
+            clearTimeout(ackTimer);
+            if (done || gen !== generation) return;
             currentUrl = url;
+            connectionToken = bearer;
+            lastError = null;
             confirm();
-            setState('connected');
+            setState('connected', null);
             scheduleReport();
-          },
-          ping: (received) => {
-            if (received) return;
-            if (pongTimer) clearTimeout(pongTimer);
-            pongTimer = later(() => {
-              // A frozen peer never answers a close handshake either: drop the socket outright
-              // (ws has terminate(); a browser WebSocket only close()) and move on now.
-              if (socket && typeof socket.terminate === 'function') socket.terminate();
-              else socket?.close(4408, 'Pong timeout');
-              finish(new ConfigClientError(`no pong from ${url} within ${pongTimeoutMs} ms`, 'PONG_TIMEOUT'));
-            }, pongTimeoutMs);
+            schedulePing();
           },
           pong: (received) => {
-            if (!received) return;
+            if (!received || done) return;
             if (pongTimer) clearTimeout(pongTimer);
             pongTimer = null;
+            schedulePing();
             if (gen !== generation) return;
             // Healthy, not just acknowledged: a gateway that acks and then fails every
             // subscription must not reset the backoff.
             failures = 0;
             confirm();
           },
-          closed: () => {
-            if (pongTimer) clearTimeout(pongTimer);
-            pongTimer = null;
-          },
         },
       });
+      const ackTimer = later(() => {
+        drop();
+        finish(new ConfigClientError(`no connection_ack from ${url} within ${requestTimeoutMs} ms`, 'TIMEOUT'));
+      }, requestTimeoutMs);
       const finish = (error: ConfigClientError | null) => {
         if (done) return;
         done = true;
-        if (pongTimer) clearTimeout(pongTimer);
+        clearTimers();
         if (gen === generation) {
           dropPending();
           stopWatch = null;
         }
         unsubscribe();
-        // dispose() awaits a connection still being made, and rejects when that one failed.
+        // A connection never acknowledged may still be connecting (a silent host): end it, since
+        // graphql-ws's dispose() would wait for it.
+        if (!acknowledged) drop();
         void Promise.resolve(ws.dispose()).catch(() => {});
-        if (error) rejectWatch(error);
-        else resolveWatch();
+        settle({ error, acknowledged });
       };
       const unsubscribe = ws.subscribe<ConfigChangedSubscription>(
         {
@@ -601,7 +850,7 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
               if (broken) finish(broken);
             }
           },
-          error: (reason) => finish(toError(reason)),
+          error: (reason) => finish(describeSocketFailure(reason, url)),
           complete: () => finish(null),
         },
       );
@@ -630,39 +879,59 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
     });
   }
 
+  function isFatal(error: ConfigClientError): boolean {
+    // A token function may hand out a good token next time; a fixed string never will.
+    if (refreshableToken && AUTH_CODES.has(error.code)) return false;
+    return FATAL_CODES.has(error.code);
+  }
+
   async function run(): Promise<void> {
     const impl = await resolveWebSocketImpl();
     while (!closed) {
       const url = urls[urlIndex % urls.length]!;
       let error: ConfigClientError | null = null;
+      let acknowledged = false;
       try {
+        const bearer = await tokenForAttempt();
         if (needList) {
           const data = await postGraphQL(url, ConfigsDocument, { namespace, prefix: prefix ?? null }, {
-            token,
+            token: bearer,
             timeoutMs: requestTimeoutMs,
             signal: abort.signal,
           });
           if (closed) return;
           currentUrl = url;
+          connectionToken = bearer;
           needList = false;
           applySnapshot(data.configs);
         }
-        await watch(url, impl);
+        ({ error, acknowledged } = await watch(url, impl, bearer));
       } catch (caught) {
         error = toError(caught);
       }
       if (closed) return;
+      // The gateway closes an accepted connection with 4401 when its token expires.
+      const expired = acknowledged && error !== null && AUTH_CODES.has(error.code);
       if (error && isFatal(error)) {
         fail(error);
         return;
       }
-      if (error && RELIST_CODES.has(error.code)) {
-        needList = true;
-      } else {
-        urlIndex += 1;
+      // Expected endings (relist, token rotation, a gateway going away) are said by the state
+      // event; every other failure is an error a service should log.
+      const expected =
+        error === null ||
+        RELIST_CODES.has(error.code) ||
+        expired ||
+        (acknowledged && /^CLOSE_(\d+)$/.test(error.code) && CLEAN_CLOSES.has(Number(error.code.slice(6))));
+      if (error) {
+        lastError = error;
+        if (!expected) emitError(error);
       }
+      // A token problem is not this gateway's fault, nor is a resume it cannot serve.
+      if (error && RELIST_CODES.has(error.code)) needList = true;
+      else if (!expired && error?.code !== 'TOKEN_UNAVAILABLE') urlIndex += 1;
       failures += 1;
-      setState(readySettled ? 'reconnecting' : 'connecting');
+      setState(readySettled ? 'reconnecting' : 'connecting', error);
       if (!readySettled && failures >= urls.length) await loadFallback();
       if (closed) return;
       await sleep(backoffDelay());
@@ -670,18 +939,21 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
   }
 
   function fail(error: ConfigClientError): void {
+    lastError = error;
     emitError(error);
     if (!readySettled) rejectReady(error);
-    void close();
+    void close(error);
   }
 
-  async function close(): Promise<void> {
+  async function close(cause: ConfigClientError | null = null): Promise<void> {
     if (closed) return fallbackWriting;
     closed = true;
     state = 'closed';
+    if (readyTimer) clearTimeout(readyTimer);
+    updateLifeline();
     for (const listener of listeners.state) {
       try {
-        listener('closed');
+        listener('closed', cause);
       } catch {
         // closing regardless
       }
@@ -702,7 +974,11 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
   void run().catch((error: unknown) => fail(toError(error)));
 
   const client: ConfigClient = {
-    ready: () => readyPromise,
+    ready() {
+      readyAwaited = true;
+      updateLifeline();
+      return readyPromise;
+    },
     get<T = unknown>(key: string): T | undefined {
       return resolve(key)?.value as T | undefined;
     },
@@ -715,8 +991,10 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
     on(event, listener) {
       const set = listeners[event] as Set<typeof listener>;
       set.add(listener);
+      updateLifeline();
       return () => {
         set.delete(listener);
+        updateLifeline();
       };
     },
     isEnabled: (flagKey, userId) => evaluateFlagValue(flagKey, resolve(flagKey)?.value, userId).enabled,
@@ -739,11 +1017,14 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
     get url() {
       return currentUrl;
     },
+    get lastError() {
+      return lastError;
+    },
     secondsSinceConfirmation: () => (lastConfirmedAt === null ? null : (Date.now() - lastConfirmedAt) / 1000),
-    close,
+    close: () => close(),
   };
   // `await using` works where the runtime has Symbol.asyncDispose; the public type leaves it out
   // so services compiled against older `lib`s (no esnext.disposable) still typecheck.
-  if (typeof Symbol.asyncDispose === 'symbol') Object.defineProperty(client, Symbol.asyncDispose, { value: close });
+  if (typeof Symbol.asyncDispose === 'symbol') Object.defineProperty(client, Symbol.asyncDispose, { value: client.close });
   return client;
 }

@@ -12,6 +12,7 @@ export {
   type ConfigClientOptions,
   type EntrySource,
   type ResolvedEntry,
+  type TokenProvider,
 } from './config-client.js';
 export { ConfigClientError } from './errors.js';
 export { DEFAULT_ENV_PREFIX, OVERRIDES_VARIABLE, envNameForKey, keyForEnvName, parseEnvValue, readEnvOverrides } from './env-overrides.js';

@@ -12,7 +12,10 @@ export interface Operation<TData, TVariables> {
 }
 
 /** Codes after which retrying the same request cannot help. */
-export const FATAL_CODES: ReadonlySet<string> = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'HTTP_401', 'HTTP_403']);
+export const FATAL_CODES: ReadonlySet<string> = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'HTTP_401', 'HTTP_403', 'BAD_USER_INPUT']);
+
+/** Refusals of the token itself: a token function may hand out a better one next time. */
+export const AUTH_CODES: ReadonlySet<string> = new Set(['UNAUTHENTICATED', 'HTTP_401']);
 
 /** Codes that mean the client's revision is not servable and it must list again. */
 export const RELIST_CODES: ReadonlySet<string> = new Set(['REVISION_COMPACTED', 'REVISION_AHEAD']);
@@ -63,13 +66,9 @@ export async function postGraphQL<TData, TVariables>(
       signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
     });
   } catch (error) {
-    const timedOut = timeout.aborted;
-    throw new ConfigClientError(
-      timedOut ? `request to ${url} timed out after ${timeoutMs} ms` : `request to ${url} failed: ${(error as Error).message}`,
-      timedOut ? 'TIMEOUT' : 'NETWORK',
-      [],
-      { cause: error },
-    );
+    if (timeout.aborted) throw new ConfigClientError(`request to ${url} timed out after ${timeoutMs} ms`, 'TIMEOUT', [], { cause: error });
+    const { code, message } = describeNetworkError(error);
+    throw new ConfigClientError(`request to ${url} failed: ${message}`, code, [], { cause: error });
   }
   type Body = { data?: TData | null; errors?: ResponseError[] };
   const body = (await response.json().catch(() => null)) as Body | null;
@@ -80,4 +79,25 @@ export async function postGraphQL<TData, TVariables>(
     throw new ConfigClientError(`${url} answered HTTP ${response.status}`, `HTTP_${response.status}`);
   }
   return body.data;
+}
+
+/**
+ * The error behind a failed `fetch` or socket (`ECONNREFUSED`, `ENOTFOUND`, a TLS code, …): undici
+ * reports only "fetch failed" and keeps the reason in `cause`, sometimes as an AggregateError of
+ * one error per address tried (`localhost` → ::1 and 127.0.0.1).
+ */
+export function describeNetworkError(error: unknown): { code: string; message: string } {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
+    const { code, message, errors } = current as { code?: unknown; message?: unknown; errors?: unknown };
+    // System (ECONNREFUSED), TLS (DEPTH_ZERO_SELF_SIGNED_CERT, CERT_HAS_EXPIRED) and undici
+    // (UND_ERR_CONNECT_TIMEOUT) codes alike.
+    if (typeof code === 'string' && /^[A-Z][A-Z0-9_]+$/.test(code)) {
+      const first = Array.isArray(errors) ? (errors[0] as { message?: unknown } | undefined) : undefined;
+      const text = typeof message === 'string' && message ? message : typeof first?.message === 'string' ? first.message : code;
+      return { code, message: text.includes(code) ? text : `${code} (${text})` };
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return { code: 'NETWORK', message: error instanceof Error ? error.message : String(error) };
 }

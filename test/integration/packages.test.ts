@@ -1,0 +1,336 @@
+/**
+ * The two packages as a user gets them: packed (`npm pack`), installed from the tarballs into a
+ * project outside this repository, and used against a real gateway with plain `node` (ESM and
+ * CommonJS) and with `tsc --strict` (nodenext). A broken package cannot land while this passes.
+ *
+ * It packs what `npm run build` compiled (`npm test` builds first): `--ignore-scripts`, because the
+ * root package's `prepare` would rebuild `dist/` while other test files run gateways from it.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gql, startGateway, testToken, type Gateway } from '../helpers/gateway.js';
+import { waitFor } from '../helpers/net.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CLIENT_DIR = join(ROOT, 'packages/client');
+const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+const INSTALL = ['install', '--prefer-offline', '--no-audit', '--no-fund'];
+
+interface Packed {
+  filename: string;
+  size: number;
+  unpackedSize: number;
+  entryCount: number;
+  files: Array<{ path: string }>;
+}
+
+interface Installed {
+  output: string;
+  /** Every package npm installed (`node_modules/**` directories with a package.json). */
+  packages: string[];
+  bytes: number;
+}
+
+let scratch: string;
+let database: TestDatabase;
+let gateway: Gateway;
+let token: string;
+let clientTarball: Packed;
+let serverTarball: Packed;
+let service: Installed;
+let ops: Installed;
+/** The service project: @hotconf/client and typescript only. */
+let serviceDir: string;
+/** The operator's project: the hotconf package. */
+let opsDir: string;
+const SET = /* GraphQL */ `mutation Set($input: SetConfigInput!) { setConfig(input: $input) { version } }`;
+
+async function pack(cwd: string, destination: string): Promise<Packed> {
+  const { stdout } = await run(NPM, ['pack', '--json', '--ignore-scripts', '--pack-destination', destination], { cwd, maxBuffer: 16 << 20 });
+  return (JSON.parse(stdout) as Packed[])[0]!;
+}
+
+async function diskUsage(path: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(path, { withFileTypes: true })) {
+    const full = join(path, entry.name);
+    if (entry.isDirectory()) total += await diskUsage(full);
+    else if (entry.isFile()) total += (await stat(full)).size;
+  }
+  return total;
+}
+
+/** Package names under `node_modules`, nested ones included. */
+async function installedPackages(modules: string): Promise<string[]> {
+  const names: string[] = [];
+  if (!existsSync(modules)) return names;
+  for (const entry of await readdir(modules, { withFileTypes: true })) {
+    if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
+    const scoped = entry.name.startsWith('@') ? (await readdir(join(modules, entry.name))).map((name) => `${entry.name}/${name}`) : [entry.name];
+    for (const name of scoped) {
+      if (existsSync(join(modules, name, 'package.json'))) names.push(name);
+      names.push(...(await installedPackages(join(modules, name, 'node_modules'))));
+    }
+  }
+  return names;
+}
+
+async function project(name: string, dependencies: string[], packageJson: Record<string, unknown> = {}): Promise<[string, Installed]> {
+  const dir = join(scratch, name);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'package.json'), JSON.stringify({ name, version: '1.0.0', private: true, ...packageJson }, null, 2));
+  const { stdout, stderr } = await run(NPM, [...INSTALL, ...dependencies], { cwd: dir, maxBuffer: 16 << 20 });
+  const modules = join(dir, 'node_modules');
+  return [dir, { output: `${stdout}\n${stderr}`, packages: await installedPackages(modules), bytes: await diskUsage(modules) }];
+}
+
+function engineWarnings(output: string): string[] {
+  return [...new Set([...output.matchAll(/EBADENGINE\s+package: '([^']+)'/g)].map((match) => match[1]!))];
+}
+
+/** Runs `node <args>` in `cwd`; `onLine` sees each stdout line as it comes. */
+function node(
+  args: string[],
+  cwd: string,
+  { env = {}, onLine }: { env?: Record<string, string>; onLine?: (line: string) => void } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let partial = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      partial += chunk.toString();
+      const lines = partial.split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) onLine?.(line);
+    });
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const ceiling = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.once('exit', (code) => {
+      clearTimeout(ceiling);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} kB`;
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+beforeAll(async () => {
+  for (const built of ['dist/main.js', 'dist/client/index.js', 'packages/client/dist/client/index.js']) {
+    if (!existsSync(join(ROOT, built))) throw new Error(`${built} is missing: run \`npm run build\` first`);
+  }
+  scratch = await mkdtemp(join(tmpdir(), 'hotconf-packages-'));
+  const tarballs = join(scratch, 'tarballs');
+  await mkdir(tarballs);
+  [clientTarball, serverTarball] = [await pack(CLIENT_DIR, tarballs), await pack(ROOT, tarballs)];
+  const typescript = (JSON.parse(await readFile(join(ROOT, 'node_modules/typescript/package.json'), 'utf8')) as { version: string }).version;
+  database = await createTestDatabase('packages');
+  [[serviceDir, service], [opsDir, ops], gateway] = await Promise.all([
+    project('service', [join(tarballs, clientTarball.filename), `typescript@${typescript}`], { type: 'module' }),
+    project('ops', [join(tarballs, serverTarball.filename)]),
+    startGateway({ env: { DATABASE_URL: database.url } }),
+  ]);
+  token = await testToken({ sub: 'packages-test', role: 'admin' });
+  console.log(
+    [
+      `@hotconf/client tarball: ${kb(clientTarball.size)}, unpacked ${kb(clientTarball.unpackedSize)}, ${clientTarball.entryCount} files`,
+      `hotconf tarball: ${kb(serverTarball.size)}, unpacked ${kb(serverTarball.unpackedSize)}, ${serverTarball.entryCount} files`,
+      `installed with @hotconf/client (+ typescript for the tsc check): ${service.packages.length} packages (${service.packages.join(', ')}), ` +
+        `${mb(service.bytes)}, ${mb(service.bytes - (await diskUsage(join(serviceDir, 'node_modules/typescript'))))} without typescript`,
+      `installed with hotconf: ${ops.packages.length} packages, ${mb(ops.bytes)}`,
+      `EBADENGINE: @hotconf/client install: [${engineWarnings(service.output).join(', ')}]; hotconf install: [${engineWarnings(ops.output).join(', ')}]`,
+    ].join('\n'),
+  );
+}, 170_000);
+
+afterAll(async () => {
+  await gateway?.stop('SIGKILL');
+  await database?.drop();
+  if (scratch) await rm(scratch, { recursive: true, force: true });
+});
+
+describe('the packed packages, installed outside the repository', () => {
+  it('@hotconf/client ships the compiled SDK only, and depends on graphql-ws and ws only', async () => {
+    const paths = clientTarball.files.map((file) => file.path);
+    expect(paths).toContain('dist/client/index.js');
+    expect(paths).toContain('dist/client/index.d.ts');
+    expect(paths).toContain('README.md');
+    const outside = paths.filter((path) => !/^(dist\/client\/|dist\/core\/flags\.(js|d\.ts)$|README\.md$|package\.json$)/.test(path));
+    expect(outside).toEqual([]);
+    expect(paths.filter((path) => /\.(ts|map|tsbuildinfo)$/.test(path) && !path.endsWith('.d.ts'))).toEqual([]);
+    const manifest = JSON.parse(await readFile(join(serviceDir, 'node_modules/@hotconf/client/package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    expect(Object.keys(manifest.dependencies).sort()).toEqual(['graphql-ws', 'ws']);
+    // graphql-ws declares graphql as a peer, so npm installs it; the SDK never loads it (see below).
+    const extra = service.packages.filter((name) => !['@hotconf/client', 'graphql-ws', 'ws', 'graphql', 'typescript'].includes(name));
+    expect(extra).toEqual([]);
+    expect(engineWarnings(service.output)).toEqual([]);
+  });
+
+  it('hotconf ships the gateway and CLI compiled, without tests, CI, benches, source maps or build info', () => {
+    const paths = serverTarball.files.map((file) => file.path);
+    for (const needed of ['bin/hotconf.js', 'dist/main.js', 'dist/cli/main.js', 'dist/client/index.js', 'dist/client/index.d.ts', 'README.md']) {
+      expect(paths, needed).toContain(needed);
+    }
+    expect(paths.some((path) => path.startsWith('drizzle/') && path.endsWith('.sql'))).toBe(true);
+    expect(paths.some((path) => path.startsWith('schema/'))).toBe(true);
+    expect(paths.filter((path) => /^(test|\.ci|bench|src|scripts|packages|examples)\//.test(path))).toEqual([]);
+    expect(paths.filter((path) => /\.(map|tsbuildinfo)$/.test(path) || (path.endsWith('.ts') && !path.endsWith('.d.ts')))).toEqual([]);
+  });
+
+  it('a plain node ESM service lists, watches and sees a change (graphql absent: the SDK never loads it)', async () => {
+    const namespace = 'packages-esm';
+    await gql(gateway.url, token, SET, { input: { namespace, key: 'ai.threshold', value: 0.75 } });
+    // The service below must work without `graphql`, as the contract promises.
+    await rm(join(serviceDir, 'node_modules/graphql'), { recursive: true, force: true });
+    await writeFile(
+      join(serviceDir, 'service.mjs'),
+      `import { createConfigClient } from '@hotconf/client';
+const config = createConfigClient({ url: process.env.HOTCONF_URL, namespace: process.env.NS, token: process.env.HOTCONF_TOKEN });
+await config.ready();
+console.log(JSON.stringify({ ready: true, threshold: config.get('ai.threshold'), source: config.entry('ai.threshold').source, revision: config.revision }));
+const change = await new Promise((resolve) => config.on('change', resolve));
+console.log(JSON.stringify({ change }));
+await config.close();
+`,
+    );
+    let ready = false;
+    const finished = node(['service.mjs'], serviceDir, {
+      env: { HOTCONF_URL: gateway.url, NS: namespace, HOTCONF_TOKEN: token },
+      onLine: (line) => (ready ||= line.includes('"ready":true')),
+    });
+    await waitFor(() => ready, 30_000, 'the service to be ready');
+    await gql(gateway.url, token, SET, { input: { namespace, key: 'ai.threshold', value: 0.85 } });
+    const { code, stdout, stderr } = await finished;
+    expect(code, stderr).toBe(0);
+    const [first, second] = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(first).toEqual({ ready: true, threshold: 0.75, source: 'gateway', revision: 1 });
+    expect(second).toMatchObject({ change: { key: 'ai.threshold', op: 'SET', previous: 0.75, value: 0.85, version: 2, revision: 2, source: 'gateway' } });
+    expect(stderr).toBe('');
+  });
+
+  it('CommonJS: require("@hotconf/client") works (Node >= 20.19), and so does import()', async () => {
+    const namespace = 'packages-cjs';
+    await gql(gateway.url, token, SET, { input: { namespace, key: 'k', value: 'from-cjs' } });
+    await writeFile(
+      join(serviceDir, 'service.cjs'),
+      `const { createConfigClient, ConfigClientError } = require('@hotconf/client');
+(async () => {
+  const config = createConfigClient({ url: process.env.HOTCONF_URL, namespace: process.env.NS, token: process.env.HOTCONF_TOKEN });
+  await config.ready();
+  const imported = await import('@hotconf/client');
+  console.log(JSON.stringify({ k: config.get('k'), sameModule: imported.createConfigClient === createConfigClient, errorClass: typeof ConfigClientError }));
+  await config.close();
+})();
+`,
+    );
+    const { code, stdout, stderr } = await node(['service.cjs'], serviceDir, { env: { HOTCONF_URL: gateway.url, NS: namespace, HOTCONF_TOKEN: token } });
+    expect(code, stderr).toBe(0);
+    expect(JSON.parse(stdout.trim())).toEqual({ k: 'from-cjs', sameModule: true, errorClass: 'function' });
+    expect(stderr).toBe('');
+  });
+
+  it('a tsc --strict nodenext service typechecks against the published .d.ts with no @types, with default and strict libs', async () => {
+    await writeFile(
+      join(serviceDir, 'service.ts'),
+      `import { ConfigClientError, createConfigClient, type ClientState, type ConfigChangeEvent, type TokenProvider } from '@hotconf/client';
+
+const token: TokenProvider = async () => 'a-token';
+const config = createConfigClient({
+  url: 'http://127.0.0.1:4000/graphql',
+  namespace: 'demo-platform',
+  token,
+  prefix: 'ai.',
+  defaults: { 'ai.threshold': 0.75 },
+  readyTimeoutMs: 10_000,
+});
+const other = createConfigClient({ urls: ['http://gw-1:4000/graphql', 'http://gw-2:4000/graphql'], namespace: 'demo-platform', token: 'fixed' });
+config.on('change', (event: ConfigChangeEvent) => {
+  const previous: unknown = event.previous;
+  void previous;
+});
+config.on('state', (state: ClientState, cause: ConfigClientError | null) => {
+  const code: string | undefined = cause?.code;
+  void [state, code];
+});
+config.on('error', (error) => {
+  const code: string = error.code;
+  void code;
+});
+
+export async function main(): Promise<number> {
+  try {
+    await config.ready();
+  } catch (error) {
+    if (error instanceof ConfigClientError && error.code === 'UNAUTHENTICATED') return 1;
+    throw error;
+  }
+  const threshold: number = config.get<number>('ai.threshold') ?? 0.75;
+  const result = config.evaluateFlag('flags.new-checkout', 'user-1');
+  const enabled: boolean = result.enabled && config.isEnabled('flags.new-checkout', 'user-1');
+  const entry = config.entry('ai.threshold');
+  const versions: Record<string, number> = config.versions();
+  const health = { state: config.state, revision: config.revision, lastError: config.lastError?.message ?? null, age: config.secondsSinceConfirmation(), entry, versions };
+  void health;
+  await Promise.all([config.close(), other.close()]);
+  return threshold + (enabled ? 1 : 0);
+}
+`,
+    );
+    const base = { strict: true, module: 'nodenext', moduleResolution: 'nodenext', noEmit: true, types: [] as string[] };
+    await writeFile(join(serviceDir, 'tsconfig.default.json'), JSON.stringify({ compilerOptions: base, files: ['service.ts'] }));
+    await writeFile(
+      join(serviceDir, 'tsconfig.strict.json'),
+      JSON.stringify({
+        compilerOptions: {
+          ...base,
+          target: 'ES2022',
+          lib: ['ES2022'],
+          skipLibCheck: false,
+          exactOptionalPropertyTypes: true,
+          noUncheckedIndexedAccess: true,
+          noPropertyAccessFromIndexSignature: true,
+          noImplicitOverride: true,
+          verbatimModuleSyntax: true,
+          isolatedModules: true,
+        },
+        files: ['service.ts'],
+      }),
+    );
+    const tsc = join(serviceDir, 'node_modules/typescript/bin/tsc');
+    for (const config of ['tsconfig.default.json', 'tsconfig.strict.json']) {
+      const { code, stdout, stderr } = await node([tsc, '-p', config], serviceDir);
+      expect(`${config}: exit ${code}\n${stdout}${stderr}`).toBe(`${config}: exit 0\n`);
+    }
+  });
+
+  it('hotconf/client still works from the hotconf package, and `hotconf --help` runs', async () => {
+    const namespace = 'packages-reexport';
+    await gql(gateway.url, token, SET, { input: { namespace, key: 'k', value: 42 } });
+    const script = `const { createConfigClient } = await import('hotconf/client');
+const config = createConfigClient({ url: process.env.HOTCONF_URL, namespace: process.env.NS, token: process.env.HOTCONF_TOKEN });
+await config.ready();
+console.log(JSON.stringify({ k: config.get('k') }));
+await config.close();`;
+    const sdk = await node(['--input-type=module', '-e', script], opsDir, { env: { HOTCONF_URL: gateway.url, NS: namespace, HOTCONF_TOKEN: token } });
+    expect(sdk.code, sdk.stderr).toBe(0);
+    expect(JSON.parse(sdk.stdout.trim())).toEqual({ k: 42 });
+
+    const help = await node([join(opsDir, 'node_modules/.bin/hotconf'), '--help'], opsDir);
+    expect(help.code, help.stderr).toBe(0);
+    expect(help.stdout).toMatch(/hotconf/i);
+    expect(help.stdout).toMatch(/\bget\b/);
+  });
+});
