@@ -10,6 +10,7 @@ import {
   ConfigChangedDocument,
   ConfigsDocument,
   ReportAppliedDocument,
+  ReportLeavingDocument,
   type ConfigChangedSubscription,
   type ConfigsQuery,
 } from './generated/operations.js';
@@ -968,7 +969,16 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
     reportTimer = null;
     fallbackTimer = null;
     if (!readySettled) rejectReady(new ConfigClientError('the config client was closed', 'CLOSED'));
-    await writeFallbackNow();
+    // Goodbye: a client that reported leaves `convergence` now instead of turning STALE, so a
+    // rolling restart converges cleanly. Best effort and bounded: close() never hangs on it.
+    const goodbye =
+      lastReportAt > 0 && cause === null
+        ? postGraphQL(currentUrl, ReportLeavingDocument, { namespace, clientId }, {
+            token: connectionToken,
+            timeoutMs: Math.min(requestTimeoutMs, 2_000),
+          }).catch(() => {})
+        : Promise.resolve();
+    await Promise.all([writeFallbackNow(), goodbye]);
   }
 
   void run().catch((error: unknown) => fail(toError(error)));

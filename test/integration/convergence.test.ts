@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createConfigClient } from '../../src/client/index.js';
 import { gql, setConfig, startGateway, testToken, uniqueNamespace, type Gateway } from '../helpers/gateway.js';
 import { waitFor } from '../helpers/net.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
@@ -106,5 +107,16 @@ describe('convergence never forgets the pods it exists to find', () => {
     const current = await view(ns);
     expect(current.converged).toBe(false);
     expect(current.clients).toEqual([{ clientId: 'slow-pod', appliedRevision: first, lag: 1, state: 'LAGGING' }]);
+  });
+
+  it("the SDK's close() says goodbye: the pod leaves convergence at once instead of turning STALE", async () => {
+    const ns = uniqueNamespace('sdk-goodbye');
+    await setConfig(gateway.url, token, ns, 'k', 1);
+    const config = createConfigClient({ url: gateway.url, namespace: ns, token, clientId: 'pod-rolling-1', reportIntervalMs: 50 });
+    await config.ready();
+    await waitFor(async () => (await view(ns)).clients.some((client) => client.clientId === 'pod-rolling-1' && client.state === 'CURRENT'), 15_000, 'first report');
+    await config.close();
+    expect((await view(ns)).clients).toEqual([]);
+    expect((await view(ns)).converged).toBe(true);
   });
 });

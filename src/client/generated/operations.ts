@@ -68,6 +68,14 @@ export type ReportAppliedMutationVariables = Exact<{
 
 export type ReportAppliedMutation = { reportApplied: boolean };
 
+export type ReportLeavingMutationVariables = Exact<{
+  namespace: string;
+  clientId: string;
+}>;
+
+
+export type ReportLeavingMutation = { reportLeaving: boolean };
+
 export class TypedDocumentString<TResult, TVariables>
   extends String
   implements DocumentTypeDecoration<TResult, TVariables>
@@ -196,3 +204,8 @@ export const ReportAppliedDocument = new TypedDocumentString(`
   reportApplied(namespace: $namespace, clientId: $clientId, revision: $revision)
 }
     `) as unknown as TypedDocumentString<ReportAppliedMutation, ReportAppliedMutationVariables>;
+export const ReportLeavingDocument = new TypedDocumentString(`
+    mutation ReportLeaving($namespace: String!, $clientId: String!) {
+  reportLeaving(namespace: $namespace, clientId: $clientId)
+}
+    `) as unknown as TypedDocumentString<ReportLeavingMutation, ReportLeavingMutationVariables>;
