@@ -22,6 +22,7 @@ import { createHttpServer } from './server/http.js';
 import { createMetrics, useMetrics, type Metrics } from './server/metrics.js';
 import { useOperationLimits } from './server/use-operation-limits.js';
 import { useRateLimit } from './server/use-rate-limit.js';
+import { createSubscriptionLimiter, useSubscriptionLimits } from './server/use-subscription-limits.js';
 import { attachWebSocket } from './server/websocket.js';
 import { createGatewayYoga } from './server/yoga.js';
 
@@ -118,6 +119,11 @@ export async function createApp(config: Readonly<Config>, { logger }: { logger: 
       disposers.push(() => void client.disconnect());
     }
 
+    // One count per gateway, shared by graphql-ws and SSE subscriptions.
+    const subscriptionLimiter = createSubscriptionLimiter({
+      perConnection: config.maxSubscriptionsPerConnection,
+      perSubject: config.maxSubscriptionsPerSubject,
+    });
     const yoga = createGatewayYoga({
       schema: createGatewaySchema(),
       services: { store, service, feed, convergence, logger, validate },
@@ -129,6 +135,7 @@ export async function createApp(config: Readonly<Config>, { logger }: { logger: 
         useMetrics(metrics),
         useOperationLimits({ publicIntrospection: config.publicIntrospection }),
         useRateLimit({ perMinute: config.rateLimitPerMin, redis: limiterRedis, channelPrefix: config.channelPrefix, logger }),
+        useSubscriptionLimits({ limiter: subscriptionLimiter }),
       ],
     });
 
@@ -138,6 +145,8 @@ export async function createApp(config: Readonly<Config>, { logger }: { logger: 
       server,
       yoga,
       path: '/graphql',
+      maxMessageBytes: config.maxBodyBytes,
+      subscriptionLimiter,
       onConnect: (ctx) => authenticateConnection(auth, ctx.connectionParams, (code, reason) => ctx.extra.socket.close(code, reason)),
     });
     metrics.setSources({ sharedWs: () => websocket.stats() });

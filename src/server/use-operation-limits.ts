@@ -224,12 +224,22 @@ export function useIntrospectionGuard(options: IntrospectionGuardOptions = {}): 
   };
 }
 
-/** Lets yoga answer with the error code's HTTP status (`HTTP_STATUS`), and headers, when the error decides the response. */
+/** The challenge of a 401 without a usable token (RFC 6750): send a bearer token. */
+export const BEARER_CHALLENGE = 'Bearer';
+/** The challenge of a 401 for a token that is malformed, forged or expired (RFC 6750 §3.1). */
+export const INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"';
+
+/**
+ * Lets yoga answer with the error code's HTTP status (`HTTP_STATUS`), and headers, when the error
+ * decides the response. UNAUTHENTICATED (401) always carries a `WWW-Authenticate` challenge
+ * (RFC 9110 §15.5.2), `Bearer` unless `headers` names another.
+ */
 export function setHttpStatus(error: GatewayError, headers?: Record<string, string>): void {
   const status = HTTP_STATUS[error.code];
+  const all = error.code === 'UNAUTHENTICATED' ? { 'WWW-Authenticate': BEARER_CHALLENGE, ...headers } : headers;
   // ErrorExtensions is flat on purpose; yoga's `http` extension is internal and stripped from
   // responses, so it is attached here rather than widened in the public type.
-  (error.extensions as Record<string, unknown>).http = headers ? { status, headers } : { status };
+  (error.extensions as Record<string, unknown>).http = all ? { status, headers: all } : { status };
 }
 
 export interface RequestBodyLimitOptions {
