@@ -5,6 +5,7 @@ import {
   BREAK,
   type DocumentNode,
   type FragmentDefinitionNode,
+  type GraphQLSchema,
   type OperationDefinitionNode,
   type ParseOptions,
   type SelectionSetNode,
@@ -182,15 +183,23 @@ export function principalOf(context: SecurityContext | undefined): Principal | n
   return context?.guard?.principal ?? context?.principal ?? null;
 }
 
-function usesIntrospection(document: DocumentNode): boolean {
+/**
+ * Whether executing `document` would show any part of the schema: `__schema`, or a `__type`
+ * lookup of a type that exists. A `__type` lookup that finds nothing shows nothing (it answers
+ * null, as for any unknown name), so GraphQL over HTTP clients that probe with one work without
+ * a token; it does tell that no type has that name.
+ */
+function disclosesSchema(document: DocumentNode, schema: GraphQLSchema, variables: Record<string, unknown> | null | undefined): boolean {
   let found = false;
   visit(document, {
     Field(node) {
-      if (node.name.value === '__schema' || node.name.value === '__type') {
-        found = true;
-        return BREAK;
+      if (node.name.value === '__schema') found = true;
+      if (node.name.value === '__type') {
+        const argument = node.arguments?.find((candidate) => candidate.name.value === 'name')?.value;
+        const name = argument?.kind === Kind.STRING ? argument.value : argument?.kind === Kind.VARIABLE ? variables?.[argument.name.value] : undefined;
+        if (typeof name !== 'string' || schema.getType(name) !== undefined) found = true;
       }
-      return undefined;
+      return found ? BREAK : undefined;
     },
   });
   return found;
@@ -207,16 +216,18 @@ export interface IntrospectionGuardOptions {
 }
 
 /**
- * Refuses `__schema` / `__type` for callers without a valid token (UNAUTHENTICATED, HTTP 401)
- * unless `publicIntrospection`. `__typename` stays allowed. Checked at execution, not in a
- * validation rule, so yoga's validation cache cannot carry one caller's permission to another.
+ * Refuses introspection that would show the schema (`__schema`, `__type` of an existing type) to
+ * callers without a valid token (UNAUTHENTICATED, HTTP 401 with a `WWW-Authenticate` challenge)
+ * unless `publicIntrospection`. `__typename`, and a `__type` lookup that finds nothing, stay
+ * allowed. Checked at execution, not in a validation rule, so yoga's validation cache cannot carry
+ * one caller's permission to another.
  */
 export function useIntrospectionGuard(options: IntrospectionGuardOptions = {}): Plugin<SecurityContext> {
   const { publicIntrospection = false, isAuthenticated = (context: SecurityContext) => principalOf(context) !== null } = options;
   return {
     onExecute({ args, setResultAndStopExecution }) {
       if (publicIntrospection || isAuthenticated(args.contextValue)) return;
-      if (!usesIntrospection(args.document)) return;
+      if (!disclosesSchema(args.document, args.schema, args.variableValues as Record<string, unknown> | null | undefined)) return;
       const error = new GatewayError('UNAUTHENTICATED', 'Introspection requires a bearer token');
       setHttpStatus(error);
       setResultAndStopExecution({ errors: [error] });
