@@ -82,7 +82,7 @@ export function isExpectedRefusal(value: unknown): boolean {
 /**
  * Turns the errors of a request that could not start (graphql-js "request errors": a variable
  * of the wrong type, a missing required variable, an unknown input field, a scalar's
- * `parseValue` refusing a value, an operation name that matches nothing) into `BAD_USER_INPUT`,
+ * `parseValue` refusing a value) into `BAD_USER_INPUT`,
  * over every transport. Such a result has no `data`; field errors always have a `path`, so a
  * subscription whose resolver refused is left as it is. Over HTTP the status follows the GraphQL
  * over HTTP spec: 400 with `application/graphql-response+json`, 200 with `application/json`.
@@ -92,7 +92,13 @@ export function useRequestErrorCodes(): Plugin {
     if (isAsyncIterable(result) || typeof result !== 'object' || result === null || 'data' in result) return result;
     const errors = (result as ExecutionResult).errors;
     if (!errors?.length || errors.some((error) => error.path !== undefined)) return result;
-    return { ...result, errors: errors.map(badUserInput) };
+    // An error that names another code (OPERATION_RESOLUTION_FAILURE) keeps it; the rest are
+    // coercion errors, with no code or a scalar's own BAD_USER_INPUT.
+    const recoded = errors.map((error) => {
+      const code = error.extensions?.code;
+      return typeof code === 'string' && code !== 'BAD_USER_INPUT' ? error : badUserInput(error);
+    });
+    return { ...result, errors: recoded };
   };
   return {
     onExecute({ executeFn, setExecuteFn }) {
@@ -112,8 +118,8 @@ function mapMaybePromise<T, R>(value: T | PromiseLike<T>, f: (resolved: T) => R)
 
 function badUserInput(error: GraphQLError): GraphQLError {
   const original = error.originalError;
-  // A scalar that refused with its own GatewayError (a limit, say) keeps its extensions.
-  const { http: _http, ...kept } = (isGatewayError(original) ? original.extensions : {}) as Record<string, unknown>;
+  // A scalar that refused with its own GraphQL error (a limit, say) keeps its extensions.
+  const { http: _http, ...kept } = (isGraphQLErrorLike(original) ? original.extensions : {}) as Record<string, unknown>;
   // The message already says which variable and why (the scalar's own message included); the
   // original error is dropped so nothing treats a refused input as an unexpected failure.
   return new GraphQLError(error.message, {
