@@ -8,6 +8,7 @@ import {
   type ExecutionArgs,
   type ValueNode,
   type ExecutionResult,
+  type GraphQLFormattedError,
   type GraphQLSchema,
 } from 'graphql';
 import { CloseCode, type Context } from 'graphql-ws';
@@ -215,6 +216,9 @@ export function attachWebSocket({
           return false;
         }
       },
+      // yoga's `http` extension (status and headers for an HTTP answer) means nothing here.
+      onNext: (_ctx, _id, _payload, _args, result) => (result.errors?.some(hasHttpExtension) ? { ...result, errors: result.errors.map(withoutHttpExtension) } : undefined),
+      onError: (_ctx, _id, _payload, errors) => (errors.some(hasHttpExtension) ? errors.map(withoutHttpExtension) : undefined),
       onSubscribe: async (ctx, id, params) => {
         // The connection's token is checked for every operation: one sent after its exp (just
         // before the close at exp reached the client, or by a client that ignores it) never runs.
@@ -277,6 +281,16 @@ export function attachWebSocket({
     stats: () => ({ sockets: wsServer.clients.size, ...shared.stats() }),
     [Symbol.asyncDispose]: dispose,
   };
+}
+
+const hasHttpExtension = (error: { extensions?: Record<string, unknown> }) => error.extensions?.http !== undefined;
+
+/** The error as JSON for a WebSocket client: yoga's HTTP-only `http` extension left out. */
+function withoutHttpExtension(error: GraphQLError): GraphQLFormattedError {
+  const json = error.toJSON();
+  if (!json.extensions || !('http' in json.extensions)) return json;
+  const { http: _http, ...extensions } = json.extensions;
+  return { ...json, extensions };
 }
 
 /** Closes `socket` with 4401 when `principal`'s token expires; the timer goes with the socket. */

@@ -103,6 +103,8 @@ describe('over graphql-ws', () => {
     ws.subscribe('mutation', SET, { input: { namespace: NS, key: 'k', value: 1, bogus: 1 } });
     await ws.until(() => ['bad', 'missing', 'mutation'].every((id) => errorCodesOf(ws.messages, id).length > 0), 'three refusals');
     expect(['bad', 'missing', 'mutation'].map((id) => errorCodesOf(ws.messages, id))).toEqual([['BAD_USER_INPUT'], ['BAD_USER_INPUT'], ['BAD_USER_INPUT']]);
+    // The HTTP status hint yoga carries in `extensions.http` stays on the server.
+    expect(JSON.stringify(ws.messages)).not.toContain('"http"');
     expect(ws.closed).toBeNull();
   });
 });
