@@ -24,6 +24,7 @@ import { createOfrepHandler } from './server/ofrep.js';
 import { useOperationLimits } from './server/use-operation-limits.js';
 import { usePersistedQueries } from './server/use-persisted-queries.js';
 import { useRateLimit } from './server/use-rate-limit.js';
+import { createSubscriptionLimiter, useSubscriptionLimits } from './server/use-subscription-limits.js';
 import { attachWebSocket } from './server/websocket.js';
 import { createGatewayYoga } from './server/yoga.js';
 
@@ -125,6 +126,11 @@ export async function createApp(config: Readonly<Config>, { logger }: { logger: 
       disposers.push(() => void client.disconnect());
     }
 
+    // One count per gateway, shared by graphql-ws and SSE subscriptions.
+    const subscriptionLimiter = createSubscriptionLimiter({
+      perConnection: config.maxSubscriptionsPerConnection,
+      perSubject: config.maxSubscriptionsPerSubject,
+    });
     const yoga = createGatewayYoga({
       schema: createGatewaySchema(),
       services: { store, service, feed, convergence, logger, validate },
@@ -137,6 +143,7 @@ export async function createApp(config: Readonly<Config>, { logger }: { logger: 
         useMetrics(metrics),
         useOperationLimits({ publicIntrospection: config.publicIntrospection }),
         useRateLimit({ perMinute: config.rateLimitPerMin, redis: limiterRedis, channelPrefix: config.channelPrefix, logger }),
+        useSubscriptionLimits({ limiter: subscriptionLimiter }),
       ],
     });
 
@@ -154,6 +161,8 @@ export async function createApp(config: Readonly<Config>, { logger }: { logger: 
       server,
       yoga,
       path: '/graphql',
+      maxMessageBytes: config.maxBodyBytes,
+      subscriptionLimiter,
       onConnect: (ctx) => authenticateConnection(auth, ctx.connectionParams, (code, reason) => ctx.extra.socket.close(code, reason)),
     });
     metrics.setSources({ sharedWs: () => websocket.stats() });

@@ -32,8 +32,12 @@ export interface Config {
   rateLimitPerMin: number;
   /** Operations in one setConfigs batch (an import is one batch). @default 10_000 */
   maxBatchSize: number;
-  /** Request body limit. @default 4 MiB (a 1 MiB value JSON-escaped, plus headroom) */
+  /** Request body limit, and WebSocket message limit. @default 4 MiB (a 1 MiB value JSON-escaped, plus headroom) */
   maxBodyBytes: number;
+  /** Subscriptions one graphql-ws connection may hold at once (`HOTCONF_MAX_SUBSCRIPTIONS_PER_CONNECTION`). @default 100 */
+  maxSubscriptionsPerConnection: number;
+  /** Subscriptions one subject may hold on one gateway, graphql-ws and SSE together (`HOTCONF_MAX_SUBSCRIPTIONS_PER_SUBJECT`). @default 1000 */
+  maxSubscriptionsPerSubject: number;
   /** Introspection for unauthenticated callers (tokens are always required, generated key included). @default false */
   publicIntrospection: boolean;
   /** Seconds without a report after which a client is listed as STALE in `convergence`. @default 60 */
@@ -111,6 +115,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     rateLimitPerMin: int(env, 'HOTCONF_RATE_LIMIT_PER_MIN', 600),
     maxBatchSize: int(env, 'HOTCONF_MAX_BATCH_SIZE', 10_000, 1),
     maxBodyBytes: int(env, 'HOTCONF_MAX_BODY_BYTES', Math.max(4 * 1_048_576, maxValueBytes * 2 + 65_536), 1024),
+    maxSubscriptionsPerConnection: int(env, 'HOTCONF_MAX_SUBSCRIPTIONS_PER_CONNECTION', 100, 1),
+    maxSubscriptionsPerSubject: int(env, 'HOTCONF_MAX_SUBSCRIPTIONS_PER_SUBJECT', 1_000, 1),
     publicIntrospection: bool(env, 'HOTCONF_PUBLIC_INTROSPECTION', false),
     convergenceTimeoutS: int(env, 'HOTCONF_CONVERGENCE_TIMEOUT_S', 60, 1),
     clientRetentionH: int(env, 'HOTCONF_CLIENT_RETENTION_H', 24, 1),

@@ -15,6 +15,7 @@ export const ANONYMOUS_ADMIN: Principal = Object.freeze({
   role: 'admin',
   namespaces: '*',
   secrets: true,
+  expiresAt: null,
 });
 
 const WRITE_ROLES: ReadonlySet<Role> = new Set<Role>(['admin', 'writer']);

@@ -13,6 +13,7 @@ import {
 import type { Principal, Role } from '../core/types.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { isExpired, tokenExpiredError } from './lifetime.js';
 
 /** Asymmetric algorithms accepted from a JWKS. HMAC is never accepted there (algorithm confusion). */
 export const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
@@ -54,7 +55,11 @@ export interface AuthenticatorOptions {
    */
   dataDir?: string;
   logger?: Pick<Logger, 'warn' | 'info'>;
-  /** Allowed clock skew for `exp`/`nbf`. @default 5 (seconds) */
+  /**
+   * Allowed clock skew for `nbf` (a token minted on a clock slightly ahead). `exp` is exact: it
+   * is the instant every use of the token ends, on every transport (see `Principal.expiresAt`).
+   * @default 5 (seconds)
+   */
   clockToleranceS?: number;
   /** Required `iss`, when the issuer of JWKS tokens should be pinned. @default undefined (not checked) */
   issuer?: string;
@@ -154,7 +159,9 @@ export function principalFromClaims(payload: JWTPayload): Principal {
   if (secrets !== undefined && typeof secrets !== 'boolean') {
     throw unauthenticated('Token claim "secrets" must be a boolean');
   }
-  return Object.freeze({ sub, role: role as Role, namespaces: scope, secrets: secrets === true });
+  // jose has checked that `exp`, when present, is a number.
+  const expiresAt = typeof payload.exp === 'number' ? payload.exp * 1_000 : null;
+  return Object.freeze({ sub, role: role as Role, namespaces: scope, secrets: secrets === true, expiresAt });
 }
 
 function bearerToken(authorization: string): string {
@@ -235,11 +242,11 @@ export function createAuthenticator(options: AuthenticatorOptions = {}): Authent
     // verified against a public key, an RS/ES token never against the shared secret.
     if (alg === SECRET_ALGORITHM && hmacKey) {
       const { payload } = await jwtVerify(token, hmacKey, { ...common, algorithms: [SECRET_ALGORITHM] });
-      return remember(token, principalFromClaims(payload), payload.exp);
+      return remember(token, principalFromClaims(payload));
     }
     if (alg !== undefined && (JWKS_ALGORITHMS as readonly string[]).includes(alg) && jwks) {
       const { payload } = await jwtVerify(token, jwks, { ...common, algorithms: [...JWKS_ALGORITHMS] });
-      return remember(token, principalFromClaims(payload), payload.exp);
+      return remember(token, principalFromClaims(payload));
     }
     throw unauthenticated('Invalid token: algorithm not accepted');
   };
@@ -251,9 +258,9 @@ export function createAuthenticator(options: AuthenticatorOptions = {}): Authent
    * rotated key stops being honoured within that bound.
    */
   const verified = new Map<string, { principal: Principal; until: number }>();
-  const remember = (token: string, principal: Principal, exp: number | undefined): Principal => {
+  const remember = (token: string, principal: Principal): Principal => {
     if (verifiedCacheSize === 0) return principal;
-    const until = Math.min(Date.now() + verifiedCacheTtlMs, exp === undefined ? Infinity : exp * 1_000);
+    const until = Math.min(Date.now() + verifiedCacheTtlMs, principal.expiresAt ?? Infinity);
     if (verified.size >= verifiedCacheSize) verified.delete(verified.keys().next().value as string);
     verified.set(token, { principal, until });
     return principal;
@@ -279,13 +286,18 @@ export function createAuthenticator(options: AuthenticatorOptions = {}): Authent
     async authenticate(authorization) {
       if (authorization === null || authorization === undefined || authorization.trim() === '') return null;
       const token = bearerToken(authorization);
-      const known = recall(token);
-      if (known) return known;
-      try {
-        return await verify(token);
-      } catch (error) {
-        throw verificationError(error, logger);
+      let principal = recall(token);
+      if (!principal) {
+        try {
+          principal = await verify(token);
+        } catch (error) {
+          throw verificationError(error, logger);
+        }
       }
+      // jose lets `exp` pass within the clock tolerance; the gateway's expiry is `exp` itself, so a
+      // request and a graphql-ws connection agree on when a token stops working.
+      if (isExpired(principal)) throw tokenExpiredError();
+      return principal;
     },
     mint,
     async describeStartupAuth() {

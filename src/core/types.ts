@@ -194,6 +194,12 @@ export interface Principal {
   namespaces: readonly string[] | '*';
   /** May read secret values (admins always may). */
   secrets: boolean;
+  /**
+   * When the credential stops being valid (ms since the epoch, the token's `exp`), or null when
+   * it never does (no `exp`, or auth off). Everything done with it is bounded by this instant:
+   * operations after it are refused, graphql-ws connections close with 4401, streams end.
+   */
+  expiresAt: number | null;
 }
 
 /** A change as delivered to a subscriber. */

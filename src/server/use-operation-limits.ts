@@ -5,6 +5,7 @@ import {
   BREAK,
   type DocumentNode,
   type FragmentDefinitionNode,
+  type GraphQLSchema,
   type OperationDefinitionNode,
   type ParseOptions,
   type SelectionSetNode,
@@ -182,15 +183,23 @@ export function principalOf(context: SecurityContext | undefined): Principal | n
   return context?.guard?.principal ?? context?.principal ?? null;
 }
 
-function usesIntrospection(document: DocumentNode): boolean {
+/**
+ * Whether executing `document` would show any part of the schema: `__schema`, or a `__type`
+ * lookup of a type that exists. A `__type` lookup that finds nothing shows nothing (it answers
+ * null, as for any unknown name), so GraphQL over HTTP clients that probe with one work without
+ * a token; it does tell that no type has that name.
+ */
+function disclosesSchema(document: DocumentNode, schema: GraphQLSchema, variables: Record<string, unknown> | null | undefined): boolean {
   let found = false;
   visit(document, {
     Field(node) {
-      if (node.name.value === '__schema' || node.name.value === '__type') {
-        found = true;
-        return BREAK;
+      if (node.name.value === '__schema') found = true;
+      if (node.name.value === '__type') {
+        const argument = node.arguments?.find((candidate) => candidate.name.value === 'name')?.value;
+        const name = argument?.kind === Kind.STRING ? argument.value : argument?.kind === Kind.VARIABLE ? variables?.[argument.name.value] : undefined;
+        if (typeof name !== 'string' || schema.getType(name) !== undefined) found = true;
       }
-      return undefined;
+      return found ? BREAK : undefined;
     },
   });
   return found;
@@ -207,16 +216,18 @@ export interface IntrospectionGuardOptions {
 }
 
 /**
- * Refuses `__schema` / `__type` for callers without a valid token (UNAUTHENTICATED, HTTP 401)
- * unless `publicIntrospection`. `__typename` stays allowed. Checked at execution, not in a
- * validation rule, so yoga's validation cache cannot carry one caller's permission to another.
+ * Refuses introspection that would show the schema (`__schema`, `__type` of an existing type) to
+ * callers without a valid token (UNAUTHENTICATED, HTTP 401 with a `WWW-Authenticate` challenge)
+ * unless `publicIntrospection`. `__typename`, and a `__type` lookup that finds nothing, stay
+ * allowed. Checked at execution, not in a validation rule, so yoga's validation cache cannot carry
+ * one caller's permission to another.
  */
 export function useIntrospectionGuard(options: IntrospectionGuardOptions = {}): Plugin<SecurityContext> {
   const { publicIntrospection = false, isAuthenticated = (context: SecurityContext) => principalOf(context) !== null } = options;
   return {
     onExecute({ args, setResultAndStopExecution }) {
       if (publicIntrospection || isAuthenticated(args.contextValue)) return;
-      if (!usesIntrospection(args.document)) return;
+      if (!disclosesSchema(args.document, args.schema, args.variableValues as Record<string, unknown> | null | undefined)) return;
       const error = new GatewayError('UNAUTHENTICATED', 'Introspection requires a bearer token');
       setHttpStatus(error);
       setResultAndStopExecution({ errors: [error] });
@@ -224,12 +235,22 @@ export function useIntrospectionGuard(options: IntrospectionGuardOptions = {}): 
   };
 }
 
-/** Lets yoga answer with the error code's HTTP status (`HTTP_STATUS`), and headers, when the error decides the response. */
+/** The challenge of a 401 without a usable token (RFC 6750): send a bearer token. */
+export const BEARER_CHALLENGE = 'Bearer';
+/** The challenge of a 401 for a token that is malformed, forged or expired (RFC 6750 §3.1). */
+export const INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"';
+
+/**
+ * Lets yoga answer with the error code's HTTP status (`HTTP_STATUS`), and headers, when the error
+ * decides the response. UNAUTHENTICATED (401) always carries a `WWW-Authenticate` challenge
+ * (RFC 9110 §15.5.2), `Bearer` unless `headers` names another.
+ */
 export function setHttpStatus(error: GatewayError, headers?: Record<string, string>): void {
   const status = HTTP_STATUS[error.code];
+  const all = error.code === 'UNAUTHENTICATED' ? { 'WWW-Authenticate': BEARER_CHALLENGE, ...headers } : headers;
   // ErrorExtensions is flat on purpose; yoga's `http` extension is internal and stripped from
   // responses, so it is attached here rather than widened in the public type.
-  (error.extensions as Record<string, unknown>).http = headers ? { status, headers } : { status };
+  (error.extensions as Record<string, unknown>).http = all ? { status, headers: all } : { status };
 }
 
 export interface RequestBodyLimitOptions {

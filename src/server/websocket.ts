@@ -8,13 +8,17 @@ import {
   type ExecutionArgs,
   type ValueNode,
   type ExecutionResult,
+  type GraphQLFormattedError,
   type GraphQLSchema,
 } from 'graphql';
-import type { Context } from 'graphql-ws';
+import { CloseCode, type Context } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { TOKEN_EXPIRED_MESSAGE, isExpired, onExpiry, tokenExpiredError } from '../auth/lifetime.js';
 import type { ChangeFeed, DeliveredChange, Principal, WatchOptions } from '../core/types.js';
 import { isGatewayError } from '../errors.js';
+import { isAsyncIterable as isStream, onStreamEnd, type TransportContext } from './transport.js';
+import { subjectOf, type SubscriptionLimiter, type SubscriptionSlot } from './use-subscription-limits.js';
 import type { GatewayYoga } from './yoga.js';
 
 /** The graphql-ws context of one socket, with the caller `onConnect` verified. */
@@ -60,6 +64,20 @@ export interface WebSocketOptions {
   directWrites?: boolean;
   /** Bytes a socket may have unsent before its shared subscriptions are ended as too slow. @default 8 MiB */
   maxBufferedBytes?: number;
+  /**
+   * Largest WebSocket message accepted, from the first frame on (before `connection_init` is
+   * authenticated): a bigger one closes the socket with 1009 (Message Too Big) as soon as its
+   * frame header announces the size, before its payload is buffered. Set it like the HTTP body
+   * limit (`HOTCONF_MAX_BODY_BYTES`).
+   * @default 4_194_304 (4 MiB)
+   */
+  maxMessageBytes?: number;
+  /**
+   * Counts each subscription (each subscriber of a shared execution too) against the
+   * per-connection and per-subject limits; one over a limit gets a `RATE_LIMITED` result and the
+   * socket stays open. @default undefined (unlimited)
+   */
+  subscriptionLimiter?: SubscriptionLimiter;
 }
 
 /** Counts for /ready and metrics. */
@@ -81,8 +99,6 @@ type Enveloped = ReturnType<GatewayYoga['getEnveloped']>;
 type RootValue = { execute: Enveloped['execute']; subscribe: Enveloped['subscribe']; target: DirectTarget };
 type ResultStream = AsyncIterableIterator<ExecutionResult>;
 
-const isAsyncIterable = (value: unknown): value is AsyncIterable<ExecutionResult> =>
-  typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 
 /**
  * graphql-ws (protocol `graphql-transport-ws`) on the HTTP server's port and path, executing
@@ -103,26 +119,85 @@ export function attachWebSocket({
   batchWrites = true,
   directWrites = true,
   maxBufferedBytes = 8 * 1_048_576, // 8 MiB
+  maxMessageBytes = 4 * 1_048_576, // 4 MiB
+  subscriptionLimiter,
 }: WebSocketOptions): WebSocketEndpoint {
-  const wsServer = new WebSocketServer({ server, path });
+  // ws' own default (100 MiB) would buffer a whole hostile frame before anyone authenticated.
+  const wsServer = new WebSocketServer({ server, path, maxPayload: maxMessageBytes });
   const shared = createSharedExecutions(maxQueuedResults, maxBufferedBytes);
+
+  /** Runs a subscription: sharing an execution with others under the same key where it may, else on its own. */
+  const subscribeOnSocket = (args: ExecutionArgs) => {
+    const root = args.rootValue as RootValue;
+    const share = shareExecution ? shareKey(args) : null;
+    if (share === null) return root.subscribe(args);
+    const feed = (args.contextValue as { feed?: ChangeFeed } | undefined)?.feed;
+    // Without the feed a resume cannot be checked (and a group cannot tell where it stands).
+    if (share.resume && !feed) return root.subscribe(args);
+    const resume = share.resume && feed ? { ...share.resume, feed } : null;
+    const start = (tracker: Tracker | null) => {
+      if (tracker) {
+        if (feed) (args.contextValue as { feed: ChangeFeed }).feed = trackingFeed(feed, tracker);
+        // The group's stream outlives its creator: its end is not bound to the creator's token.
+        (args.contextValue as TransportContext).sharedExecution = true;
+      }
+      return root.subscribe(args);
+    };
+    return shared.subscribe(share.key, resume, start, directWrites ? root.target : null);
+  };
+
+  // The slots of each socket's subscriptions: each is given back when its stream ends, and all
+  // of them when the socket closes (release is idempotent: whichever comes first counts).
+  const socketSlots = new WeakMap<WebSocket, Set<SubscriptionSlot>>();
+  const takeSlot = (args: ExecutionArgs, socket: WebSocket): (() => void) | GraphQLError | null => {
+    if (!subscriptionLimiter) return null;
+    let slot: SubscriptionSlot;
+    try {
+      slot = subscriptionLimiter.acquire(subjectOf(args.contextValue as Parameters<typeof subjectOf>[0]), socket);
+    } catch (error) {
+      if (isGatewayError(error)) return error;
+      throw error;
+    }
+    let slots = socketSlots.get(socket);
+    if (!slots) {
+      const created = new Set<SubscriptionSlot>();
+      socketSlots.set(socket, created);
+      socket.once('close', () => {
+        for (const held of created) held.release();
+        created.clear();
+      });
+      slots = created;
+    }
+    const held = slots;
+    held.add(slot);
+    return () => {
+      slot.release();
+      held.delete(slot);
+    };
+  };
 
   const disposable = useServer<Record<string, unknown> | undefined, { principal?: Principal | null }>(
     {
       execute: (args) => (args.rootValue as RootValue).execute(args),
       subscribe: (args) => {
-        const root = args.rootValue as RootValue;
-        const share = shareExecution ? shareKey(args) : null;
-        if (share === null) return root.subscribe(args);
-        const feed = (args.contextValue as { feed?: ChangeFeed } | undefined)?.feed;
-        // Without the feed a resume cannot be checked (and a group cannot tell where it stands).
-        if (share.resume && !feed) return root.subscribe(args);
-        const resume = share.resume && feed ? { ...share.resume, feed } : null;
-        const start = (tracker: Tracker | null) => {
-          if (tracker && feed) (args.contextValue as { feed: ChangeFeed }).feed = trackingFeed(feed, tracker);
-          return root.subscribe(args);
-        };
-        return shared.subscribe(share.key, resume, start, directWrites ? root.target : null);
+        const release = takeSlot(args, (args.rootValue as RootValue).target.socket);
+        // Refused before it starts; the socket stays open for the caller's other subscriptions.
+        if (release instanceof GraphQLError) return { errors: [release] };
+        const outcome = subscribeOnSocket(args);
+        if (!release) return outcome;
+        // Every end path gives the slot back once: the stream finishing or failing, being returned
+        // (a complete message, the socket closing), or no stream at all.
+        return Promise.resolve(outcome).then(
+          (result) => {
+            if (isStream<ExecutionResult>(result)) return onStreamEnd(result, release);
+            release();
+            return result;
+          },
+          (error: unknown) => {
+            release();
+            throw error;
+          },
+        );
       },
       onConnect: async (ctx) => {
         if (!onConnect) return true;
@@ -130,7 +205,10 @@ export function attachWebSocket({
           const outcome = await onConnect(ctx);
           if (outcome === false) return false;
           // Never echo the principal in connection_ack: keep it for the socket's operations.
-          if (outcome !== true && outcome !== undefined) ctx.extra.principal = outcome;
+          if (outcome !== true && outcome !== undefined) {
+            ctx.extra.principal = outcome;
+            closeAtExpiry(ctx.extra.socket, outcome);
+          }
           return true;
         } catch (error) {
           const code = isGatewayError(error) && error.code === 'UNAUTHENTICATED' ? 4401 : 4403;
@@ -138,8 +216,18 @@ export function attachWebSocket({
           return false;
         }
       },
+      // yoga's `http` extension (status and headers for an HTTP answer) means nothing here.
+      onNext: (_ctx, _id, _payload, _args, result) => (result.errors?.some(hasHttpExtension) ? { ...result, errors: result.errors.map(withoutHttpExtension) } : undefined),
+      onError: (_ctx, _id, _payload, errors) => (errors.some(hasHttpExtension) ? errors.map(withoutHttpExtension) : undefined),
       onSubscribe: async (ctx, id, params) => {
-        const initial = {
+        // The connection's token is checked for every operation: one sent after its exp (just
+        // before the close at exp reached the client, or by a client that ignores it) never runs.
+        if (isExpired(ctx.extra.principal)) {
+          ctx.extra.socket.close(CloseCode.Unauthorized, TOKEN_EXPIRED_MESSAGE);
+          return [tokenExpiredError()];
+        }
+        const initial: TransportContext & Record<string, unknown> = {
+          transport: 'graphql-ws',
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           params,
@@ -193,6 +281,23 @@ export function attachWebSocket({
     stats: () => ({ sockets: wsServer.clients.size, ...shared.stats() }),
     [Symbol.asyncDispose]: dispose,
   };
+}
+
+const hasHttpExtension = (error: { extensions?: Record<string, unknown> }) => error.extensions?.http !== undefined;
+
+/** The error as JSON for a WebSocket client: yoga's HTTP-only `http` extension left out. */
+function withoutHttpExtension(error: GraphQLError): GraphQLFormattedError {
+  const json = error.toJSON();
+  if (!json.extensions || !('http' in json.extensions)) return json;
+  const { http: _http, ...extensions } = json.extensions;
+  return { ...json, extensions };
+}
+
+/** Closes `socket` with 4401 when `principal`'s token expires; the timer goes with the socket. */
+function closeAtExpiry(socket: WebSocket, principal: Principal | null): void {
+  if (socket.readyState !== socket.OPEN) return;
+  const cancel = onExpiry(principal, () => socket.close(CloseCode.Unauthorized, TOKEN_EXPIRED_MESSAGE));
+  socket.once('close', cancel);
 }
 
 /**
@@ -515,7 +620,7 @@ function createSharedExecutions(maxQueuedResults: number, maxBufferedBytes: numb
         const created: Group = { members: new Set(), ready: Promise.resolve(null), source: null, floor: null, revisions: [], broadcast: -1 };
         created.ready = (async () => {
           const result = await start(created);
-          if (!isAsyncIterable(result)) {
+          if (!isStream<ExecutionResult>(result)) {
             if (groups.get(key) === created) groups.delete(key);
             return result as ExecutionResult;
           }

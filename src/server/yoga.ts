@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { GraphQLError, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import { isGatewayError, isUnavailableError } from '../errors.js';
+import { ERROR_CODES, isGatewayError, isUnavailableError, type ErrorCode } from '../errors.js';
 import type { Guard, Principal } from '../core/types.js';
 import type { GatewayServices, GraphQLContext } from '../graphql/context.js';
 import type { Logger } from '../logger.js';
 import { traceIdFrom } from './trace.js';
+import { isAsyncIterable, useEndUnsentStreams, type TransportContext } from './transport.js';
+import { INVALID_TOKEN_CHALLENGE, setHttpStatus } from './use-operation-limits.js';
+import { useTokenLifetime } from './use-token-lifetime.js';
 
 export interface ServerContext {
   req: IncomingMessage;
@@ -14,7 +17,7 @@ export interface ServerContext {
 }
 
 /** What a transport may hand the context factory beyond yoga's own request. */
-interface InitialContext {
+interface InitialContext extends TransportContext {
   request?: Request;
   /** graphql-ws: the `connection_init` payload. */
   connectionParams?: Record<string, unknown>;
@@ -45,6 +48,88 @@ export function authorizationFrom(initial: InitialContext): string | null {
   return initial.request?.headers.get('authorization') ?? null;
 }
 
+/** Codes that mean "the caller's request was refused", not "the gateway failed" (DESIGN.md "Errors"). */
+const EXPECTED_CODES: ReadonlySet<string> = new Set<string>([
+  ...ERROR_CODES.filter((code: ErrorCode) => code !== 'SERVICE_UNAVAILABLE'),
+  // graphql-js and yoga's own refusals of a document or a request.
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+]);
+
+const isGraphQLErrorLike = (value: unknown): value is GraphQLError =>
+  value instanceof GraphQLError || (value instanceof Error && (value.name === 'GraphQLError' || value.name === 'GatewayError'));
+
+/**
+ * Whether `value` is a refusal the gateway meant to give (a `GatewayError` other than
+ * SERVICE_UNAVAILABLE, or a GraphQL error about the request such as a parse, validation or
+ * coercion error), as opposed to a failure that wraps an unexpected error.
+ */
+export function isExpectedRefusal(value: unknown): boolean {
+  for (let current: unknown = value, depth = 0; depth < 8; depth++) {
+    if (isGatewayError(current)) return current.code !== 'SERVICE_UNAVAILABLE';
+    if (!isGraphQLErrorLike(current)) return false;
+    if (!current.originalError) {
+      const code = current.extensions?.code;
+      return code === undefined || (typeof code === 'string' && EXPECTED_CODES.has(code));
+    }
+    current = current.originalError;
+  }
+  return false;
+}
+
+/**
+ * Turns the errors of a request that could not start (graphql-js "request errors": a variable
+ * of the wrong type, a missing required variable, an unknown input field, a scalar's
+ * `parseValue` refusing a value) into `BAD_USER_INPUT`,
+ * over every transport. Such a result has no `data`; field errors always have a `path`, so a
+ * subscription whose resolver refused is left as it is. Over HTTP the status follows the GraphQL
+ * over HTTP spec: 400 with `application/graphql-response+json`, 200 with `application/json`.
+ */
+export function useRequestErrorCodes(): Plugin {
+  const recode = <R>(result: R): R => {
+    if (isAsyncIterable(result) || typeof result !== 'object' || result === null || 'data' in result) return result;
+    const errors = (result as ExecutionResult).errors;
+    if (!errors?.length || errors.some((error) => error.path !== undefined)) return result;
+    // An error that names another code (OPERATION_RESOLUTION_FAILURE) keeps it; the rest are
+    // coercion errors, with no code or a scalar's own BAD_USER_INPUT.
+    const recoded = errors.map((error) => {
+      const code = error.extensions?.code;
+      return typeof code === 'string' && code !== 'BAD_USER_INPUT' ? error : badUserInput(error);
+    });
+    return { ...result, errors: recoded };
+  };
+  return {
+    onExecute({ executeFn, setExecuteFn }) {
+      setExecuteFn((args) => mapMaybePromise(executeFn(args), recode));
+    },
+    onSubscribe({ subscribeFn, setSubscribeFn }) {
+      setSubscribeFn((args) => mapMaybePromise(subscribeFn(args), recode));
+    },
+  };
+}
+
+/** `f(value)`, after `value` resolves when it is a promise: a synchronous result stays synchronous. */
+function mapMaybePromise<T, R>(value: T | PromiseLike<T>, f: (resolved: T) => R): R | Promise<R> {
+  const thenable = value as PromiseLike<T>;
+  return typeof thenable?.then === 'function' ? Promise.resolve(thenable).then(f) : f(value as T);
+}
+
+function badUserInput(error: GraphQLError): GraphQLError {
+  const original = error.originalError;
+  // A scalar that refused with its own GraphQL error (a limit, say) keeps its extensions.
+  const { http: _http, ...kept } = (isGraphQLErrorLike(original) ? original.extensions : {}) as Record<string, unknown>;
+  // The message already says which variable and why (the scalar's own message included); the
+  // original error is dropped so nothing treats a refused input as an unexpected failure.
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    extensions: { ...kept, code: 'BAD_USER_INPUT', http: { spec: true, status: 400 } },
+  });
+}
+
 /** graphql-yoga for HTTP (GET/POST, GraphQL over HTTP) and SSE; graphql-ws reuses its envelop. */
 export function createGatewayYoga({ schema, services, authenticate, guardFor, logger, graphiql = false, plugins = [] }: YogaOptions): GatewayYoga {
   const traceIds = new WeakMap<Request, string>();
@@ -58,6 +143,17 @@ export function createGatewayYoga({ schema, services, authenticate, guardFor, lo
     },
   };
 
+  // Unexpected errors maskError has logged with their correlation id: yoga would log them again.
+  const reported = new WeakSet<object>();
+  const logYogaError = (...args: unknown[]) => {
+    for (const arg of args) {
+      if (typeof arg === 'object' && arg !== null && reported.has(arg)) continue;
+      // Refusals reach here because maskError rebuilds them; they are the caller's, not ours.
+      if (isExpectedRefusal(arg)) logger.debug({ refusal: arg }, 'request refused');
+      else logger.error({ err: arg }, 'yoga');
+    }
+  };
+
   return createYoga<ServerContext, GraphQLContext>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -68,7 +164,7 @@ export function createGatewayYoga({ schema, services, authenticate, guardFor, lo
       debug: (...args) => logger.debug({ args }, 'yoga'),
       info: (...args) => logger.info({ args }, 'yoga'),
       warn: (...args) => logger.warn({ args }, 'yoga'),
-      error: (...args) => logger.error({ args }, 'yoga'),
+      error: logYogaError,
     },
     maskedErrors: {
       // Our own errors (GatewayError) and graphql's parse/validation errors pass; anything
@@ -80,6 +176,7 @@ export function createGatewayYoga({ schema, services, authenticate, guardFor, lo
         if (error instanceof GraphQLError && (!original || original instanceof GraphQLError)) return error;
         const correlationId = randomUUID();
         const path = error instanceof GraphQLError ? error.path : undefined;
+        for (const logged of [error, original]) if (typeof logged === 'object' && logged !== null) reported.add(logged);
         if (isUnavailableError(original)) {
           // An outage, not a bug: the client should retry (the SDK does, with backoff).
           logger.warn({ err: original, correlationId, path }, 'dependency unavailable');
@@ -95,11 +192,25 @@ export function createGatewayYoga({ schema, services, authenticate, guardFor, lo
         });
       },
     },
-    plugins: [echoTraceId, ...plugins],
+    plugins: [echoTraceId, useRequestErrorCodes(), useTokenLifetime(), ...plugins, useEndUnsentStreams()],
     context: async (initial: InitialContext): Promise<GraphQLContext> => {
-      const principal = initial.principal !== undefined ? initial.principal : await authenticate(authorizationFrom(initial));
+      const principal = initial.principal !== undefined ? initial.principal : await authenticateRequest(authenticate, authorizationFrom(initial));
       const traceId = initial.traceId ?? (initial.request ? traceIds.get(initial.request) : undefined) ?? randomUUID().replace(/-/g, '');
       return { ...services, principal, guard: guardFor(principal), traceId };
     },
   });
+}
+
+/**
+ * Verifies the request's token. A refusal decides the whole response: UNAUTHENTICATED is HTTP
+ * 401 with a `WWW-Authenticate` challenge (GraphQL over HTTP: no `data`, so 4xx), a JWKS that
+ * cannot be fetched 503.
+ */
+async function authenticateRequest(authenticate: YogaOptions['authenticate'], authorization: string | null): Promise<Principal | null> {
+  try {
+    return await authenticate(authorization);
+  } catch (error) {
+    if (isGatewayError(error)) setHttpStatus(error, error.code === 'UNAUTHENTICATED' ? { 'WWW-Authenticate': INVALID_TOKEN_CHALLENGE } : undefined);
+    throw error;
+  }
 }

@@ -3,7 +3,7 @@ import { createGuard, NAMESPACE_FORBIDDEN_MESSAGE } from '../../src/auth/guard.j
 import type { Principal, Role } from '../../src/core/types.js';
 import { GatewayError } from '../../src/errors.js';
 
-const principal = (role: Role, namespaces: Principal['namespaces'] = ['own'], secrets = false): Principal => ({ sub: `${role}-1`, role, namespaces, secrets });
+const principal = (role: Role, namespaces: Principal['namespaces'] = ['own'], secrets = false): Principal => ({ sub: `${role}-1`, role, namespaces, secrets, expiresAt: null });
 
 function outcome(run: () => void): 'ok' | string {
   try {

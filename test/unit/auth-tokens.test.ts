@@ -27,7 +27,7 @@ describe('HS256 authenticator', () => {
 
   it('accepts a token it minted and returns its claims', async () => {
     const token = await auth.mint({ sub: 'alice', role: 'writer', namespaces: ['demo-platform'] });
-    expect(await auth.authenticate(`Bearer ${token}`)).toEqual({ sub: 'alice', role: 'writer', namespaces: ['demo-platform'], secrets: false });
+    expect(await auth.authenticate(`Bearer ${token}`)).toEqual({ sub: 'alice', role: 'writer', namespaces: ['demo-platform'], secrets: false, expiresAt: expect.any(Number) });
     expect(await auth.authenticate(`bearer   ${token}  `)).toMatchObject({ sub: 'alice' });
   });
 
@@ -77,9 +77,14 @@ describe('HS256 authenticator', () => {
     }
   });
 
-  it('tolerates a few seconds of clock skew but not more', async () => {
+  it('tolerates a few seconds of clock skew on nbf, but exp is exact and carried as expiresAt', async () => {
+    const early = await mintToken({ secret: SECRET, sub: 'a', role: 'admin', namespaces: '*', notBefore: 2 });
+    expect(await auth.authenticate(`Bearer ${early}`)).toMatchObject({ sub: 'a' });
     const justExpired = await mintToken({ secret: SECRET, sub: 'a', role: 'admin', namespaces: '*', expiresIn: -2 });
-    expect(await auth.authenticate(`Bearer ${justExpired}`)).toMatchObject({ sub: 'a' });
+    expect(await failure(auth.authenticate(`Bearer ${justExpired}`))).toMatchObject({ code: 'UNAUTHENTICATED', message: 'Token expired' });
+    const token = await mintToken({ secret: SECRET, sub: 'a', role: 'admin', namespaces: '*', expiresIn: 60 });
+    const exp = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).exp as number;
+    expect((await auth.authenticate(`Bearer ${token}`))?.expiresAt).toBe(exp * 1_000);
   });
 
   it('refuses tokens whose claims are not hotconf claims', async () => {
@@ -99,7 +104,7 @@ describe('HS256 authenticator', () => {
       expect(error.message).toMatch(message);
     }
     const star = await sign({ sub: 'a', role: 'reader', namespaces: ['x', '*'], secrets: true });
-    expect(await auth.authenticate(`Bearer ${star}`)).toEqual({ sub: 'a', role: 'reader', namespaces: '*', secrets: true });
+    expect(await auth.authenticate(`Bearer ${star}`)).toEqual({ sub: 'a', role: 'reader', namespaces: '*', secrets: true, expiresAt: expect.any(Number) });
   });
 
   it('refuses an HS512 token even with the right secret (algorithm pinned)', async () => {
@@ -142,7 +147,7 @@ describe('JWKS authenticator', () => {
       .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
       .setExpirationTime('5m')
       .sign(privateKey);
-    expect(await auth.authenticate(`Bearer ${token}`)).toEqual({ sub: 'svc', role: 'reader', namespaces: ['a'], secrets: false });
+    expect(await auth.authenticate(`Bearer ${token}`)).toEqual({ sub: 'svc', role: 'reader', namespaces: ['a'], secrets: false, expiresAt: expect.any(Number) });
     expect(auth.required).toBe(true);
     expect(auth.mode).toBe('jwks');
   });
@@ -185,7 +190,7 @@ describe('secure default: generated key', () => {
     expect(token).toBeDefined();
 
     const second = createAuthenticator({ dataDir });
-    expect(await second.authenticate(`Bearer ${token}`)).toEqual({ sub: 'admin', role: 'admin', namespaces: '*', secrets: true });
+    expect(await second.authenticate(`Bearer ${token}`)).toEqual({ sub: 'admin', role: 'admin', namespaces: '*', secrets: true, expiresAt: expect.any(Number) });
     // The CLI signs with the same key the gateway verifies with.
     const cli = await mintToken({ secret: resolveSigningSecret({ dataDir }), sub: 'alice', role: 'writer', namespaces: ['demo-platform'] });
     expect(await second.authenticate(`Bearer ${cli}`)).toMatchObject({ sub: 'alice', role: 'writer' });
@@ -225,7 +230,7 @@ describe('graphql-ws connection_init', () => {
     const empty = await auth.mint({ sub: 'x', role: 'reader', namespaces: [] });
     expect((await run({ authorization: `Bearer ${empty}` })).closes[0]?.[0]).toBe(4403);
     const good = await auth.mint({ sub: 'x', role: 'reader', namespaces: ['a'] });
-    expect(await run({ Authorization: `Bearer ${good}` })).toEqual({ result: { sub: 'x', role: 'reader', namespaces: ['a'], secrets: false }, closes: [] });
+    expect(await run({ Authorization: `Bearer ${good}` })).toEqual({ result: { sub: 'x', role: 'reader', namespaces: ['a'], secrets: false, expiresAt: expect.any(Number) }, closes: [] });
     expect((await run({ token: good })).result).toMatchObject({ sub: 'x' });
   });
 });
