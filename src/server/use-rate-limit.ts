@@ -150,10 +150,17 @@ export interface RateLimiterOptions {
   channelPrefix?: string;
   /**
    * How long a mutation waits for Redis's verdict before this process's own count decides. A
-   * lost connection (reconnecting) is not waited for at all.
-   * @default 250 (ms)
+   * lost connection (reconnecting) is not waited for at all. Generous, because a busy event loop
+   * delays replies too, and a verdict not waited for is counted twice (here and in Redis).
+   * @default 1_000 (1 s)
    */
   redisTimeoutMs?: number;
+  /**
+   * After Redis failed or timed out, the in-memory count decides alone, and Redis is PINGed at
+   * most this often until it answers; mutations do not wait on it meanwhile.
+   * @default 2_000 (2 s)
+   */
+  retryRedisAfterMs?: number;
   /** Clock that places requests in windows, for tests. @default Date.now */
   now?: () => number;
   logger?: Pick<Logger, 'warn'>;
@@ -170,7 +177,8 @@ export function createRateLimiter({
   perMinute = 600,
   redis = null,
   channelPrefix = 'hotconf:',
-  redisTimeoutMs = 250, // 250 ms
+  redisTimeoutMs = 1_000, // 1 s
+  retryRedisAfterMs = 2_000, // 2 s
   now = Date.now,
   logger,
 }: RateLimiterOptions = {}): RateLimiter {
@@ -189,7 +197,23 @@ export function createRateLimiter({
     now,
   );
   let warnedAt = 0;
+  // A breaker: once Redis has failed or not answered in time, mutations stop asking it (the
+  // insurance decides at once) until a PING, sent at most every `retryRedisAfterMs`, or any late
+  // reply shows it answers again. A hung Redis then holds up only the mutations in flight when
+  // it stopped answering, not every one after.
+  let answering = true;
+  let probeAt = 0;
   const client = redis;
+  const probe = () => {
+    if (Date.now() < probeAt) return;
+    probeAt = Date.now() + retryRedisAfterMs;
+    client.ping().then(
+      () => {
+        answering = true;
+      },
+      () => {},
+    );
+  };
   return {
     async take(subject, cost) {
       let timer: NodeJS.Timeout | undefined;
@@ -197,13 +221,29 @@ export function createRateLimiter({
         // A connection that was lost is not waited for at all; one still being opened (the
         // gateway just started) gets the timeout, so the first writes are counted in Redis too.
         if (LOST.has(client.status)) throw new Error(`redis connection is ${client.status}`);
+        if (!answering) {
+          probe();
+          throw new Error('redis has not answered since the last failure');
+        }
+        const verdict = shared.take(subject, cost);
+        // A late answer proves Redis is back (an overloaded event loop, not a hung Redis).
+        verdict.then(
+          () => {
+            answering = true;
+          },
+          () => {},
+        );
         return await Promise.race([
-          shared.take(subject, cost),
+          verdict,
           new Promise<never>((_, reject) => {
             timer = setTimeout(() => reject(new Error(`redis did not answer within ${redisTimeoutMs} ms`)), redisTimeoutMs);
           }),
         ]);
       } catch (error) {
+        if (answering) {
+          answering = false;
+          probeAt = Date.now() + retryRedisAfterMs;
+        }
         if (Date.now() - warnedAt > 60_000) {
           warnedAt = Date.now();
           logger?.warn({ err: error instanceof Error ? error.message : String(error) }, 'rate limit: Redis unavailable, counting in this gateway only');
