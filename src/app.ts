@@ -112,7 +112,8 @@ export async function createApp(config: Readonly<Config>, { logger }: { logger: 
     // The mutation rate limit holds per subject across every gateway sharing this Redis.
     let limiterRedis: RedisClient | null = null;
     if (redis && config.rateLimitPerMin > 0) {
-      const client = redis.create('ratelimit', { commandTimeoutMs: 1_000 });
+      // One round trip for a mutation's eight window counters.
+      const client = redis.create('ratelimit', { commandTimeoutMs: 2_000, autoPipelining: true });
       limiterRedis = client;
       disposers.push(() => void client.disconnect());
     }

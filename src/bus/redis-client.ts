@@ -66,6 +66,12 @@ export interface RedisConnectionTuning {
    * @default 1
    */
   maxRetriesPerRequest?: number | null;
+  /**
+   * Send commands issued in the same tick as one pipeline (one round trip for the rate limiter's
+   * counters of a request).
+   * @default false
+   */
+  autoPipelining?: boolean;
 }
 
 /** Options of the factory: one per process, shared by the bus and the rate limiter. */
@@ -171,7 +177,7 @@ export function createRedisClientFactory({ redisUrl, cluster = false, tls: tlsOp
     logger?.info({ redis: where, cluster }, 'redis connections ready');
   };
 
-  const create = (name: string, { commandTimeoutMs, maxRetriesPerRequest = 1 }: RedisConnectionTuning = {}): RedisClient => {
+  const create = (name: string, { commandTimeoutMs, maxRetriesPerRequest = 1, autoPipelining = false }: RedisConnectionTuning = {}): RedisClient => {
     const options: RedisOptions = {
       connectionName: `hotconf-${name}`,
       username: endpoint.username,
@@ -189,6 +195,7 @@ export function createRedisClientFactory({ redisUrl, cluster = false, tls: tlsOp
         // ioredis gives every node connection these options; the URL's user, password and TLS
         // reach no node otherwise, and a refused login then shows only as a slots-cache failure.
         redisOptions: options,
+        enableAutoPipelining: autoPipelining,
         clusterRetryStrategy: (times) => Math.min(50 * times, 1_000),
         ...(endpoint.tls
           ? {
@@ -202,7 +209,7 @@ export function createRedisClientFactory({ redisUrl, cluster = false, tls: tlsOp
       // Per-node failures (one master down, a node refusing the login) arrive here, not as 'error'.
       client.on('node error', (error: unknown, node: unknown) => report(error, typeof node === 'string' ? node : null));
     } else {
-      client = new Redis({ ...options, host: endpoint.host, port: endpoint.port, db: endpoint.db });
+      client = new Redis({ ...options, host: endpoint.host, port: endpoint.port, db: endpoint.db, enableAutoPipelining: autoPipelining });
     }
     clients.add(client);
     client.on('error', (error: unknown) => report(error, null));
