@@ -111,7 +111,8 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
   if (tls) args.push('--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--tls-ca-cert-file', tls.caFile, '--tls-auth-clients', 'no');
   else args.push('--port', String(port));
   if (password) args.push('--requirepass', password);
-  if (user) args.push('--user', `${user.name} on >${user.password} ~* &* +@all`, '--user', 'default off');
+  // Each word of an ACL rule is an argument of its own (one quoted argument is a user name).
+  if (user) args.push('--user', user.name, 'on', `>${user.password}`, '~*', '&*', '+@all', '--user', 'default', 'off');
   const probeOptions: RedisOptions = {
     ...(user ? { username: user.name, password: user.password } : password ? { password } : {}),
     ...(tls ? { tls: { ca: tls.ca } } : {}),
