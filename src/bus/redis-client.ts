@@ -92,8 +92,6 @@ export interface RedisClientFactoryOptions {
 
 /** Makes every Redis connection of the gateway from one URL, with the same credentials and TLS. */
 export interface RedisClientFactory {
-  /** Where the connections go (no secrets): `host:port`, TLS, cluster, user. For logs and /ready. */
-  readonly target: { host: string; port: number; tls: boolean; cluster: boolean; username: string | null };
   /**
    * Opens a connection named `hotconf-<name>` (visible in `CLIENT LIST`). The caller owns it
    * and closes it (`quit()` / `disconnect()`).
@@ -218,8 +216,5 @@ export function createRedisClientFactory({ redisUrl, cluster = false, tls: tlsOp
     return client;
   };
 
-  return {
-    target: { host: endpoint.host, port: endpoint.port, tls: endpoint.tls, cluster, username: endpoint.username ?? null },
-    create,
-  };
+  return { create };
 }
