@@ -95,6 +95,8 @@ export function createRedisBus({
   const onConnectionError = () => {};
   const onPublishFailed = (error: unknown) => {
     publishFailures++;
+    // A refusal (NOPERM: the ACL lacks PUBLISH on the channel) is a setting to fix, not an outage.
+    redis?.reportCommandError(error);
     // The cause (outage, refused login) is already logged; a failed publish is its consequence.
     const now = Date.now();
     if (now - lastFailureLogAt > 5_000) {
@@ -178,7 +180,10 @@ export function createRedisBus({
       // RedisPubSub keeps a second promise for the same SUBSCRIBE and never handles its
       // rejection: a SUBSCRIBE failing during an outage would end the process.
       (pubsub as unknown as PubSubInternals).subsPendingRefsMap?.get(channel)?.pending?.catch?.(() => {});
-      const id = await subscribing;
+      const id = await subscribing.catch((error: unknown) => {
+        redis?.reportCommandError(error);
+        throw error;
+      });
       let subscribed = true;
       return async () => {
         if (!subscribed) return;

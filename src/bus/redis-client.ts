@@ -97,6 +97,12 @@ export interface RedisClientFactory {
    * and closes it (`quit()` / `disconnect()`).
    */
   create(name: string, tuning?: RedisConnectionTuning): RedisClient;
+  /**
+   * Reports a command Redis refused (a PUBLISH or SUBSCRIBE outside the user's ACL, a login that
+   * expired): logged like connection trouble, once per cause. Transient failures (timeouts, a
+   * closed connection) are left to the connection's own report and ignored here.
+   */
+  reportCommandError(error: unknown): void;
 }
 
 /** The kinds of trouble an operator acts on differently. */
@@ -130,7 +136,8 @@ export function classifyRedisError(error: unknown): { kind: RedisTroubleKind; ca
 
 const ADVICE: Record<RedisTroubleKind, string> = {
   auth: 'redis refused the credentials: check the user and password in REDIS_URL',
-  permission: 'redis refused a command to the REDIS_URL user (ACL): it needs publish, subscribe, ping, eval/evalsha, get/set/incrby/pttl on the hotconf keys',
+  permission:
+    'redis refused a command to the REDIS_URL user (ACL): grant it the commands and the keys and channels under HOTCONF_CHANNEL_PREFIX listed in docs/REDIS.md',
   tls: 'redis TLS handshake failed: check rediss://, the server certificate and its CA (NODE_EXTRA_CA_CERTS)',
   unreachable: 'redis is unreachable; changes reach subscribers through the periodic check until it is back',
   other: 'redis connection error',
@@ -216,5 +223,11 @@ export function createRedisClientFactory({ redisUrl, cluster = false, tls: tlsOp
     return client;
   };
 
-  return { create };
+  return {
+    create,
+    reportCommandError(error) {
+      const { kind } = classifyRedisError(error);
+      if (kind === 'auth' || kind === 'permission' || kind === 'tls') report(error, null);
+    },
+  };
 }

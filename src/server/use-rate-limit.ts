@@ -246,7 +246,7 @@ export function createRateLimiter({
         }
         if (Date.now() - warnedAt > 60_000) {
           warnedAt = Date.now();
-          logger?.warn({ err: error instanceof Error ? error.message : String(error) }, 'rate limit: Redis unavailable, counting in this gateway only');
+          logger?.warn({ err: error instanceof Error ? error.message : String(error) }, 'rate limit: no verdict from Redis, counting in this gateway only');
         }
         return insurance.take(subject, cost);
       } finally {

@@ -51,8 +51,11 @@ export async function createTestCertificates(): Promise<TestCertificates> {
 export interface PrivateRedisOptions {
   /** `requirepass` (the `default` user's password). */
   password?: string;
-  /** An ACL user of its own (`user:password@` in the URL); the `default` user is then disabled. */
-  user?: { name: string; password: string };
+  /**
+   * An ACL user of its own (`user:password@` in the URL), allowed `rules` (Redis ACL words,
+   * default everything); the `default` user is then disabled.
+   */
+  user?: { name: string; password: string; rules?: readonly string[] };
   /** Serve TLS only, with these certificates (the URL becomes `rediss://`). */
   tls?: TestCertificates;
 }
@@ -112,7 +115,7 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
   else args.push('--port', String(port));
   if (password) args.push('--requirepass', password);
   // Each word of an ACL rule is an argument of its own (one quoted argument is a user name).
-  if (user) args.push('--user', user.name, 'on', `>${user.password}`, '~*', '&*', '+@all', '--user', 'default', 'off');
+  if (user) args.push('--user', user.name, 'on', `>${user.password}`, ...(user.rules ?? ['~*', '&*', '+@all']), '--user', 'default', 'off');
   const probeOptions: RedisOptions = {
     ...(user ? { username: user.name, password: user.password } : password ? { password } : {}),
     ...(tls ? { tls: { ca: tls.ca } } : {}),

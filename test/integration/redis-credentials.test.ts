@@ -243,3 +243,70 @@ describe('a standalone Redis with an ACL user, over TLS', () => {
     }
   });
 });
+
+/** The ACL docs/REDIS.md gives for a gateway's Redis user, for keys and channels under `prefix`. */
+const documentedAcl = (prefix: string) => [
+  'resetchannels', `&${prefix}*`, 'resetkeys', `~${prefix}*`, '-@all',
+  '+ping', '+info', '+client|setname',
+  '+publish', '+subscribe', '+unsubscribe', '+psubscribe', '+punsubscribe',
+  '+evalsha', '+eval', '+set', '+incrby', '+pttl', '+expire',
+];
+
+describe('a Redis user restricted by ACL', () => {
+  let database: TestDatabase;
+  const servers: PrivateRedis[] = [];
+  const gateways: Gateway[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase('racl');
+  });
+  afterAll(async () => {
+    await Promise.allSettled(gateways.map((gateway) => gateway.stop('SIGKILL')));
+    await Promise.allSettled(servers.map((server) => server.stop()));
+    await database?.drop();
+  });
+
+  const start = async (rules: string[], prefix: string) => {
+    const redis = await startPrivateRedis({ user: { name: 'hotconf', password: 'acl-pw', rules } });
+    servers.push(redis);
+    const gateway = await startGateway({
+      env: { DATABASE_URL: database.url, REDIS_URL: redis.url, HOTCONF_CHANNEL_PREFIX: prefix, HOTCONF_REPAIR_INTERVAL_MS: '600000', HOTCONF_RATE_LIMIT_PER_MIN: '100' },
+    });
+    gateways.push(gateway);
+    await waitFor(async () => (await ready(gateway)).status === 200, 30_000, `/ready 200:\n${gateway.logs()}`);
+    return { redis, gateway };
+  };
+
+  it('with the documented ACL, changes travel live and the rate limit is decided in Redis', async () => {
+    const prefix = uniquePrefix('racl');
+    const { gateway } = await start(documentedAcl(prefix), prefix);
+    const token = await testToken({ sub: 'acl-writer' });
+    const namespace = uniqueNamespace('acl');
+    const client = wsClient(gateway.wsUrl, token);
+    try {
+      const watcher = await subscribeWs(client, { namespace });
+      await waitFor(async () => (await ready(gateway)).body.namespaces[namespace] !== undefined, 15_000, 'watching');
+      const revision = await setConfig(gateway.url, token, namespace, 'k', 1);
+      await watcher.waitForCount(1);
+      expect(watcher.changes).toEqual([{ key: 'k', op: 'SET', version: 1, revision, value: 1, replayed: false }]);
+      expect((await ready(gateway)).body.repairs).toEqual({ gap: 0, reconnect: 0, periodic: 0 });
+      await watcher.close();
+    } finally {
+      await client.dispose();
+    }
+    // A limiter refused by the ACL would have logged its fallback to counting alone.
+    expect(gateway.logs()).not.toMatch(/NOPERM|no verdict from Redis/);
+  });
+
+  it('a user without PUBLISH is reported once, at error level, as a permission to grant', async () => {
+    const prefix = uniquePrefix('racl');
+    const { gateway } = await start([...documentedAcl(prefix), '-publish'], prefix);
+    const token = await testToken({ sub: 'acl-nopub' });
+    for (let i = 0; i < 5; i += 1) await setConfig(gateway.url, token, 'acl-nopub', `k${i}`, i);
+    await waitFor(() => gateway.logs().includes('NOPERM'), 15_000, 'the refusal in the log');
+    const refusals = gateway.logs().split('\n').filter((line) => line.includes('NOPERM'));
+    expect(refusals, gateway.logs()).toHaveLength(1);
+    expect(JSON.parse(refusals[0]!)).toMatchObject({ level: 50, kind: 'permission', user: 'hotconf' });
+    expect(refusals[0]).toContain("'publish'");
+  });
+});
