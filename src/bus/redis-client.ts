@@ -23,7 +23,8 @@ export interface RedisEndpoint {
 /**
  * Reads `redis://[user[:password]@]host[:port][/db][?family=4|6]` (or `rediss://` for TLS) into
  * its parts. User and password are percent-decoded, so a password with `@`, `:` or `/` is written
- * percent-encoded in the URL. Throws on anything else, naming the part without echoing secrets.
+ * percent-encoded in the URL. Throws on anything else (other query parameters included), naming
+ * the part without echoing secrets.
  *
  * @example parseRedisUrl('rediss://hotconf:s3cret@redis.internal:6380/0')
  */
@@ -46,6 +47,10 @@ export function parseRedisUrl(redisUrl: string): RedisEndpoint {
   const endpoint: RedisEndpoint = { host, port, db, tls: url.protocol === 'rediss:' };
   if (url.username) endpoint.username = decodeURIComponent(url.username);
   if (url.password) endpoint.password = decodeURIComponent(url.password);
+  for (const name of url.searchParams.keys()) {
+    // Silently ignoring `?tls=…` or `?password=…` would connect in a way nobody asked for.
+    if (name !== 'family') throw new Error(`REDIS_URL: unsupported parameter ${JSON.stringify(name)} (supported: family)`);
+  }
   const family = url.searchParams.get('family');
   if (family === '4' || family === '6') endpoint.family = Number(family) as 4 | 6;
   else if (family !== null) throw new Error('REDIS_URL: family must be 4 or 6');

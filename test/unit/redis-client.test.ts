@@ -28,6 +28,7 @@ describe('REDIS_URL', () => {
     expect(() => parseRedisUrl('http://x')).toThrow(/redis: or rediss:/);
     expect(() => parseRedisUrl('redis://:hunter2@h/x')).toThrow(/database number/);
     expect(() => parseRedisUrl('redis://:hunter2@h/x')).not.toThrow(/hunter2/);
+    expect(() => parseRedisUrl('redis://h?tls=true')).toThrow(/unsupported parameter "tls"/);
     expect(() => createRedisClientFactory({ redisUrl: 'redis://h:7000/3', cluster: true })).toThrow(/only database 0/);
     expect(() => loadConfig({ REDIS_URL: 'redis://:hunter2@h:7000/3', HOTCONF_REDIS_CLUSTER: '1' })).toThrow(/only database 0/);
     expect(loadConfig({ REDIS_URL: 'rediss://u:p@h:7000/0', HOTCONF_REDIS_CLUSTER: '1' }).redisCluster).toBe(true);
