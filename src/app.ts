@@ -1,5 +1,4 @@
 import type { AddressInfo } from 'node:net';
-import { Cluster, Redis } from 'ioredis';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
@@ -8,6 +7,7 @@ import { authenticateConnection } from './auth/connection.js';
 import { createAuthenticator, type Authenticator } from './auth/tokens.js';
 import { createMemoryBus } from './bus/memory-bus.js';
 import { createRedisBus } from './bus/redis-bus.js';
+import { createRedisClientFactory, type RedisClient } from './bus/redis-client.js';
 import { createChangeFeed } from './bus/change-feed.js';
 import { createConfigService } from './core/config-service.js';
 import { createConvergence } from './core/convergence.js';
@@ -69,9 +69,10 @@ export async function createApp(config: Readonly<Config>, { logger }: { logger: 
     const validate = createValidator({ maxValueBytes: config.maxValueBytes, maxBatchSize: config.maxBatchSize });
     const store = createConfigStore({ database, validator: validate });
     const metrics = createMetrics();
-    const bus: ChangeBus = config.redisUrl
-      ? createRedisBus({ redisUrl: config.redisUrl, channelPrefix: config.channelPrefix, cluster: config.redisCluster, logger })
-      : createMemoryBus();
+    // Every Redis connection (bus publisher and subscriber, rate limiter) comes from one factory:
+    // one URL, the same credentials and TLS, standalone or Cluster, trouble logged once per cause.
+    const redis = config.redisUrl ? createRedisClientFactory({ redisUrl: config.redisUrl, cluster: config.redisCluster, logger }) : null;
+    const bus: ChangeBus = redis ? createRedisBus({ redis, channelPrefix: config.channelPrefix, logger }) : createMemoryBus();
     disposers.push(() => bus.close());
     const feed = createChangeFeed({
       store,
@@ -116,13 +117,13 @@ export async function createApp(config: Readonly<Config>, { logger }: { logger: 
       },
     });
 
-    // The mutation rate limit holds per subject across every gateway sharing this Redis.
-    let limiterRedis: Redis | Cluster | null = null;
-    if (config.redisUrl) {
-      const options = { maxRetriesPerRequest: 1, connectionName: 'hotconf-ratelimit', lazyConnect: false };
-      limiterRedis = config.redisCluster ? new Cluster([config.redisUrl], { redisOptions: options }) : new Redis(config.redisUrl, options);
-      limiterRedis.on('error', () => {}); // the bus logs connectivity; the limiter falls back to local counting
-      const client = limiterRedis;
+    // The commands connection: the mutation rate limit (per subject, across every gateway sharing
+    // this Redis) and the persisted-query store. Auto-pipelining makes a mutation's eight window
+    // counters one round trip.
+    let commandsRedis: RedisClient | null = null;
+    if (redis) {
+      const client = redis.create('commands', { commandTimeoutMs: 2_000, autoPipelining: true });
+      commandsRedis = client;
       disposers.push(() => void client.disconnect());
     }
 
@@ -139,10 +140,10 @@ export async function createApp(config: Readonly<Config>, { logger }: { logger: 
       logger,
       graphiql: config.development,
       plugins: [
-        usePersistedQueries({ redis: limiterRedis, keyPrefix: config.channelPrefix, logger }),
+        usePersistedQueries({ redis: commandsRedis, keyPrefix: config.channelPrefix, logger }),
         useMetrics(metrics),
         useOperationLimits({ publicIntrospection: config.publicIntrospection }),
-        useRateLimit({ perMinute: config.rateLimitPerMin, redis: limiterRedis, channelPrefix: config.channelPrefix, logger }),
+        useRateLimit({ perMinute: config.rateLimitPerMin, redis: commandsRedis, channelPrefix: config.channelPrefix, logger }),
         useSubscriptionLimits({ limiter: subscriptionLimiter }),
       ],
     });

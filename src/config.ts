@@ -12,9 +12,12 @@ export interface Config {
   databaseUrl: string | null;
   /** @default './.hotconf' */
   dataDir: string;
-  /** Redis URL; null = in-process bus. */
+  /**
+   * Redis URL, `redis://[user:password@]host:port[/db]` or `rediss://…` for TLS; user, password
+   * and TLS apply to every connection (bus, rate limiter), in cluster mode too. null = in-process bus.
+   */
   redisUrl: string | null;
-  /** @default false */
+  /** `redisUrl` names a seed node of a Redis Cluster (`HOTCONF_REDIS_CLUSTER`). @default false */
   redisCluster: boolean;
   /** Prefix of every Redis channel and key. @default 'hotconf:' */
   channelPrefix: string;
@@ -98,13 +101,18 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const jwksUrl = url(env, 'HOTCONF_JWKS_URL', ['http:', 'https:']);
   const authConfigured = jwtSecret !== null || jwksUrl !== null;
   const maxValueBytes = int(env, 'HOTCONF_MAX_VALUE_BYTES', 1_048_576, 1);
+  const redisUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:']);
+  const redisCluster = bool(env, 'HOTCONF_REDIS_CLUSTER', false);
+  if (redisUrl !== null && redisCluster && !/^\/?0?$/.test(new URL(redisUrl).pathname)) {
+    throw new ConfigError('REDIS_URL: Redis Cluster has only database 0; remove the /<db> path');
+  }
   const config: Config = {
     port: int(env, 'PORT', 4000),
     host: env.HOST || (authConfigured ? '0.0.0.0' : '127.0.0.1'),
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     dataDir: env.HOTCONF_DATA_DIR || './.hotconf',
-    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
-    redisCluster: bool(env, 'HOTCONF_REDIS_CLUSTER', false),
+    redisUrl,
+    redisCluster,
     channelPrefix: env.HOTCONF_CHANNEL_PREFIX ?? 'hotconf:',
     jwtSecret,
     jwksUrl,

@@ -1,9 +1,8 @@
 import { RedisPubSub } from 'graphql-redis-subscriptions';
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { Cluster } from 'ioredis';
 import type { ChangeBus, ChangeMessage } from '../core/types.js';
 import type { Logger } from '../logger.js';
-
-type RedisClient = Redis | Cluster;
+import { createRedisClientFactory, type RedisClient, type RedisClientFactory } from './redis-client.js';
 
 /** The one private field of RedisPubSub the bus has to reach (see `subscribe`). */
 interface PubSubInternals {
@@ -12,11 +11,16 @@ interface PubSubInternals {
 
 /** Options of the Redis bus. */
 export interface RedisBusOptions {
-  /** `redis://` URL; ignored for a client passed in. */
-  redisUrl: string;
+  /**
+   * Where the bus's two connections come from (the gateway's one factory, so they carry the same
+   * credentials and TLS as every other). Without it, one is made from `redisUrl` and `cluster`.
+   */
+  redis?: RedisClientFactory;
+  /** `redis://` or `rediss://` URL, used only when neither `redis` nor both clients are given. */
+  redisUrl?: string;
   /** Prefix of every channel: a namespace's channel is `<channelPrefix><namespace>`. @default 'hotconf:' */
   channelPrefix?: string;
-  /** Connect as Redis Cluster (seed node = `redisUrl`). @default false */
+  /** With `redisUrl`: connect as Redis Cluster (seed node = `redisUrl`). @default false */
   cluster?: boolean;
   /** A publisher connection of the caller's; the bus does not close it. */
   publisher?: RedisClient;
@@ -35,7 +39,7 @@ export interface RedisBusOptions {
    * @default 2_000 (2 s)
    */
   subscribeWaitMs?: number;
-  logger?: Pick<Logger, 'warn' | 'info' | 'debug'>;
+  logger?: Pick<Logger, 'error' | 'warn' | 'info' | 'debug'>;
 }
 
 /**
@@ -44,10 +48,14 @@ export interface RedisBusOptions {
  * never throws; a reconnect of the subscriber is reported to `onReconnect` listeners once the
  * re-subscriptions are acknowledged, because messages sent while it was away are gone.
  *
+ * Connection trouble (a refused password, an outage) is logged by the factory, once per cause.
+ *
  * @example
- * const bus = createRedisBus({ redisUrl: 'redis://127.0.0.1:6379', channelPrefix: 'hotconf:' });
+ * const redis = createRedisClientFactory({ redisUrl: 'rediss://hotconf:pw@redis:6380', cluster: true, logger });
+ * const bus = createRedisBus({ redis, channelPrefix: 'hotconf:', logger });
  */
 export function createRedisBus({
+  redis,
   redisUrl,
   channelPrefix = 'hotconf:',
   cluster = false,
@@ -59,24 +67,19 @@ export function createRedisBus({
   logger,
 }: RedisBusOptions): ChangeBus {
   const makeClient = (role: 'pub' | 'sub'): RedisClient => {
-    const options: RedisOptions = {
-      connectionName: `hotconf-${role}`,
-      // A command waits for at most one reconnection attempt: a publish after commit must not
-      // hang for ~10 s during an outage (ioredis' default is 20 attempts).
-      maxRetriesPerRequest: 1,
-      enableOfflineQueue: true,
-      commandTimeout: role === 'pub' ? publishTimeoutMs : 5_000,
-      retryStrategy: (times) => Math.min(50 * times, 1_000),
-    };
-    if (cluster) {
-      const url = new URL(redisUrl);
-      return new Cluster([{ host: url.hostname, port: Number(url.port || 6379) }], { redisOptions: options });
+    let factory = redis;
+    if (!factory) {
+      if (!redisUrl) throw new Error('createRedisBus needs `redis`, `redisUrl`, or both clients');
+      factory = redis = createRedisClientFactory({ redisUrl, cluster, logger });
     }
-    return new Redis(redisUrl, options);
+    // A publish after commit must never hang: bounded by its own timeout and one reconnection
+    // attempt. The subscriber's commands (SUBSCRIBE, PING) get longer: they wait on a restart.
+    return factory.create(role, { commandTimeoutMs: role === 'pub' ? publishTimeoutMs : 5_000, maxRetriesPerRequest: 1 });
   };
   const ownsClients = !givenPublisher || !givenSubscriber;
   const publisher = givenPublisher && givenSubscriber ? givenPublisher : makeClient('pub');
   const subscriber = givenPublisher && givenSubscriber ? givenSubscriber : makeClient('sub');
+  const isCluster = subscriber instanceof Cluster;
   const pubsub = new RedisPubSub({ publisher, subscriber: guardUnsubscribe(subscriber) });
 
   const reconnectListeners = new Set<() => void>();
@@ -85,18 +88,22 @@ export function createRedisBus({
   let lastMessageAt: number | null = null;
   let closed = false;
   let subscriberLost = false;
-  let lastErrorLogAt = 0;
+  let lastFailureLogAt = 0;
 
-  const onError = (role: string) => (error: Error) => {
-    // An outage produces an error per reconnection attempt; one line every 5 s is enough.
+  // Connections made by the factory have their trouble logged there, once per cause; this only
+  // keeps an 'error' event on a caller's client from ending the process.
+  const onConnectionError = () => {};
+  const onPublishFailed = (error: unknown) => {
+    publishFailures++;
+    // A refusal (NOPERM: the ACL lacks PUBLISH on the channel) is a setting to fix, not an outage.
+    redis?.reportCommandError(error);
+    // The cause (outage, refused login) is already logged; a failed publish is its consequence.
     const now = Date.now();
-    if (now - lastErrorLogAt > 5_000) {
-      lastErrorLogAt = now;
-      logger?.warn({ err: error.message, role }, 'redis connection error');
+    if (now - lastFailureLogAt > 5_000) {
+      lastFailureLogAt = now;
+      logger?.debug({ err: error instanceof Error ? error.message : String(error), publishFailures }, 'redis publish failed; the periodic check delivers the change');
     }
   };
-  const onPublisherError = onError('publisher');
-  const onSubscriberError = onError('subscriber');
   const onSubscriberClose = () => {
     if (!closed) subscriberLost = true;
   };
@@ -121,13 +128,14 @@ export function createRedisBus({
         }
       };
       const timer = setTimeout(notify, 500);
-      const ping = cluster ? Promise.resolve() : (subscriber as Redis).ping();
-      ping.then(notify, notify);
+      // A cluster re-subscribes on a subscriber connection of its own that cannot be pinged
+      // from here: the timer above stands in for the acknowledgement.
+      if (!isCluster) subscriber.ping().then(notify, notify);
     });
   };
 
-  publisher.on('error', onPublisherError);
-  subscriber.on('error', onSubscriberError);
+  publisher.on('error', onConnectionError);
+  subscriber.on('error', onConnectionError);
   subscriber.on('close', onSubscriberClose);
   subscriber.on('ready', onSubscriberReady);
 
@@ -143,18 +151,16 @@ export function createRedisBus({
         promise = pubsub.publish(channelPrefix + message.namespace, message);
       } catch (error) {
         pending--;
-        publishFailures++;
-        onPublisherError(error as Error);
+        onPublishFailed(error);
         return;
       }
       promise.then(
         () => {
           pending--;
         },
-        (error: Error) => {
+        (error: unknown) => {
           pending--;
-          publishFailures++;
-          onPublisherError(error);
+          onPublishFailed(error);
         },
       );
     },
@@ -174,7 +180,10 @@ export function createRedisBus({
       // RedisPubSub keeps a second promise for the same SUBSCRIBE and never handles its
       // rejection: a SUBSCRIBE failing during an outage would end the process.
       (pubsub as unknown as PubSubInternals).subsPendingRefsMap?.get(channel)?.pending?.catch?.(() => {});
-      const id = await subscribing;
+      const id = await subscribing.catch((error: unknown) => {
+        redis?.reportCommandError(error);
+        throw error;
+      });
       let subscribed = true;
       return async () => {
         if (!subscribed) return;
@@ -216,8 +225,8 @@ export function createRedisBus({
       } else {
         await Promise.allSettled([subscriber.unsubscribe(), subscriber.punsubscribe()]);
       }
-      publisher.off('error', onPublisherError);
-      subscriber.off('error', onSubscriberError);
+      publisher.off('error', onConnectionError);
+      subscriber.off('error', onConnectionError);
     },
   };
 }

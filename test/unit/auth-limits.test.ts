@@ -1,7 +1,6 @@
 import { parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { assertWithinLimits, measureOperations, parseWithLimits } from '../../src/server/use-operation-limits.js';
-import { createMemoryRateLimiter } from '../../src/server/use-rate-limit.js';
 import { GatewayError } from '../../src/errors.js';
 
 function limitOf(run: () => unknown): unknown {
@@ -52,23 +51,5 @@ describe('operation limits', () => {
 
   it('lets syntax errors through as graphql syntax errors', () => {
     expect(() => parseWithLimits('{ a ', undefined)).toThrow(/Syntax Error/);
-  });
-});
-
-describe('in-memory rate limiter', () => {
-  it('refills continuously and reports when the next request would pass', async () => {
-    let now = 0;
-    const limiter = createMemoryRateLimiter({ perMinute: 60, now: () => now });
-    expect((await limiter.take('a', 60)).allowed).toBe(true);
-    expect(await limiter.take('a', 1)).toEqual({ allowed: false, retryAfterS: 1 });
-    expect((await limiter.take('b', 1)).allowed).toBe(true);
-    now += 10_000;
-    expect((await limiter.take('a', 10)).allowed).toBe(true);
-    expect(await limiter.take('a', 5)).toEqual({ allowed: false, retryAfterS: 5 });
-  });
-
-  it('is off at 0 per minute', async () => {
-    const limiter = createMemoryRateLimiter({ perMinute: 0 });
-    for (let i = 0; i < 100; i += 1) expect((await limiter.take('a', 1_000)).allowed).toBe(true);
   });
 });
