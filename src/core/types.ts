@@ -45,6 +45,14 @@ export interface WriteMeta {
   actor: string | null;
   reason: string | null;
   traceId: string | null;
+  /**
+   * The writer may read secret values (admin, or the `secrets` claim). Only such a writer may
+   * make a secret value readable: clear `secret` on a key, or roll back to a version written as
+   * secret (else FORBIDDEN). Every GraphQL write sets it from the caller's token (`writeMeta`);
+   * unset means a trusted in-process caller of the store.
+   * @default true
+   */
+  canReadSecrets?: boolean;
 }
 
 /**
