@@ -110,6 +110,8 @@ const linearRegExp = Object.assign(
         if (patternWorkLeft < 0) throw new PatternBudgetError();
         return compiled.test(input);
       },
+      // ajv keys its compiled patterns by this text: without it every pattern would share one.
+      toString: () => `re2js:${pattern}`,
     };
   },
   // ajv names the engine by this in standalone code, which hotconf does not generate.

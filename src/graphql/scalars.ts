@@ -38,14 +38,16 @@ export function toPlainJson(value: unknown, path = 'value'): JsonValue {
     } else if (Array.isArray(source)) {
       const copy: JsonValue[] = new Array<JsonValue>(source.length);
       put(into, key, copy);
-      source.forEach((item, index) => {
+      for (let index = source.length - 1; index >= 0; index--) {
+        const item: unknown = source[index];
         if (item === undefined) throw invalid(`${path} holds an array item that is not JSON`);
         work.push({ source: item, into: copy, key: index });
-      });
+      }
     } else if (typeof source === 'object') {
       const copy: { [key: string]: JsonValue } = {};
       put(into, key, copy);
-      for (const [name, item] of Object.entries(source)) {
+      // Pushed last to first, so keys are copied (and kept) in their original order.
+      for (const [name, item] of Object.entries(source).reverse()) {
         if (item !== undefined) work.push({ source: item, into: copy, key: name });
       }
     } else {
@@ -88,7 +90,7 @@ function literalToJson(ast: ValueNode, variables: Maybe<ObjMap<unknown>>): JsonV
       case Kind.OBJECT: {
         const copy: { [key: string]: JsonValue } = {};
         put(into, key, copy);
-        for (const field of node.fields) work.push({ node: field.value, into: copy, key: field.name.value });
+        for (const field of [...node.fields].reverse()) work.push({ node: field.value, into: copy, key: field.name.value });
         break;
       }
       case Kind.VARIABLE: {
