@@ -13,6 +13,7 @@ import { createConfigService } from './core/config-service.js';
 import { createConvergence } from './core/convergence.js';
 import type { ChangeBus, ChangeFeed, ConfigStore } from './core/types.js';
 import { createValidator } from './core/validation.js';
+import { createSecretBox } from './core/secret-box.js';
 import { createClientReportStore } from './db/client-reports.js';
 import { createConfigStore } from './db/config-store.js';
 import { connectDatabase, type Database } from './db/connect.js';
@@ -67,7 +68,8 @@ export async function createApp(config: Readonly<Config>, { logger }: { logger: 
   try {
     await database.migrate({ onProgress: (message) => logger.info({ driver: database.driver }, message) });
     const validate = createValidator({ maxValueBytes: config.maxValueBytes, maxBatchSize: config.maxBatchSize });
-    const store = createConfigStore({ database, validator: validate });
+    const secretBox = config.secretKeys.length > 0 ? createSecretBox(config.secretKeys) : null;
+    const store = createConfigStore({ database, validator: validate, secretBox });
     const metrics = createMetrics();
     // Every Redis connection (bus publisher and subscriber, rate limiter) comes from one factory:
     // one URL, the same credentials and TLS, standalone or Cluster, trouble logged once per cause.

@@ -1,3 +1,5 @@
+import { parseSecretKeys } from './core/secret-box.js';
+
 /**
  * The only module that reads `process.env`. It parses and validates the environment once and
  * returns a frozen `Config`; modules receive the slice they need.
@@ -47,6 +49,13 @@ export interface Config {
   convergenceTimeoutS: number;
   /** Hours without a report after which a client is forgotten by `convergence`. @default 24 */
   clientRetentionH: number;
+  /**
+   * Keys that encrypt secret values at rest (`HOTCONF_SECRET_KEYS`: comma-separated base64 of 32
+   * bytes each; the first encrypts, every one decrypts). Empty: secret values are stored as
+   * plain JSON. See docs/SECRETS.md.
+   * @default [] (no encryption)
+   */
+  secretKeys: readonly Buffer[];
   /** @default 'info' */
   logLevel: string;
   /** GraphiQL and friendlier errors. @default NODE_ENV !== 'production' */
@@ -95,6 +104,17 @@ function url(env: Env, name: string, protocols: readonly string[]): string | nul
   return raw;
 }
 
+function secretKeys(env: Env): Buffer[] {
+  const raw = env.HOTCONF_SECRET_KEYS;
+  if (raw === undefined || raw.trim() === '') return [];
+  try {
+    return parseSecretKeys(raw);
+  } catch (error) {
+    // The message names the position of the bad key, never its text.
+    throw new ConfigError(`HOTCONF_SECRET_KEYS: ${(error as Error).message}`);
+  }
+}
+
 /** Parse and validate the environment. Throws `ConfigError` with the variable's name. */
 export function loadConfig(env: Env = process.env): Readonly<Config> {
   const jwtSecret = env.HOTCONF_JWT_SECRET || null;
@@ -128,6 +148,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     publicIntrospection: bool(env, 'HOTCONF_PUBLIC_INTROSPECTION', false),
     convergenceTimeoutS: int(env, 'HOTCONF_CONVERGENCE_TIMEOUT_S', 60, 1),
     clientRetentionH: int(env, 'HOTCONF_CLIENT_RETENTION_H', 24, 1),
+    secretKeys: secretKeys(env),
     logLevel: env.LOG_LEVEL || 'info',
     development: env.NODE_ENV !== 'production',
   };

@@ -5,6 +5,7 @@ import { convergence, migrate, serve, token } from './commands/admin.js';
 import { del, get, history, ls, namespaces, rollback, set } from './commands/entries.js';
 import { diff, exportCommand, importCommand } from './commands/files.js';
 import { flags } from './commands/flags.js';
+import { secrets } from './commands/secrets.js';
 import { watch } from './commands/watch.js';
 import type { Command, CommandContext, OptionValues } from './context.js';
 import { CliError, EXIT, usage } from './exit-codes.js';
@@ -29,6 +30,7 @@ export const COMMANDS: readonly Command[] = [
   token,
   serve,
   migrate,
+  secrets,
 ];
 
 const GLOBAL_OPTIONS = {

@@ -2,7 +2,6 @@ import type { Logger } from '../logger.js';
 import { GatewayError } from '../errors.js';
 import { toChangeMessage } from './change-message.js';
 import { isFlagLike, validateFlagValue } from './flags.js';
-import { assertValidSchema } from './json-schema.js';
 import type { Validator } from './validation.js';
 import type { ChangeBus, ChangeFeed, ConfigStore, Entry, JsonValue, WriteMeta, WriteOp, WriteResult, Change } from './types.js';
 
@@ -45,15 +44,10 @@ export function createConfigService({
   inlineValueBytes = 65_536, // 64 KiB
   onCommitted,
 }: ConfigServiceOptions): ConfigService {
-  const checkExpected = (expectedVersion: number | null | undefined) => {
-    if (expectedVersion !== undefined && expectedVersion !== null) validate.version(expectedVersion, { field: 'expectedVersion', min: 0 });
-  };
-
+  // Keys, values, schemas, versions and texts are checked once, by the store, inside the write
+  // (a value is walked once: lone surrogates, U+0000, depth, size). What is left here is
+  // domain shape that only sets carry.
   const checkSet = (input: SetInput) => {
-    validate.key(input.key);
-    validate.value(input.value);
-    checkExpected(input.expectedVersion);
-    if (input.schema !== undefined && input.schema !== null) assertValidSchema(input.schema);
     // A value shaped like a flag must be a valid flag: a typo in rolloutPercentage must not
     // silently turn a rollout off on every pod.
     if (isFlagLike(input.value)) {
@@ -115,21 +109,12 @@ export function createConfigService({
     async setMany(namespace, inputs, meta) {
       validate.namespace(namespace);
       validate.batchSize(inputs.length);
-      const seen = new Set<string>();
-      for (const input of inputs) {
-        checkSet(input);
-        if (seen.has(input.key)) {
-          throw new GatewayError('BAD_USER_INPUT', `key "${input.key}" appears twice in one batch`, { field: 'inputs', key: input.key });
-        }
-        seen.add(input.key);
-      }
+      for (const input of inputs) checkSet(input);
       return (await commit(namespace, inputs.map(setOp), meta)).entries;
     },
 
     async delete(namespace, key, expectedVersion, meta) {
       validate.namespace(namespace);
-      validate.key(key);
-      checkExpected(expectedVersion);
       const result = await commit(namespace, [{ kind: 'delete', key, expectedVersion }], meta);
       const change = result.changes[0];
       if (!change) throw new Error('store returned no change for a delete');
@@ -138,9 +123,6 @@ export function createConfigService({
 
     async rollback(namespace, key, toVersion, expectedVersion, meta) {
       validate.namespace(namespace);
-      validate.key(key);
-      validate.version(toVersion, { field: 'toVersion', min: 1 });
-      checkExpected(expectedVersion);
       return firstEntry(await commit(namespace, [{ kind: 'rollback', key, toVersion, expectedVersion }], meta));
     },
 

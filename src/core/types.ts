@@ -49,6 +49,13 @@ export interface WriteMeta {
   actor: string | null;
   reason: string | null;
   traceId: string | null;
+  /**
+   * The writer may read secret values (admin, or the `secrets` claim). Only such a writer may
+   * make a secret value readable: clear `secret` on a key, or roll back to a version written as
+   * secret (else FORBIDDEN). Required, so no caller can forget it and reveal by default: every
+   * GraphQL write sets it from the caller's token (`writeMeta`).
+   */
+  canReadSecrets: boolean;
 }
 
 /**

@@ -8,13 +8,23 @@ import type { JsonValue } from './types.js';
 const NAMESPACE_RE = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 const KEY_CHARS_RE = /^[A-Za-z0-9_.:/-]+$/;
 const SEPARATORS = new Set(['.', ':', '/', '-']);
-/** `\u0000` in JSON text that is an escape, not an escaped backslash followed by "u0000". */
-const NUL_ESCAPE_RE = /(?<!\\)(?:\\\\)*\\u0000/;
+/**
+ * A UTF-16 code unit in U+D800–U+DFFF that is not half of a pair: with the `u` flag a pair is one
+ * code point, so only lone halves are in the Surrogate category. Linear: no backtracking.
+ */
+const LONE_SURROGATE_RE = /\p{Surrogate}/u;
 
 /** Longest key, in characters (all ASCII). */
 export const MAX_KEY_LENGTH = 256;
 /** Longest namespace name, in characters. */
 export const MAX_NAMESPACE_LENGTH = 63;
+/**
+ * Deepest nesting of arrays and objects in a value or schema (a scalar at the top is depth 0,
+ * `[1]` depth 1). Real configuration stays under 10; the limit keeps every recursive step after
+ * validation (JSON text, PostgreSQL's jsonb parser, JSON Schema checks, clients) far from a
+ * stack overflow.
+ */
+export const MAX_JSON_DEPTH = 64;
 
 function bad(message: string, field: string): GatewayError {
   return new GatewayError('BAD_USER_INPUT', message, { field });
@@ -55,6 +65,77 @@ export function assertPrefix(prefix: string, field = 'prefix'): void {
   }
 }
 
+/** Why `text` cannot be stored (PostgreSQL text and jsonb hold well-formed Unicode without NUL), or null. */
+function unstorableText(text: string): string | null {
+  if (text.includes('\u0000')) return 'the character U+0000 (NUL), which PostgreSQL cannot store';
+  if (LONE_SURROGATE_RE.test(text)) return 'a lone UTF-16 surrogate (half of a character pair, U+D800-U+DFFF), which is not Unicode text';
+  return null;
+}
+
+/** RFC 6901 JSON Pointer of a path of keys and indices. */
+function pointer(path: ReadonlyArray<string | number>): string {
+  return path.map((part) => `/${String(part).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
+}
+
+/**
+ * Throws `BAD_USER_INPUT` unless `value` is JSON that PostgreSQL stores and gives back exactly:
+ * strings and object keys well-formed Unicode without U+0000, numbers finite, nesting at most
+ * `MAX_JSON_DEPTH`. Iterative, so a value nested 100,000 deep costs a loop, not the stack.
+ *
+ * The message never quotes the value or its keys (a secret's keys are part of the secret, and
+ * refusals may be logged); `extensions.pointer` locates the problem for the caller.
+ */
+export function assertStorableJson(value: unknown, field = 'value'): void {
+  // Each frame links to its parent: the path is built only when something is refused.
+  interface Frame {
+    item: unknown;
+    depth: number;
+    parent: Frame | null;
+    key: string | number | null;
+  }
+  const refuse = (problem: string, frame: Frame) => {
+    const path: Array<string | number> = [];
+    for (let at: Frame | null = frame; at && at.key !== null; at = at.parent) path.unshift(at.key);
+    return new GatewayError('BAD_USER_INPUT', `${field} ${problem}`, { field, pointer: pointer(path) });
+  };
+  const stack: Frame[] = [{ item: value, depth: 0, parent: null, key: null }];
+  while (stack.length > 0) {
+    const frame = stack.pop()!;
+    const { item } = frame;
+    switch (typeof item) {
+      case 'string': {
+        const problem = unstorableText(item);
+        if (problem) throw refuse(`holds a string with ${problem}`, frame);
+        continue;
+      }
+      case 'number':
+        if (!Number.isFinite(item)) throw refuse('holds a number that is not finite', frame);
+        continue;
+      case 'boolean':
+        continue;
+      case 'object': {
+        if (item === null) continue;
+        if (frame.depth >= MAX_JSON_DEPTH) {
+          throw refuse(`nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`, frame);
+        }
+        const depth = frame.depth + 1;
+        if (Array.isArray(item)) {
+          item.forEach((child, index) => stack.push({ item: child, depth, parent: frame, key: index }));
+          continue;
+        }
+        for (const [key, child] of Object.entries(item)) {
+          const problem = unstorableText(key);
+          if (problem) throw refuse(`holds an object key with ${problem}`, frame);
+          stack.push({ item: child, depth, parent: frame, key });
+        }
+        continue;
+      }
+      default:
+        throw refuse('is not JSON', frame);
+    }
+  }
+}
+
 /** Size of a value as stored: UTF-8 bytes of its JSON text. */
 export function jsonByteSize(value: JsonValue): number {
   return Buffer.byteLength(JSON.stringify(value), 'utf8');
@@ -84,7 +165,10 @@ export interface Validator {
   namespace(namespace: string, field?: string): void;
   key(key: string, field?: string): void;
   prefix(prefix: string, field?: string): void;
-  /** Not null, not undefined, and at most `maxValueBytes` of JSON. */
+  /**
+   * Not null, not undefined, storable exactly (`assertStorableJson`: no lone surrogates, no
+   * U+0000, nesting at most `MAX_JSON_DEPTH`), and at most `maxValueBytes` of JSON.
+   */
   value(value: JsonValue | undefined, field?: string): void;
   /** 1..maxBatchSize operations. */
   batchSize(size: number, field?: string): void;
@@ -96,7 +180,10 @@ export interface Validator {
   version(version: number, { field, min }: { field: string; min: number }): void;
   /** A revision cursor: a non-negative safe integer. */
   revision(revision: number, field?: string): void;
-  /** Free text stored in a column (description, reason): at most `maxLength` characters, no U+0000. */
+  /**
+   * Free text stored in a column (description, reason, actor): at most `maxLength` characters,
+   * well-formed Unicode (no lone surrogates, which PostgreSQL would silently replace), no U+0000.
+   */
   text(text: string, field: string, maxLength?: number): void;
 }
 
@@ -124,11 +211,9 @@ export function createValidator(options: ValidatorOptions = {}): Validator {
       if (value === null || value === undefined) {
         throw bad('A value must not be null: delete the key instead', field);
       }
-      if (typeof value === 'number' && !Number.isFinite(value)) throw bad('A value must be valid JSON', field);
-      const text = JSON.stringify(value);
-      // PostgreSQL's jsonb cannot hold U+0000; refuse it here rather than fail in the database.
-      if (NUL_ESCAPE_RE.test(text)) throw bad('JSON strings must not contain the character U+0000', field);
-      const size = Buffer.byteLength(text, 'utf8');
+      // Before anything recursive (JSON.stringify included) touches it.
+      assertStorableJson(value, field);
+      const size = Buffer.byteLength(JSON.stringify(value), 'utf8');
       if (size > maxValueBytes) {
         throw new GatewayError('BAD_USER_INPUT', `Value is ${size} bytes of JSON; the limit is ${maxValueBytes} bytes`, {
           field,
@@ -159,7 +244,8 @@ export function createValidator(options: ValidatorOptions = {}): Validator {
       assertIntRange(revision, { min: 0, max: Number.MAX_SAFE_INTEGER, field });
     },
     text(text, field, maxLength = 4096) {
-      if (text.includes('\u0000')) throw bad(`${field} must not contain the character U+0000`, field);
+      const problem = unstorableText(text);
+      if (problem) throw bad(`${field} must not contain ${problem}`, field);
       if (text.length > maxLength) throw bad(`${field} holds at most ${maxLength} characters, got ${text.length}`, field);
     },
   };

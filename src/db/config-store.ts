@@ -16,6 +16,7 @@ import type {
   WriteResult,
 } from '../core/types.js';
 import { createValidator, type Validator } from '../core/validation.js';
+import { secretContext, SecretUnreadableError, type SecretBox } from '../core/secret-box.js';
 import type { Database, Db, SqlParam } from './connect.js';
 import { entries, history, namespaces } from './schema.js';
 
@@ -33,8 +34,20 @@ export interface ConfigStoreOptions {
    * Schema checks, e.g. the shape of feature flags. Throw a `GatewayError` to refuse the write.
    */
   validateValue?: (value: JsonValue, key: string, namespace: string) => void;
-  /** Clock for `changedAt` / `updatedAt`. @default () => new Date() */
+  /**
+   * Clock for `changedAt` / `updatedAt`, for tests. By default PostgreSQL stamps each write in
+   * its last statement, just before COMMIT (`clock_timestamp()`, to the millisecond), so time
+   * spent waiting for the namespace lock does not look like propagation delay.
+   * @default undefined (the database's clock at commit)
+   */
   now?: () => Date;
+  /**
+   * Encrypts secret values at rest (`HOTCONF_SECRET_KEYS`) and decrypts them on read. Without
+   * it secret values are stored as JSON, and encrypted ones read back as `SecretUnreadableError`
+   * values (see `decodeValue`).
+   * @default null
+   */
+  secretBox?: SecretBox | null;
 }
 
 type EntryRow = typeof entries.$inferSelect;
@@ -43,11 +56,35 @@ type HistoryRow = typeof history.$inferSelect;
 /** Upper bound of a prefix range: keys are ASCII below 0x7f, and the columns use "C" collation. */
 const PREFIX_END = '\u007f';
 
-function toEntry(row: EntryRow): Entry {
+/**
+ * A stored value as the domain sees it: plaintext JSON. An encrypted value this gateway cannot
+ * decrypt (its key is not configured, or it does not authenticate) is represented by the
+ * `SecretUnreadableError` itself: a reader allowed to see secrets gets that error at the value's
+ * field (SERVICE_UNAVAILABLE, naming the key id), a reader without the claim gets null as for any
+ * secret, and a rollback to it is refused. Never garbage, never a crash, and other keys stay
+ * readable.
+ */
+function decodeValue(box: SecretBox | null, namespace: string, key: string, value: unknown, encrypted: string | null): JsonValue | null {
+  if (encrypted === null) return (value ?? null) as JsonValue | null;
+  if (!box) {
+    return new SecretUnreadableError(
+      'A secret value is encrypted at rest, but this gateway has no HOTCONF_SECRET_KEYS: set the keys it was encrypted with',
+      null,
+    ) as unknown as JsonValue;
+  }
+  try {
+    return JSON.parse(box.open(encrypted, secretContext(namespace, key))) as JsonValue;
+  } catch (error) {
+    if (error instanceof SecretUnreadableError) return error as unknown as JsonValue;
+    throw error;
+  }
+}
+
+function toEntry(row: EntryRow, box: SecretBox | null): Entry {
   return {
     namespace: row.namespace,
     key: row.key,
-    value: row.value as JsonValue,
+    value: decodeValue(box, row.namespace, row.key, row.value, row.encryptedValue) as JsonValue,
     version: row.version,
     revision: row.revision,
     updatedAt: row.updatedAt,
@@ -58,14 +95,14 @@ function toEntry(row: EntryRow): Entry {
   };
 }
 
-function toChange(row: HistoryRow): Change {
+function toChange(row: HistoryRow, box: SecretBox | null): Change {
   return {
     namespace: row.namespace,
     key: row.key,
     op: row.op,
     version: row.version,
     revision: row.revision,
-    value: row.op === 'DELETE' ? null : (row.value ?? null),
+    value: row.op === 'DELETE' ? null : decodeValue(box, row.namespace, row.key, row.value, row.encryptedValue),
     changedAt: row.changedAt,
     changedBy: row.actor,
     reason: row.reason,
@@ -101,6 +138,8 @@ interface TargetRow extends Record<string, unknown> {
   version: number;
   op: string;
   value: string | null;
+  encrypted_value: string | null;
+  secret: boolean;
 }
 
 /*
@@ -116,7 +155,7 @@ const CURRENT_ENTRIES_SQL = /* SQL */ `
 
 /** $1 namespace, $2 JSON array of { key, version }. */
 const ROLLBACK_TARGETS_SQL = /* SQL */ `
-  select h.key, h.version, h.op, h.value::text as value
+  select h.key, h.version, h.op, h.value::text as value, h.encrypted_value, h.secret
   from history h join jsonb_to_recordset($2::text::jsonb) as t(key text, version int)
     on h.key = t.key and h.version = t.version
   where h.namespace = $1`;
@@ -126,28 +165,40 @@ interface AppliedRow {
   key: string;
   op: 'SET' | 'DELETE';
   version: number;
+  /** Null when the value is encrypted (then in `encrypted`) or deleted. */
   value: JsonValue | null;
+  encrypted: string | null;
   deleted: boolean;
   description: string | null;
   secret: boolean;
   schema: JsonValue | null;
 }
 
-/** $1 namespace, $2 revision, $3 changed_at, $4 actor, $5 reason, $6 trace id, $7 JSON array of `AppliedRow`. */
+/**
+ * $1 namespace, $2 revision, $3 changed_at (null = the database's clock now), $4 actor,
+ * $5 reason, $6 trace id, $7 JSON array of `AppliedRow`. The last statement of the transaction:
+ * `clock_timestamp()` here is as close to COMMIT as PostgreSQL allows (`now()` would be the
+ * transaction's start, before the namespace lock wait). Truncated to milliseconds so the
+ * database, the answer and the bus message carry the same instant. Returns it in ms since epoch.
+ */
 const APPLY_WRITE_SQL = /* SQL */ `
-  with rows as (
+  with stamp as (
+    select coalesce($3::text::timestamptz, date_trunc('milliseconds', clock_timestamp())) as at
+  ), rows as (
     select * from jsonb_to_recordset($7::text::jsonb) as t(
-      key text, op text, version int, value jsonb, deleted bool, description text, secret bool, schema jsonb)
+      key text, op text, version int, value jsonb, encrypted text, deleted bool, description text, secret bool, schema jsonb)
   ), applied as (
-    insert into entries (namespace, key, value, version, revision, deleted, updated_at, updated_by, description, secret, schema)
-    select $1, key, value, version, $2::bigint, deleted, $3::text::timestamptz, $4::text, description, secret, schema from rows
+    insert into entries (namespace, key, value, encrypted_value, version, revision, deleted, updated_at, updated_by, description, secret, schema)
+    select $1, key, value, encrypted, version, $2::bigint, deleted, (select at from stamp), $4::text, description, secret, schema from rows
     on conflict (namespace, key) do update set
-      value = excluded.value, version = excluded.version, revision = excluded.revision, deleted = excluded.deleted,
-      updated_at = excluded.updated_at, updated_by = excluded.updated_by, description = excluded.description,
-      secret = excluded.secret, schema = excluded.schema
+      value = excluded.value, encrypted_value = excluded.encrypted_value, version = excluded.version,
+      revision = excluded.revision, deleted = excluded.deleted, updated_at = excluded.updated_at,
+      updated_by = excluded.updated_by, description = excluded.description, secret = excluded.secret, schema = excluded.schema
+  ), logged as (
+    insert into history (namespace, revision, key, op, version, value, encrypted_value, secret, description, schema, actor, reason, trace_id, changed_at)
+    select $1, $2::bigint, key, op, version, value, encrypted, secret, description, schema, $4::text, $5::text, $6::text, (select at from stamp) from rows
   )
-  insert into history (namespace, revision, key, op, version, value, secret, description, schema, actor, reason, trace_id, changed_at)
-  select $1, $2::bigint, key, op, version, value, secret, description, schema, $4::text, $5::text, $6::text, $3::text::timestamptz from rows`;
+  select (extract(epoch from at) * 1000)::bigint::text as changed_at_ms from stamp`;
 
 const parseJson = (text: string | null): JsonValue | null => (text === null ? null : (JSON.parse(text) as JsonValue));
 
@@ -183,9 +234,12 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
     maxBatchSize = 10_000, // operations
     validator = createValidator({ maxValueBytes, maxBatchSize }),
     validateValue,
-    now = () => new Date(),
+    now,
+    secretBox = null,
   } = options;
   const { db } = database;
+  const entryOf = (row: EntryRow) => toEntry(row, secretBox);
+  const changeOf = (row: HistoryRow) => toChange(row, secretBox);
 
   function checkWrite(namespace: string, ops: readonly WriteOp[]): void {
     validator.namespace(namespace);
@@ -220,11 +274,15 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
   async function write(namespace: string, ops: readonly WriteOp[], meta: WriteMeta): Promise<WriteResult> {
     checkWrite(namespace, ops);
     if (meta.reason !== null) validator.text(meta.reason, 'reason');
-    const changedAt = now();
+    if (meta.actor !== null) validator.text(meta.actor, 'actor');
+    // Unset: a trusted in-process caller (CLI tools, tests); the GraphQL layer always sets it.
+    const mayRevealSecrets = meta.canReadSecrets;
+    // Replaced by the database's commit-time stamp once the transaction is done.
+    let changedAt = now?.() ?? new Date();
     const keys = ops.map((op) => op.key);
     const rollbacks = ops.filter((op): op is Extract<WriteOp, { kind: 'rollback' }> => op.kind === 'rollback');
 
-    return database.transaction(async (tx) => {
+    const { result, stamped } = await database.transaction(async (tx) => {
       // Issued together: they are pipelined on the transaction's connection, in order, so the
       // entry reads run (each with a fresh read-committed snapshot) after the namespace row lock
       // is held. Never merge them into one statement: its snapshot would predate the lock wait.
@@ -286,26 +344,46 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
           if (op.kind === 'set') {
             value = op.value;
             if (op.description !== undefined) description = op.description;
-            if (op.secret !== undefined && op.secret !== null) secret = op.secret;
+            if (op.secret !== undefined && op.secret !== null) {
+              // The current value (and its history) would become readable by every reader.
+              if (secret && !op.secret && !mayRevealSecrets) {
+                throw new GatewayError(
+                  'FORBIDDEN',
+                  `${op.key} is secret: clearing secret needs the secrets claim (or admin)`,
+                  { key: op.key, field: ops.length === 1 ? 'secret' : `inputs.${ops.indexOf(op)}.secret` },
+                );
+              }
+              secret = op.secret;
+            }
             if (op.schema !== undefined) schema = op.schema;
           } else {
             const target = targetByKey.get(`${op.key}\u0000${op.toVersion}`);
-            if (!target || target.op !== 'SET' || target.value === null) {
+            if (!target || target.op !== 'SET' || (target.value === null && target.encrypted_value === null)) {
               throw new GatewayError(
                 'NOT_FOUND',
                 `Version ${op.toVersion} of ${op.key} is not in history (never written, a delete, or compacted)`,
                 { key: op.key, toVersion: op.toVersion },
               );
             }
-            value = parseJson(target.value);
+            if (target.secret && !mayRevealSecrets) {
+              throw new GatewayError(
+                'FORBIDDEN',
+                `Version ${op.toVersion} of ${op.key} was written as a secret: rolling back to it needs the secrets claim (or admin)`,
+                { key: op.key, toVersion: op.toVersion },
+              );
+            }
+            value = decodeValue(secretBox, namespace, op.key, parseJson(target.value), target.encrypted_value);
+            if (value instanceof SecretUnreadableError) throw value;
             // Rolling back a deleted key brings it back with the settings it had then.
             if (!live && row) {
               description = row.description;
               secret = row.secret;
               schema = parseJson(row.schema);
             }
+            // A value written as secret stays secret, whatever the key's setting is now.
+            secret ||= target.secret;
           }
-          if (schema !== null) assertValueMatches(schema, value!, op.key);
+          if (schema !== null) assertValueMatches(schema, value!, op.key, { secret });
           validateValue?.(value!, op.key, namespace);
           written.push({
             namespace,
@@ -336,13 +414,30 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
           schema,
         };
         changes.push(change);
-        rows.push({ key: op.key, op: change.op, version, value, deleted: op.kind === 'delete', description, secret, schema });
+        // Encrypted once, stored in the entry and its history row alike.
+        const encrypted = secret && secretBox && value !== null ? secretBox.seal(JSON.stringify(value), secretContext(namespace, op.key)) : null;
+        rows.push({
+          key: op.key,
+          op: change.op,
+          version,
+          value: encrypted === null ? value : null,
+          encrypted,
+          deleted: op.kind === 'delete',
+          description,
+          secret,
+          schema,
+        });
       }
 
-      const params: SqlParam[] = [namespace, revision, changedAt.toISOString(), meta.actor, meta.reason, meta.traceId, JSON.stringify(rows)];
-      tx.beforeCommit(APPLY_WRITE_SQL, params);
-      return { namespace, revision, changes, entries: written };
+      const params: SqlParam[] = [namespace, revision, now ? changedAt.toISOString() : null, meta.actor, meta.reason, meta.traceId, JSON.stringify(rows)];
+      const stamped = tx.beforeCommit<{ changed_at_ms: string }>(APPLY_WRITE_SQL, params);
+      return { result: { namespace, revision, changes, entries: written } satisfies WriteResult, stamped };
     });
+    // Committed: the answer, the bus message and the database carry the commit-time stamp.
+    changedAt = new Date(Number((await stamped)[0]!.changed_at_ms));
+    for (const change of result.changes) change.changedAt = changedAt;
+    for (const entry of result.entries) entry.updatedAt = changedAt;
+    return result;
   }
 
   async function get(namespace: string, key: string): Promise<Entry | null> {
@@ -352,7 +447,7 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
       .select()
       .from(entries)
       .where(and(eq(entries.namespace, namespace), eq(entries.key, key), eq(entries.deleted, false)));
-    return rows[0] ? toEntry(rows[0]) : null;
+    return rows[0] ? entryOf(rows[0]) : null;
   }
 
   async function snapshot(namespace: string, prefix?: string | null): Promise<Snapshot> {
@@ -371,7 +466,7 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
     return {
       namespace,
       revision: rows[0]?.revision ?? 0,
-      entries: rows.flatMap((row) => (row.entry ? [toEntry(row.entry)] : [])),
+      entries: rows.flatMap((row) => (row.entry ? [entryOf(row.entry)] : [])),
     };
   }
 
@@ -419,13 +514,13 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
             { compactedRevision, sinceRevision },
           );
         }
-        if (first.length <= limit) return { namespace, revision, changes: first.map(toChange), hasMore: false };
+        if (first.length <= limit) return { namespace, revision, changes: first.map(changeOf), hasMore: false };
 
         const page = first.slice(0, limit);
         const last = page[limit - 1]!;
         const overflow = first[limit]!;
         if (overflow.revision !== last.revision) {
-          return { namespace, revision, changes: page.map(toChange), hasMore: true };
+          return { namespace, revision, changes: page.map(changeOf), hasMore: true };
         }
         // The page ends inside a batch: take the rest of that revision, whatever its size.
         const [rest, after] = await Promise.all([
@@ -440,7 +535,7 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
             .where(and(inNamespace, gt(history.revision, last.revision), filter))
             .limit(1),
         ]);
-        return { namespace, revision, changes: [...page, ...rest].map(toChange), hasMore: after.length > 0 };
+        return { namespace, revision, changes: [...page, ...rest].map(changeOf), hasMore: after.length > 0 };
       },
       // Repeatable read: the namespace row and the history rows come from one snapshot.
       { isolationLevel: 'repeatable read', accessMode: 'read only' },
@@ -469,7 +564,7 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
       )
       .orderBy(desc(history.version))
       .limit(options.limit);
-    return rows.map(toChange);
+    return rows.map(changeOf);
   }
 
   async function listNamespaces(): Promise<NamespaceInfo[]> {

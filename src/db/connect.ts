@@ -36,9 +36,31 @@ export interface SqlTransaction {
   query<Row extends Record<string, unknown>>(text: string, params?: readonly SqlParam[], options?: SqlStatementOptions): Promise<Row[]>;
   /**
    * Runs the statement right before COMMIT, sent together with it (one round trip). If it fails,
-   * the transaction rolls back and the transaction's promise rejects with its error.
+   * the transaction rolls back and the transaction's promise rejects with its error. The
+   * returned promise has the statement's rows once the transaction has committed (await it
+   * after `transaction()` resolved; it never causes an unhandled rejection).
    */
-  beforeCommit(text: string, params?: readonly SqlParam[], options?: SqlStatementOptions): void;
+  beforeCommit<Row extends Record<string, unknown> = Record<string, unknown>>(
+    text: string,
+    params?: readonly SqlParam[],
+    options?: SqlStatementOptions,
+  ): Promise<Row[]>;
+}
+
+/** A statement deferred to just before COMMIT, with where its rows go. */
+interface Deferred {
+  text: string;
+  params: readonly SqlParam[] | undefined;
+  options: SqlStatementOptions | undefined;
+  settle: { resolve: (rows: Record<string, unknown>[]) => void; reject: (error: unknown) => void };
+}
+
+function defer(deferred: Deferred[], text: string, params?: readonly SqlParam[], options?: SqlStatementOptions): Promise<never[]> {
+  let settle!: Deferred['settle'];
+  const rows = new Promise<Record<string, unknown>[]>((resolve, reject) => (settle = { resolve, reject }));
+  rows.catch(() => {}); // the transaction's own promise carries the failure
+  deferred.push({ text, params, options, settle });
+  return rows as Promise<never[]>;
 }
 
 /** An open database: drizzle handle plus lifecycle. Whoever connects closes. */
@@ -163,15 +185,23 @@ function connectPostgres(
     client.begin(async (scoped) => {
       const run = (text: string, params: readonly SqlParam[] = [], options: SqlStatementOptions = {}) =>
         scoped.unsafe(text, params as SqlParam[], { prepare: prepare && (options.prepare ?? true) }).execute();
-      const deferred: Array<[string, readonly SqlParam[] | undefined, SqlStatementOptions | undefined]> = [];
+      const deferred: Deferred[] = [];
       const result = await fn({
         query: async <Row extends Record<string, unknown>>(text: string, params?: readonly SqlParam[], options?: SqlStatementOptions) =>
           (await run(text, params, options)) as unknown as Row[],
-        beforeCommit: (text, params, options) => {
-          deferred.push([text, params, options]);
-        },
+        beforeCommit: (text, params, options) => defer(deferred, text, params, options),
       });
-      await Promise.all(deferred.map(([text, params, options]) => run(text, params, options)));
+      await Promise.all(
+        deferred.map(({ text, params, options, settle }) =>
+          run(text, params, options).then(
+            (rows) => settle.resolve(rows as unknown as Record<string, unknown>[]),
+            (error: unknown) => {
+              settle.reject(error);
+              throw error;
+            },
+          ),
+        ),
+      );
       return result;
     }) as Promise<T>;
 
@@ -213,15 +243,20 @@ async function connectPglite(dataDir: string): Promise<Database> {
     })());
   const transaction = <T>(fn: (tx: SqlTransaction) => Promise<T>): Promise<T> =>
     client.transaction(async (tx) => {
-      const deferred: Array<[string, readonly SqlParam[] | undefined]> = [];
+      const deferred: Deferred[] = [];
       const result = await fn({
         query: async <Row extends Record<string, unknown>>(text: string, params?: readonly SqlParam[]) =>
           (await tx.query<Row>(text, params ? [...params] : [])).rows,
-        beforeCommit: (text, params) => {
-          deferred.push([text, params]);
-        },
+        beforeCommit: (text, params) => defer(deferred, text, params),
       });
-      for (const [text, params] of deferred) await tx.query(text, params ? [...params] : []);
+      for (const { text, params, settle } of deferred) {
+        try {
+          settle.resolve((await tx.query<Record<string, unknown>>(text, params ? [...params] : [])).rows);
+        } catch (error) {
+          settle.reject(error);
+          throw error;
+        }
+      }
       return result;
     });
 

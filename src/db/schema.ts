@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, customType, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, bigserial } from 'drizzle-orm/pg-core';
+import { bigint, boolean, check, customType, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, bigserial } from 'drizzle-orm/pg-core';
 import type { JsonValue } from '../core/types.js';
 
 /**
@@ -34,6 +34,8 @@ export const entries = pgTable(
       .references(() => namespaces.name),
     key: cText('key').notNull(),
     value: json(),
+    /** A secret value encrypted at rest (`HOTCONF_SECRET_KEYS`), then `value` is null: see secret-box.ts. */
+    encryptedValue: text('encrypted_value'),
     version: integer('version').notNull(),
     revision: bigint('revision', { mode: 'number' }).notNull(),
     deleted: boolean('deleted').notNull().default(false),
@@ -43,7 +45,11 @@ export const entries = pgTable(
     secret: boolean('secret').notNull().default(false),
     schema: json(),
   },
-  (t) => [primaryKey({ columns: [t.namespace, t.key] }), index('entries_namespace_revision_idx').on(t.namespace, t.revision)],
+  (t) => [
+    primaryKey({ columns: [t.namespace, t.key] }),
+    index('entries_namespace_revision_idx').on(t.namespace, t.revision),
+    check('entries_one_value_form', sql`${t.value} is null or ${t.encryptedValue} is null`),
+  ],
 );
 
 /** The event log: one row per change. Any state within retention can be rebuilt from it. */
@@ -57,6 +63,9 @@ export const history = pgTable(
     op: text('op', { enum: ['SET', 'DELETE'] }).notNull(),
     version: integer('version').notNull(),
     value: json(),
+    /** As `entries.encrypted_value`. */
+    encryptedValue: text('encrypted_value'),
+    /** Whether the value was written as secret (readers without the claim get null; rollback to it needs the claim). */
     secret: boolean('secret').notNull().default(false),
     /** The entry's description and schema as this change left them (restore and cache updates need them). */
     description: text('description'),
@@ -70,6 +79,7 @@ export const history = pgTable(
     index('history_namespace_revision_idx').on(t.namespace, t.revision, t.key),
     uniqueIndex('history_namespace_key_version_idx').on(t.namespace, t.key, t.version),
     index('history_changed_at_idx').on(t.changedAt),
+    check('history_one_value_form', sql`${t.value} is null or ${t.encryptedValue} is null`),
   ],
 );
 

@@ -22,7 +22,15 @@ export interface GraphQLContext extends GatewayServices {
   traceId: string;
 }
 
-/** Who, why and which request: recorded on every history row. */
+/**
+ * Who, why and which request (recorded on every history row), and whether the writer may read
+ * secrets: the store refuses a write that would make a secret value readable otherwise.
+ */
 export function writeMeta(context: GraphQLContext, reason: string | null | undefined): WriteMeta {
-  return { actor: context.principal?.sub ?? null, reason: reason ?? null, traceId: context.traceId };
+  return {
+    actor: context.principal?.sub ?? null,
+    reason: reason ?? null,
+    traceId: context.traceId,
+    canReadSecrets: context.guard.canReadSecrets(),
+  };
 }

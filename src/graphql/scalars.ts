@@ -1,40 +1,124 @@
-import { GraphQLError, GraphQLScalarType, Kind, valueFromASTUntyped, type ValueNode } from 'graphql';
+import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from 'graphql';
+import { SecretUnreadableError } from '../core/secret-box.js';
 import type { JsonValue } from '../core/types.js';
+
+type Maybe<T> = T | null | undefined;
+type ObjMap<T> = { [key: string]: T };
 
 const invalid = (message: string) => new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
 
+type Container = JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * Sets `container[key]` as an own property. Plain assignment of `__proto__` on an object would
+ * call Object.prototype's setter (changing the prototype, or doing nothing) and drop the key.
+ */
+function put(container: Container, key: string | number, value: JsonValue): void {
+  if (key === '__proto__') Object.defineProperty(container, key, { value, enumerable: true, writable: true, configurable: true });
+  else (container as Record<string | number, JsonValue>)[key] = value;
+}
+
 /**
  * Deep copy into plain JSON: objects with a normal prototype (a literal written inline in a
- * query arrives prototype-less, which drizzle refuses), no undefined, no non-finite numbers.
+ * query arrives prototype-less, which drizzle refuses), every key kept as an own property
+ * (`__proto__` included), no undefined, no non-finite numbers. Iterative, so nesting depth
+ * costs no stack: the domain refuses values nested too deep (`assertStorableJson`) with
+ * BAD_USER_INPUT, which an error thrown here (during variable coercion) would lose.
  */
 export function toPlainJson(value: unknown, path = 'value'): JsonValue {
-  if (value === null) return null;
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return value;
-    case 'number':
-      if (!Number.isFinite(value)) throw invalid(`${path} is not a finite number`);
-      return value;
-    case 'object': {
-      if (Array.isArray(value)) return value.map((item, index) => toPlainJson(item, `${path}[${index}]`));
-      const out: { [key: string]: JsonValue } = {};
-      for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
-        if (item !== undefined) out[key] = toPlainJson(item, `${path}.${key}`);
+  const root: JsonValue[] = [];
+  const work: Array<{ source: unknown; into: Container; key: string | number }> = [{ source: value, into: root, key: 0 }];
+  while (work.length > 0) {
+    const { source, into, key } = work.pop()!;
+    if (source === null || typeof source === 'string' || typeof source === 'boolean') {
+      put(into, key, source);
+    } else if (typeof source === 'number') {
+      if (!Number.isFinite(source)) throw invalid(`${path} holds a number that is not finite`);
+      put(into, key, source);
+    } else if (Array.isArray(source)) {
+      const copy: JsonValue[] = new Array<JsonValue>(source.length);
+      put(into, key, copy);
+      for (let index = source.length - 1; index >= 0; index--) {
+        const item: unknown = source[index];
+        if (item === undefined) throw invalid(`${path} holds an array item that is not JSON`);
+        work.push({ source: item, into: copy, key: index });
       }
-      return out;
-    }
-    default:
+    } else if (typeof source === 'object') {
+      const copy: { [key: string]: JsonValue } = {};
+      put(into, key, copy);
+      // Pushed last to first, so keys are copied (and kept) in their original order.
+      for (const [name, item] of Object.entries(source).reverse()) {
+        if (item !== undefined) work.push({ source: item, into: copy, key: name });
+      }
+    } else {
       throw invalid(`${path} is not JSON`);
+    }
   }
+  return root[0]!;
+}
+
+/** A JSON literal (with variables inside it) as plain JSON; iterative like `toPlainJson`. */
+function literalToJson(ast: ValueNode, variables: Maybe<ObjMap<unknown>>): JsonValue {
+  const root: JsonValue[] = [];
+  const work: Array<{ node: ValueNode; into: Container; key: string | number }> = [{ node: ast, into: root, key: 0 }];
+  while (work.length > 0) {
+    const { node, into, key } = work.pop()!;
+    switch (node.kind) {
+      case Kind.NULL:
+        put(into, key, null);
+        break;
+      case Kind.INT:
+      case Kind.FLOAT: {
+        const number = Number(node.value);
+        if (!Number.isFinite(number)) throw invalid('value holds a number that is not finite');
+        put(into, key, number);
+        break;
+      }
+      case Kind.STRING:
+      case Kind.ENUM:
+        put(into, key, node.value);
+        break;
+      case Kind.BOOLEAN:
+        put(into, key, node.value);
+        break;
+      case Kind.LIST: {
+        const copy: JsonValue[] = new Array<JsonValue>(node.values.length);
+        put(into, key, copy);
+        node.values.forEach((item, index) => work.push({ node: item, into: copy, key: index }));
+        break;
+      }
+      case Kind.OBJECT: {
+        const copy: { [key: string]: JsonValue } = {};
+        put(into, key, copy);
+        for (const field of [...node.fields].reverse()) work.push({ node: field.value, into: copy, key: field.name.value });
+        break;
+      }
+      case Kind.VARIABLE: {
+        const bound = variables?.[node.name.value];
+        // An unset variable leaves an object field out, as graphql-js does for input objects.
+        if (bound === undefined) {
+          if (Array.isArray(into)) throw invalid(`variable $${node.name.value} inside a list is not set`);
+          break;
+        }
+        put(into, key, toPlainJson(bound));
+        break;
+      }
+    }
+  }
+  return root[0]!;
 }
 
 export const JSONScalar = new GraphQLScalarType<JsonValue, JsonValue>({
   name: 'JSON',
   description: 'Any JSON value.',
-  serialize: (value) => value as JsonValue,
+  // A stored secret this gateway cannot decrypt: an error at this field, for a caller allowed to
+  // read it (others get null before serialisation), instead of a wrong value.
+  serialize: (value) => {
+    if (value instanceof SecretUnreadableError) throw value;
+    return value as JsonValue;
+  },
   parseValue: (value) => toPlainJson(value),
-  parseLiteral: (ast: ValueNode, variables) => toPlainJson(valueFromASTUntyped(ast, variables ?? undefined)),
+  parseLiteral: (ast: ValueNode, variables) => literalToJson(ast, variables),
 });
 
 export const DateTimeScalar = new GraphQLScalarType<Date, string>({

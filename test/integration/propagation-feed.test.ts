@@ -9,7 +9,7 @@ import { waitFor } from '../helpers/net.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { uniqueNamespace } from '../helpers/gateway.js';
 
-const meta = { actor: 'feed-test', reason: null, traceId: null };
+const meta = { actor: 'feed-test', reason: null, traceId: null, canReadSecrets: true };
 
 /** Reads a watch in the background into an array. */
 function drain(iterator: AsyncIterableIterator<DeliveredChange>) {

@@ -37,7 +37,7 @@ describe('ConfigStore under concurrent writers (PostgreSQL)', () => {
 
   it('50 writers on one namespace: contiguous revisions, no lost update, truthful conflicts, complete history', async () => {
     const ns = 'race';
-    const meta = { actor: 'racer', reason: null, traceId: null };
+    const meta = { actor: 'racer', reason: null, traceId: null, canReadSecrets: true };
     const conflicts: Outcome[] = [];
     const run = async (writer: number): Promise<Outcome> => {
       const key = KEYS[writer % KEYS.length]!;
@@ -120,7 +120,7 @@ describe('ConfigStore under concurrent writers (PostgreSQL)', () => {
 
   it('concurrent first-time creates with expectedVersion 0: exactly one wins', async () => {
     const results = await Promise.allSettled(
-      Array.from({ length: 10 }, (_, i) => store.write('create-race', [{ kind: 'set', key: 'once', value: i, expectedVersion: 0 }], { actor: null, reason: null, traceId: null })),
+      Array.from({ length: 10 }, (_, i) => store.write('create-race', [{ kind: 'set', key: 'once', value: i, expectedVersion: 0 }], { actor: null, reason: null, traceId: null, canReadSecrets: true })),
     );
     const won = results.filter((r) => r.status === 'fulfilled');
     expect(won).toHaveLength(1);

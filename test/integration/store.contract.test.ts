@@ -9,7 +9,7 @@ import { connectDatabase, type ConnectOptions, type Database } from '../../src/d
 import { isGatewayError } from '../../src/errors.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 
-const meta: WriteMeta = { actor: 'alice', reason: 'test', traceId: 'trace-1' };
+const meta: WriteMeta = { actor: 'alice', reason: 'test', traceId: 'trace-1', canReadSecrets: true };
 
 /** The error a promise rejects with, asserting it is a GatewayError with `code`. */
 async function failure(promise: Promise<unknown>, code: string) {
@@ -451,7 +451,7 @@ describe.each(drivers)('ConfigStore on %s', (_label, driver, makeHarness) => {
 
   it('history lists a key newest first and pages with beforeVersion', async () => {
     const n = ns();
-    for (let i = 1; i <= 4; i++) await store.write(n, [{ kind: 'set', key: 'k', value: i }], { actor: `u${i}`, reason: `r${i}`, traceId: null });
+    for (let i = 1; i <= 4; i++) await store.write(n, [{ kind: 'set', key: 'k', value: i }], { actor: `u${i}`, reason: `r${i}`, traceId: null, canReadSecrets: true });
     await store.write(n, [{ kind: 'delete', key: 'k' }], meta);
     const all = await store.history(n, 'k', { limit: 10 });
     expect(all.map((c) => `${c.version}:${c.op}:${String(c.value)}`)).toEqual(['5:DELETE:null', '4:SET:4', '3:SET:3', '2:SET:2', '1:SET:1']);
