@@ -79,6 +79,13 @@ export function isExpectedRefusal(value: unknown): boolean {
   return false;
 }
 
+/** What a refusal's log line may carry: its code and where it happened, never the input. */
+function refusalSummary(value: unknown): { code: string | null; path: ReadonlyArray<string | number> | null } {
+  const error = isGraphQLErrorLike(value) ? value : null;
+  const code = error?.extensions?.code ?? (isGatewayError(value) ? value.code : null);
+  return { code: typeof code === 'string' ? code : null, path: (error as { path?: ReadonlyArray<string | number> } | null)?.path ?? null };
+}
+
 /**
  * Turns the errors of a request that could not start (graphql-js "request errors": a variable
  * of the wrong type, a missing required variable, an unknown input field, a scalar's
@@ -149,7 +156,10 @@ export function createGatewayYoga({ schema, services, authenticate, guardFor, lo
     for (const arg of args) {
       if (typeof arg === 'object' && arg !== null && reported.has(arg)) continue;
       // Refusals reach here because maskError rebuilds them; they are the caller's, not ours.
-      if (isExpectedRefusal(arg)) logger.debug({ refusal: arg }, 'request refused');
+      // Its code and path only: messages and extensions describe the caller's input (a coercion
+      // message quotes the variable, a schema failure names the value's object keys), which may
+      // be a secret.
+      if (isExpectedRefusal(arg)) logger.debug({ refusal: refusalSummary(arg) }, 'request refused');
       else logger.error({ err: arg }, 'yoga');
     }
   };
