@@ -20,8 +20,10 @@ export interface Config {
    */
   databasePrepare: boolean;
   /**
-   * Longest a request waits for the database (a free connection plus the statement or
-   * transaction), in ms, before it is answered `SERVICE_UNAVAILABLE` (`HOTCONF_DB_TIMEOUT_MS`).
+   * `HOTCONF_DB_TIMEOUT_MS`: longest a request waits for a free database connection; a statement
+   * or transaction running longer makes the gateway check that Postgres still answers (within
+   * 2 s more), and only one whose database does not answer is cut off. Either way the request is
+   * answered `SERVICE_UNAVAILABLE`; slow work on a live database (a large import) runs to its end.
    * @default 5000 (5 s)
    */
   databaseTimeoutMs: number;

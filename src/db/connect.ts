@@ -80,8 +80,9 @@ export interface ConnectOptions {
   /** Seconds to open a new Postgres connection. @default 5 (5 s) */
   connectTimeoutS?: number;
   /**
-   * Longest one database operation may wait, for a free connection plus its own run; past it the
-   * caller gets an unavailable error (`SERVICE_UNAVAILABLE`) and the connection is closed.
+   * Longest one database operation waits for a free connection. An operation running longer is
+   * cut off (an unavailable error, `SERVICE_UNAVAILABLE`; its connection closed) only when a
+   * probe finds the database not answering; slow work on a live database runs to its end.
    * @default 5000 (5 s)
    */
   timeoutMs?: number;

@@ -77,9 +77,11 @@ export interface SessionPoolOptions {
   /** Seconds after which an idle session is closed. @default 60 (1 min) */
   idleTimeoutS?: number;
   /**
-   * Longest an operation waits for the database: for a free session plus the operation itself.
-   * Past it the caller gets `DB_TIMEOUT` and the session is closed (the server rolls back an open
-   * transaction). `0` = no limit (migrations).
+   * Longest an operation waits for a free session; also how long it may run before the pool
+   * checks (on a connection of its own, within 2 s) that the database still answers, and again
+   * every as long after. Only an operation whose database does not answer is cut off: the caller
+   * gets `DB_TIMEOUT` and the session is closed (the server rolls back an open transaction).
+   * `0` = no limit (migrations).
    * @default 5000 (5 s)
    */
   timeoutMs?: number;
@@ -101,6 +103,9 @@ export interface SessionPool extends AsyncDisposable {
   /** Ends every session (waits up to 5 s for running statements) and refuses new work. Idempotent. */
   end(): Promise<void>;
 }
+
+/** How long the liveness probe of a slow operation waits for `select 1`. */
+const PROBE_TIMEOUT_MS = 2_000; // 2 s
 
 interface Session {
   id: number;
@@ -169,10 +174,10 @@ export function createSessionPool(options: SessionPoolOptions): SessionPool {
     pump();
   };
 
-  const createSession = (): Session => {
+  /** A postgres.js instance for exactly one session: one socket, never reconnected. */
+  const openInstance = (onClose: () => void): Sql => {
     let socketOpened = false;
-    const session: Session = { id: nextId++, sql: undefined as unknown as Sql, alive: true, answered: false, leased: true };
-    session.sql = postgres(url, {
+    const instance = postgres(url, {
       max: 1,
       prepare,
       // Array types are not used; fetching them on connect is what leaked unhandled rejections.
@@ -187,12 +192,51 @@ export function createSessionPool(options: SessionPoolOptions): SessionPool {
         socketOpened = true;
         return openSocket(socketOptions);
       },
-      onclose: () => retire(session),
+      onclose: onClose,
     } as postgres.Options<Record<string, postgres.PostgresType>>);
-    Object.assign(session.sql.options.parsers, sharedTypes.parsers);
-    Object.assign(session.sql.options.serializers, sharedTypes.serializers);
+    Object.assign(instance.options.parsers, sharedTypes.parsers);
+    Object.assign(instance.options.serializers, sharedTypes.serializers);
+    return instance;
+  };
+
+  const createSession = (): Session => {
+    const session: Session = { id: nextId++, sql: undefined as unknown as Sql, alive: true, answered: false, leased: true };
+    session.sql = openInstance(() => retire(session));
     sessions.add(session);
     return session;
+  };
+
+  /**
+   * Whether the database answers right now, on a connection of its own (outside the pool, so a
+   * full pool cannot make it look dead). Concurrent callers share one probe; a result is reused
+   * for a second.
+   */
+  let probing: Promise<boolean> | null = null;
+  let probed = { at: 0, alive: false };
+  const probe = (): Promise<boolean> => {
+    if (Date.now() - probed.at < 1_000) return Promise.resolve(probed.alive);
+    return (probing ??= (async () => {
+      const instance = openInstance(() => {});
+      let timer: NodeJS.Timeout | undefined;
+      let alive = false;
+      try {
+        await Promise.race([
+          instance.unsafe('select 1'),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error('probe timed out')), PROBE_TIMEOUT_MS);
+          }),
+        ]);
+        alive = true;
+      } catch {
+        alive = false;
+      } finally {
+        clearTimeout(timer);
+        void instance.end({ timeout: 0 }).catch(() => {});
+      }
+      probed = { at: Date.now(), alive };
+      probing = null;
+      return alive;
+    })());
   };
 
   /** Hands idle sessions (or new ones, within `max`) to waiters. */
@@ -276,15 +320,16 @@ export function createSessionPool(options: SessionPoolOptions): SessionPool {
   };
 
   /**
-   * Borrows a session for `work`, bounded by the deadline: a caller past it is answered
-   * `DB_TIMEOUT` and the session is closed, so nothing it started can commit afterwards.
+   * Borrows a session for `work`. The wait for a session is bounded by the deadline. The work
+   * itself is not cut off for being slow: at the deadline (and every `limitMs` after it) the pool
+   * probes the database on a connection of its own, and only when the database does not answer
+   * is the caller answered `DB_TIMEOUT` and the session closed (so nothing it started commits
+   * later). A long import, a compaction or a lock wait on a live database runs to its end.
    */
   const withSession = async <T>(work: (session: Session) => Promise<T>, limitMs: number): Promise<T> => {
     const deadline = limitMs > 0 ? Date.now() + limitMs : null;
     const session = await acquire(deadline);
-    const timer: { handle: NodeJS.Timeout | null } = { handle: null };
-    const running = work(session);
-    const outcome = running.then(
+    const outcome = work(session).then(
       (value) => {
         noteOutcome(session, null);
         return value;
@@ -294,25 +339,41 @@ export function createSessionPool(options: SessionPoolOptions): SessionPool {
         throw error;
       },
     );
-    try {
-      if (deadline === null) return await outcome;
-      return await Promise.race([
-        outcome,
-        new Promise<never>((_, reject) => {
-          timer.handle = setTimeout(() => {
-            retire(session);
-            reject(new DatabaseUnavailableError('DB_TIMEOUT', `the database did not answer within ${limitMs} ms`));
-          }, Math.max(0, deadline - Date.now()));
-        }),
-      ]);
-    } finally {
-      if (timer.handle) clearTimeout(timer.handle);
-      // The work settles too once its session is ended: release only then, so "in use" is true.
+    // The work settles too once its session is ended: release only then, so "in use" is true.
+    outcome.then(
+      () => release(session),
+      () => release(session),
+    );
+    if (deadline === null) return outcome;
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      let timer: NodeJS.Timeout | null = null;
+      const check = async () => {
+        timer = null;
+        if (settled) return;
+        if (await probe()) {
+          if (!settled) timer = setTimeout(check, limitMs);
+          return;
+        }
+        if (settled) return;
+        settled = true;
+        retire(session);
+        reject(new DatabaseUnavailableError('DB_TIMEOUT', `the database did not answer within ${limitMs} ms`));
+      };
+      timer = setTimeout(check, Math.max(0, deadline - Date.now()));
       outcome.then(
-        () => release(session),
-        () => release(session),
+        (value) => {
+          if (timer) clearTimeout(timer);
+          if (!settled) resolve(value);
+          settled = true;
+        },
+        (error: unknown) => {
+          if (timer) clearTimeout(timer);
+          if (!settled) reject(error);
+          settled = true;
+        },
       );
-    }
+    });
   };
 
   /** Fails a statement meant for a session that is gone, instead of letting it run elsewhere. */

@@ -1,3 +1,4 @@
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, testToken, uniqueNamespace, type Gateway } from '../helpers/gateway.js';
 import { waitFor } from '../helpers/net.js';
@@ -80,4 +81,34 @@ describe('PostgreSQL crashing and hanging under write load', () => {
     }
     expect(gateways.map((gateway) => gateway.running)).toEqual([true, true, true]);
   }, 120_000);
+
+  it('a write that waits on a live database longer than HOTCONF_DB_TIMEOUT_MS (a row lock) is not cut off: it succeeds once the lock goes', async () => {
+    const namespace = uniqueNamespace('slow');
+    expect((await attemptSet(gateways[0]!.url, token, namespace, 'seed', 0)).code).toBe('OK');
+    const admin = postgres(pg.url, { max: 1, onnotice: () => {} });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let locked = false;
+    const holder = admin.begin(async (tx) => {
+      await tx`select revision from namespaces where name = ${namespace} for update`;
+      locked = true;
+      await held;
+    });
+    try {
+      await waitFor(() => locked, 10_000, 'the row lock');
+      const sentAt = Date.now();
+      const write = attemptSet(gateways[0]!.url, token, namespace, 'k', 1, 60_000);
+      let answered = false;
+      void write.then(() => (answered = true));
+      // Past the gateway's 3 s deadline (and its probe), the write is still waiting, not refused.
+      await waitFor(() => answered || Date.now() - sentAt > 6_000, 20_000, 'the write waiting past the deadline');
+      expect(answered).toBe(false);
+      release();
+      expect((await write).code).toBe('OK');
+    } finally {
+      release();
+      await holder.catch(() => {});
+      await admin.end();
+    }
+  }, 60_000);
 });
