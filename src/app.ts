@@ -53,7 +53,14 @@ const HOUR_MS = 3_600_000;
 
 /** The composition root: the one place that wires store, bus, feed, GraphQL and HTTP. */
 export async function createApp(config: Readonly<Config>, { logger }: { logger: Logger }): Promise<App> {
-  const database: Database = await connectDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const database: Database = await connectDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolMax: config.databasePoolMax,
+    prepare: config.databasePrepare,
+    timeoutMs: config.databaseTimeoutMs,
+    migrationDatabaseUrl: config.migrationDatabaseUrl,
+  });
   const disposers: Array<() => Promise<void> | void> = [() => database.close()];
   const dispose = async () => {
     for (const step of disposers.splice(0).reverse()) {
@@ -66,7 +73,13 @@ export async function createApp(config: Readonly<Config>, { logger }: { logger: 
   };
 
   try {
-    await database.migrate({ onProgress: (message) => logger.info({ driver: database.driver }, message) });
+    // PGlite is this process's own: it is always migrated. A Postgres fleet may leave it to
+    // `hotconf migrate` (HOTCONF_MIGRATE=0), e.g. as a deploy step before the gateways roll.
+    if (config.migrate || database.driver === 'pglite') {
+      await database.migrate({ onProgress: (message) => logger.info({ driver: database.driver }, message) });
+    } else {
+      logger.info({ driver: database.driver }, 'migrations skipped (HOTCONF_MIGRATE=0)');
+    }
     const validate = createValidator({ maxValueBytes: config.maxValueBytes, maxBatchSize: config.maxBatchSize });
     const secretBox = config.secretKeys.length > 0 ? createSecretBox(config.secretKeys) : null;
     const store = createConfigStore({ database, validator: validate, secretBox });

@@ -14,6 +14,28 @@ export interface Config {
   databaseUrl: string | null;
   /** @default './.hotconf' */
   dataDir: string;
+  /** Largest number of Postgres connections of this gateway (`DATABASE_POOL_MAX`). @default 10 */
+  databasePoolMax: number;
+  /**
+   * Named prepared statements (`HOTCONF_DB_PREPARE`); off behind a transaction-mode pooler.
+   * @default true, unless DATABASE_URL carries `?prepare=false`
+   */
+  databasePrepare: boolean;
+  /**
+   * `HOTCONF_DB_TIMEOUT_MS`: longest a request waits for a free database connection; a statement
+   * or transaction running longer makes the gateway check that Postgres still answers (within
+   * 2 s more), and only one whose database does not answer is cut off. Either way the request is
+   * answered `SERVICE_UNAVAILABLE`; slow work on a live database (a large import) runs to its end.
+   * @default 5000 (5 s)
+   */
+  databaseTimeoutMs: number;
+  /** Apply pending migrations at start (`HOTCONF_MIGRATE`); off = run `hotconf migrate`. @default true */
+  migrate: boolean;
+  /**
+   * Postgres URL used for migrations only (`HOTCONF_MIGRATION_DATABASE_URL`), e.g. a direct
+   * connection when DATABASE_URL points at a pooler. @default null (DATABASE_URL)
+   */
+  migrationDatabaseUrl: string | null;
   /**
    * Redis URL, `redis://[user:password@]host:port[/db]` or `rediss://…` for TLS; user, password
    * and TLS apply to every connection (bus, rate limiter), in cluster mode too. null = in-process bus.
@@ -63,6 +85,12 @@ export interface Config {
 }
 
 type Env = Record<string, string | undefined>;
+
+/** Whether a Postgres URL leaves named prepared statements on (`?prepare=false` turns them off). */
+function urlAllowsPrepare(databaseUrl: string): boolean {
+  const value = new URL(databaseUrl).searchParams.get('prepare');
+  return value === null || !/^(false|0|off|no|disable)$/i.test(value);
+}
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -121,6 +149,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const jwksUrl = url(env, 'HOTCONF_JWKS_URL', ['http:', 'https:']);
   const authConfigured = jwtSecret !== null || jwksUrl !== null;
   const maxValueBytes = int(env, 'HOTCONF_MAX_VALUE_BYTES', 1_048_576, 1);
+  const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
   const redisUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:']);
   const redisCluster = bool(env, 'HOTCONF_REDIS_CLUSTER', false);
   if (redisUrl !== null && redisCluster && !/^\/?0?$/.test(new URL(redisUrl).pathname)) {
@@ -129,8 +158,14 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const config: Config = {
     port: int(env, 'PORT', 4000),
     host: env.HOST || (authConfigured ? '0.0.0.0' : '127.0.0.1'),
-    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    databaseUrl,
     dataDir: env.HOTCONF_DATA_DIR || './.hotconf',
+    databasePoolMax: int(env, 'DATABASE_POOL_MAX', 10, 1),
+    // postgres.js ignores `?prepare=false` once an option is passed: the URL's word is the default.
+    databasePrepare: bool(env, 'HOTCONF_DB_PREPARE', databaseUrl === null || urlAllowsPrepare(databaseUrl)),
+    databaseTimeoutMs: int(env, 'HOTCONF_DB_TIMEOUT_MS', 5_000, 100),
+    migrate: bool(env, 'HOTCONF_MIGRATE', true),
+    migrationDatabaseUrl: url(env, 'HOTCONF_MIGRATION_DATABASE_URL', ['postgres:', 'postgresql:']),
     redisUrl,
     redisCluster,
     channelPrefix: env.HOTCONF_CHANNEL_PREFIX ?? 'hotconf:',

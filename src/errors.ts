@@ -70,6 +70,10 @@ const UNAVAILABLE_CODES = new Set([
   'CONNECTION_ENDED',
   'CONNECTION_DESTROYED',
   'CONNECT_TIMEOUT',
+  // Our session pool (src/db/session-pool.ts): a deadline passed, or the database refused a
+  // moment ago and the pool answers at once instead of queueing the caller.
+  'DB_TIMEOUT',
+  'DB_UNREACHABLE',
 ]);
 
 /**

@@ -30,6 +30,13 @@ export interface ChangeFeedOptions {
   /** Revisions read from history per query (repair and resume replay). @default 500 */
   pageSize?: number;
   /**
+   * Longest one database step of the feed may take (the periodic revision check, a history page
+   * of a repair, a read of omitted values) before it counts as failed; the step is then retried
+   * with backoff, so a slow or hung query never holds up a namespace or the next check.
+   * @default Math.max(500, repairIntervalMs)
+   */
+  stepTimeoutMs?: number;
+  /**
    * Changes one subscriber may have queued but not consumed. A subscriber beyond it is ended with
    * `SERVICE_UNAVAILABLE` (it resumes with `sinceRevision`) so it cannot hold up anyone else.
    * @default 10_000
@@ -102,8 +109,13 @@ interface NamespaceState {
   /** An async step (value read or repair) is running; it pumps again when done. */
   busy: boolean;
   repairWanted: RepairReason | null;
-  /** A repair failed; wait for the next periodic check before trying again. */
+  /** The database went back in time (restore): no repair until the next periodic check. */
   repairBlocked: boolean;
+  /** Consecutive failed database steps of this namespace; drives its backoff. */
+  failures: number;
+  /** No database step of this namespace before this time (ms since epoch). */
+  retryAt: number;
+  retryTimer: NodeJS.Timeout | null;
   watchers: Set<Watcher>;
   unsubscribe: (() => Promise<void>) | null;
   idleTimer: NodeJS.Timeout | null;
@@ -125,6 +137,7 @@ export function createChangeFeed({
   repairIntervalMs = 2_000, // 2 s
   periodicGraceMs = 100, // 100 ms
   pageSize = 500,
+  stepTimeoutMs = Math.max(500, repairIntervalMs),
   maxQueuedChanges = 10_000,
   maxPendingRevisions = 10_000,
   idleUnsubscribeMs = 10_000, // 10 s
@@ -142,6 +155,47 @@ export function createChangeFeed({
   let lastMessageAt: number | null = null;
   let closed = false;
   let checking = false;
+  /** Consecutive failed periodic checks: the next one comes sooner than the interval. */
+  let checkFailures = 0;
+
+  /** Retry delay after `failures` consecutive failures: 100 ms doubling, never past the check interval. */
+  const backoffMs = (failures: number) => Math.min(repairIntervalMs, 100 * 2 ** Math.min(failures - 1, 16)) * (0.75 + Math.random() / 4);
+
+  /**
+   * A database step bounded by `stepTimeoutMs`: past it the step counts as failed (its late result
+   * is ignored), so the namespace and the next check move on.
+   */
+  const bounded = <T>(step: Promise<T>, what: string): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new GatewayError('SERVICE_UNAVAILABLE', `${what} took longer than ${stepTimeoutMs} ms`)),
+        stepTimeoutMs,
+      );
+      timer.unref();
+    });
+    step.catch(() => {}); // an abandoned step may still fail later: nobody is listening then
+    return Promise.race([step, timeout]).finally(() => clearTimeout(timer));
+  };
+
+  const stepSucceeded = (ns: NamespaceState) => {
+    ns.failures = 0;
+    ns.retryAt = 0;
+  };
+  /** Backs the namespace off; a timer pumps it again when the pause is over. */
+  const stepFailed = (ns: NamespaceState) => {
+    ns.failures++;
+    ns.retryAt = Date.now() + backoffMs(ns.failures);
+    scheduleRetry(ns);
+  };
+  const scheduleRetry = (ns: NamespaceState) => {
+    if (ns.retryTimer || closed) return;
+    ns.retryTimer = setTimeout(() => {
+      ns.retryTimer = null;
+      if (namespaces.get(ns.name) === ns) pump(ns);
+    }, Math.max(0, ns.retryAt - Date.now()));
+    ns.retryTimer.unref();
+  };
 
   // ---------------------------------------------------------------- namespace state
 
@@ -163,6 +217,9 @@ export function createChangeFeed({
       busy: false,
       repairWanted: null,
       repairBlocked: false,
+      failures: 0,
+      retryAt: 0,
+      retryTimer: null,
       watchers: new Set(),
       unsubscribe: null,
       idleTimer: null,
@@ -174,7 +231,7 @@ export function createChangeFeed({
       // arrives on the bus, anything before is in the revision; nothing falls in between.
       let revision: number;
       try {
-        revision = (await store.revisions([name])).get(name) ?? 0;
+        revision = (await bounded(store.revisions([name]), 'reading the namespace revision')).get(name) ?? 0;
       } catch (error) {
         if (namespaces.get(name) === ns) namespaces.delete(name);
         void ns.unsubscribe?.().catch(() => {});
@@ -287,22 +344,30 @@ export function createChangeFeed({
    */
   const pump = (ns: NamespaceState): void => {
     if (ns.busy || !ns.initialized || closed) return;
+    /** Whether the namespace may start a database step now (else its retry timer pumps later). */
+    const mayQuery = () => {
+      if (Date.now() >= ns.retryAt) return true;
+      scheduleRetry(ns);
+      return false;
+    };
     for (;;) {
       const next = ns.pending.get(ns.delivered + 1);
       if (next) {
-        ns.pending.delete(next.revision);
         if (next.needsValues) {
+          if (!mayQuery()) return;
+          ns.pending.delete(next.revision);
           ns.busy = true;
-          fillValues(ns, next)
+          bounded(fillValues(ns, next), 'reading omitted values')
             .then(
               (filled) => {
+                stepSucceeded(ns);
                 if (filled && next.revision === ns.delivered + 1) deliver(ns, toBatch(next.revision, filled, false));
                 else ns.repairWanted ??= 'gap';
               },
               (error: unknown) => {
-                logger?.warn({ namespace: ns.name, revision: next.revision, err: (error as Error).message }, 'reading omitted values failed');
-                ns.pending.set(next.revision, next);
-                ns.repairBlocked = true;
+                logger?.warn({ namespace: ns.name, revision: next.revision, err: (error as Error).message }, 'reading omitted values failed; retrying with backoff');
+                if (next.revision > ns.delivered && !ns.pending.has(next.revision)) ns.pending.set(next.revision, next);
+                stepFailed(ns);
               },
             )
             .finally(() => {
@@ -311,12 +376,13 @@ export function createChangeFeed({
             });
           return;
         }
+        ns.pending.delete(next.revision);
         deliver(ns, toBatch(next.revision, next.changes, false));
         continue;
       }
       for (const revision of ns.pending.keys()) if (revision <= ns.delivered) ns.pending.delete(revision);
       if (ns.pending.size > 0) ns.repairWanted ??= 'gap';
-      if (!ns.repairWanted || ns.repairBlocked) return;
+      if (!ns.repairWanted || ns.repairBlocked || !mayQuery()) return;
       const reason = ns.repairWanted;
       ns.repairWanted = null;
       ns.busy = true;
@@ -341,7 +407,7 @@ export function createChangeFeed({
     try {
       // Bounded: a namespace far behind is caught up over several pumps, never in one endless loop.
       for (let pageCount = 0; pageCount < 1_000 && !closed; pageCount++) {
-        const page = await store.changes(ns.name, ns.delivered, { limit: pageSize });
+        const page = await bounded(store.changes(ns.name, ns.delivered, { limit: pageSize }), 'reading history');
         let index = 0;
         while (index < page.changes.length) {
           const revision = page.changes[index]!.revision;
@@ -352,16 +418,18 @@ export function createChangeFeed({
         }
         if (!page.hasMore) break;
       }
+      stepSucceeded(ns);
     } catch (error) {
       if (isGatewayError(error) && error.code === 'REVISION_COMPACTED') {
         // History no longer reaches back to what was delivered: subscribers must relist.
         logger?.error({ namespace: ns.name, revision: ns.delivered }, 'repair impossible: history compacted');
         for (const watcher of [...ns.watchers]) watcher.fail(error);
         try {
-          ns.delivered = (await store.revisions([ns.name])).get(ns.name) ?? ns.delivered;
+          ns.delivered = (await bounded(store.revisions([ns.name]), 'reading the namespace revision')).get(ns.name) ?? ns.delivered;
           ns.pending.clear();
         } catch {
-          ns.repairBlocked = true;
+          ns.repairWanted ??= reason;
+          stepFailed(ns);
         }
       } else if (isGatewayError(error) && error.code === 'REVISION_AHEAD') {
         // The database went back in time (restore): nothing to repair from; subscribers relist.
@@ -370,9 +438,9 @@ export function createChangeFeed({
         ns.pending.clear();
         ns.repairBlocked = true;
       } else {
-        logger?.warn({ namespace: ns.name, reason, err: (error as Error).message }, 'repair failed; retrying at the next check');
+        logger?.warn({ namespace: ns.name, reason, err: (error as Error).message }, 'repair failed; retrying with backoff');
         ns.repairWanted ??= reason;
-        ns.repairBlocked = true;
+        stepFailed(ns);
       }
     } finally {
       const revisions = ns.delivered - from;
@@ -386,16 +454,19 @@ export function createChangeFeed({
 
   // ---------------------------------------------------------------- periodic check, reconnect
 
-  const check = async () => {
-    if (checking || closed) return;
+  /** One periodic check; resolves false when the database did not answer (bounded by `stepTimeoutMs`). */
+  const check = async (): Promise<boolean> => {
+    if (checking || closed) return true;
     const watched = [...namespaces.values()].filter((ns) => ns.initialized);
-    if (watched.length === 0) return;
+    if (watched.length === 0) return true;
     checking = true;
     try {
       for (const ns of watched) if (!ns.unsubscribe) void subscribeBus(ns);
-      const revisions = await store.revisions(watched.map((ns) => ns.name));
+      const revisions = await bounded(store.revisions(watched.map((ns) => ns.name)), 'the periodic revision check');
       for (const ns of watched) {
         ns.repairBlocked = false;
+        // The database answered: a namespace backing off from failed steps may try again now.
+        ns.retryAt = 0;
         const revision = revisions.get(ns.name) ?? 0;
         if (revision <= ns.delivered) {
           pump(ns);
@@ -409,14 +480,33 @@ export function createChangeFeed({
           pump(ns);
         }, periodicGraceMs).unref();
       }
+      return true;
     } catch (error) {
-      logger?.warn({ err: (error as Error).message }, 'periodic revision check failed');
+      logger?.warn({ err: (error as Error).message }, 'periodic revision check failed; retrying with backoff');
+      return false;
     } finally {
       checking = false;
     }
   };
-  const timer = setInterval(() => void check(), repairIntervalMs);
-  timer.unref();
+  /*
+   * Self-scheduling rather than setInterval: a check that failed is retried after a short backoff
+   * (100 ms doubling, never past the interval), so the first check after the database returns
+   * comes well within the interval; a successful one keeps the cadence from its start.
+   */
+  let checkTimer: NodeJS.Timeout | null = null;
+  const scheduleCheck = (delayMs: number) => {
+    if (closed) return;
+    checkTimer = setTimeout(() => {
+      checkTimer = null;
+      const startedAt = Date.now();
+      void check().then((ok) => {
+        checkFailures = ok ? 0 : checkFailures + 1;
+        scheduleCheck(ok ? Math.max(0, startedAt + repairIntervalMs - Date.now()) : backoffMs(checkFailures));
+      });
+    }, delayMs);
+    checkTimer.unref();
+  };
+  scheduleCheck(repairIntervalMs);
 
   const stopReconnect = bus.onReconnect(() => {
     for (const ns of namespaces.values()) {
@@ -714,12 +804,13 @@ export function createChangeFeed({
     async close() {
       if (closed) return;
       closed = true;
-      clearInterval(timer);
+      if (checkTimer) clearTimeout(checkTimer);
       stopReconnect();
       const states = [...namespaces.values()];
       namespaces.clear();
       for (const ns of states) {
         if (ns.idleTimer) clearTimeout(ns.idleTimer);
+        if (ns.retryTimer) clearTimeout(ns.retryTimer);
         for (const watcher of [...ns.watchers]) watcher.finish();
       }
       await Promise.allSettled(states.map((ns) => ns.unsubscribe?.()));

@@ -5,8 +5,9 @@ import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
-import postgres from 'postgres';
+import type { Sql } from 'postgres';
 import { runMigrations, type MigrateOptions } from './migrate.js';
+import { createSessionPool } from './session-pool.js';
 import * as schema from './schema.js';
 
 /** The one service-layer type both drivers are used through. */
@@ -90,16 +91,25 @@ export interface ConnectOptions {
    * @default './.hotconf'
    */
   dataDir?: string;
-  /** Largest number of Postgres connections. @default 10 */
+  /** Largest number of Postgres sessions (connections). @default 10 */
   poolMax?: number;
   /**
    * Use named prepared statements. Set false behind a pooler in transaction mode (PgBouncer,
    * Supavisor), which cannot keep them across transactions.
-   * @default true
+   * @default true, unless `databaseUrl` says `?prepare=false`
    */
   prepare?: boolean;
-  /** Seconds to wait for a new Postgres connection. @default 10 (10 s) */
+  /** Seconds to open a new Postgres connection. @default 5 (5 s) */
   connectTimeoutS?: number;
+  /**
+   * Longest one database operation waits for a free connection. An operation running longer is
+   * cut off (an unavailable error, `SERVICE_UNAVAILABLE`; its connection closed) only when a
+   * probe finds the database not answering; slow work on a live database runs to its end.
+   * @default 5000 (5 s)
+   */
+  timeoutMs?: number;
+  /** Postgres URL used only by `migrate()` (a direct connection past a pooler). @default databaseUrl */
+  migrationDatabaseUrl?: string | null;
 }
 
 /**
@@ -115,74 +125,60 @@ export async function connectDatabase(options: ConnectOptions = {}): Promise<Dat
     databaseUrl = null,
     dataDir = './.hotconf',
     poolMax = 10, // connections
-    prepare = true,
-    connectTimeoutS = 10, // 10 s
+    prepare = databaseUrl ? urlAllowsPrepare(databaseUrl) : true,
+    connectTimeoutS = 5, // 5 s
+    timeoutMs = 5_000, // 5 s
+    migrationDatabaseUrl = null,
   } = options;
-  if (databaseUrl) return connectPostgres(databaseUrl, { poolMax, prepare, connectTimeoutS });
+  if (databaseUrl) {
+    return connectPostgres(databaseUrl, { poolMax, prepare, connectTimeoutS, timeoutMs, migrationUrl: migrationDatabaseUrl ?? databaseUrl });
+  }
   return connectPglite(dataDir);
+}
+
+/**
+ * postgres.js reads `?prepare=false` from the URL only when no `prepare` option is passed, and we
+ * always pass one: honour the URL here.
+ */
+export function urlAllowsPrepare(databaseUrl: string): boolean {
+  try {
+    const value = new URL(databaseUrl).searchParams.get('prepare');
+    return value === null || !/^(false|0|off|no|disable)$/i.test(value);
+  } catch {
+    return true;
+  }
 }
 
 const JSON_OID = 114;
 const JSONB_OID = 3802;
 const rawText = (value: string): string => value;
 
-type Unsafe = (query: string, params?: unknown[], options?: { prepare?: boolean }) => unknown;
-type Scoped = (...args: unknown[]) => unknown;
-
-/**
- * Drizzle sends every query unnamed (`prepare: false`), so Postgres parses and plans each one
- * again. This view of the client makes them named prepared statements (postgres.js caches them
- * per connection), inside transactions too. Not used with `prepare: false` (poolers).
- */
-function preparing<T extends object>(client: T): T {
-  return new Proxy(client, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
-      if (typeof value !== 'function') return value;
-      if (property === 'unsafe') {
-        return (query: string, params?: unknown[], options?: { prepare?: boolean }) =>
-          (value as Unsafe).call(target, query, params, { ...options, prepare: true });
-      }
-      if (property === 'begin' || property === 'savepoint') {
-        return (...args: unknown[]) => {
-          const callback = args.pop() as (scoped: object) => unknown;
-          return (value as Scoped).call(target, ...args, (scoped: object) => callback(preparing(scoped)));
-        };
-      }
-      return value;
-    },
-  });
-}
-
 function connectPostgres(
   databaseUrl: string,
-  { poolMax, prepare, connectTimeoutS }: { poolMax: number; prepare: boolean; connectTimeoutS: number },
-): Database {
-  const client = postgres(databaseUrl, {
-    max: poolMax,
+  {
+    poolMax,
     prepare,
-    connect_timeout: connectTimeoutS,
-    onnotice: () => {},
-    // Idle connections are closed so a quiet gateway does not pin server slots forever.
-    idle_timeout: 60,
-  });
+    connectTimeoutS,
+    timeoutMs,
+    migrationUrl,
+  }: { poolMax: number; prepare: boolean; connectTimeoutS: number; timeoutMs: number; migrationUrl: string },
+): Database {
+  // Sessions of our own on postgres.js (see session-pool.ts for why not its pool and begin()).
+  const pool = createSessionPool({ url: databaseUrl, max: poolMax, prepare, connectTimeoutS, timeoutMs });
   // Hand jsonb to drizzle as text: drizzle JSON.parses any string it gets, so a value that is
   // the JSON string "123" would otherwise come back as the number 123.
-  client.options.parsers[JSON_OID] = rawText;
-  client.options.parsers[JSONB_OID] = rawText;
-  const db = drizzlePostgres({ client: prepare ? preparing(client) : client, schema }) as unknown as Db;
+  pool.sql.options.parsers[JSON_OID] = rawText;
+  pool.sql.options.parsers[JSONB_OID] = rawText;
+  const db = drizzlePostgres({ client: pool.sql as unknown as Sql, schema }) as unknown as Db;
   let closed: Promise<void> | null = null;
-  const close = () => (closed ??= client.end({ timeout: 5 }));
+  const close = () => (closed ??= pool.end());
 
   /*
-   * Through postgres.js' own begin(), not reserve(): a reserved connection whose backend dies
-   * stays pinned, and the next write on it throws from a setImmediate, uncatchably, taking the
-   * process down (porsager/postgres#1208, open in 3.4.9). begin() takes a pooled connection,
-   * rejects when it closes, and the pool replaces it. Inside, statements are still pipelined:
-   * the namespace bump and entry reads go out together, the final inserts too.
+   * One session of the pool, plain BEGIN/COMMIT on it. Inside, statements are pipelined: the
+   * namespace bump and entry reads go out together (with the BEGIN), the final inserts too.
    */
   const transaction = <T>(fn: (tx: SqlTransaction) => Promise<T>): Promise<T> =>
-    client.begin(async (scoped) => {
+    pool.transaction(async (scoped) => {
       const run = (text: string, params: readonly SqlParam[] = [], options: SqlStatementOptions = {}) =>
         scoped.unsafe(text, params as SqlParam[], { prepare: prepare && (options.prepare ?? true) }).execute();
       const deferred: Deferred[] = [];
@@ -209,8 +205,8 @@ function connectPostgres(
     db,
     driver: 'postgres',
     transaction,
-    migrate: (migrateOptions) => runMigrations({ driver: 'postgres', databaseUrl, prepare, connectTimeoutS }, migrateOptions),
-    stats: () => ({ driver: 'postgres', poolMax, prepare: prepare ? 'on' : 'off' }),
+    migrate: (migrateOptions) => runMigrations({ driver: 'postgres', databaseUrl: migrationUrl, prepare, connectTimeoutS }, migrateOptions),
+    stats: () => ({ driver: 'postgres', ...pool.stats(), prepare: prepare ? 'on' : 'off' }),
     ping: async () => {
       await db.execute(sql`select 1`);
     },

@@ -34,7 +34,10 @@ export interface ReadyReport {
     postgres: DependencyCheck;
     redis: DependencyCheck & { kind: 'redis' | 'memory'; publishFailures: number };
   };
-  /** Driver and pool settings (`store.stats()`). */
+  /**
+   * Driver and pool: for Postgres `max` (DATABASE_POOL_MAX), `size` (open connections), `inUse`,
+   * `idle`, `waiting` (operations queued for a connection) and `prepare` (`on`/`off`).
+   */
   pool: Record<string, string | number>;
   /**
    * Per watched namespace: the last revision this gateway delivered, the revision committed in
@@ -106,6 +109,14 @@ export function createHealthHandlers(options: HealthOptions): HealthHandlers {
     feedStats: () => feed.stats(),
     busStatus: () => bus.status(),
     pingStore: () => store.ping(),
+    pool: () => {
+      const { max, size, inUse, idle, waiting } = store.stats();
+      // The embedded database has no pool: no series rather than zeros that look like one.
+      if (typeof max !== 'number' || typeof size !== 'number' || typeof inUse !== 'number' || typeof idle !== 'number' || typeof waiting !== 'number') {
+        return null;
+      }
+      return { max, size, inUse, idle, waiting };
+    },
     storeRevisions: (names) => store.revisions(names),
   });
 

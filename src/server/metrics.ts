@@ -25,6 +25,17 @@ export interface MetricsSources {
    * executions serve how many subscriptions, so the ws count reports subscriptions.
    */
   sharedWs?: () => { sharedExecutions: number; sharedSubscriptions: number };
+  /** The database pool as the gateway counts it (null for the embedded database). */
+  pool?: () => DatabasePoolStats | null;
+}
+
+/** Live figures of the Postgres pool (see `src/db/session-pool.ts`). */
+export interface DatabasePoolStats {
+  max: number;
+  size: number;
+  inUse: number;
+  idle: number;
+  waiting: number;
 }
 
 export type Transport = 'ws' | 'sse';
@@ -88,6 +99,9 @@ export const METRIC_NAMES = [
   'hotconf_redis_up',
   'hotconf_postgres_up',
   'hotconf_publish_failures_total',
+  'hotconf_db_pool_max',
+  'hotconf_db_pool_connections',
+  'hotconf_db_pool_waiting',
 ] as const;
 
 /** Timeout helper that never leaves a timer behind. */
@@ -249,6 +263,38 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
       } catch {
         this.set(0);
       }
+    },
+  });
+
+  // The pool as counted by our own session pool: size = in use + idle, callers waiting apart.
+  new Gauge({
+    name: 'hotconf_db_pool_max',
+    help: 'Largest number of Postgres connections of this gateway (DATABASE_POOL_MAX)',
+    registers: [registry],
+    collect() {
+      const pool = sources.pool?.();
+      if (pool) this.set(pool.max);
+    },
+  });
+  new Gauge({
+    name: 'hotconf_db_pool_connections',
+    help: 'Open Postgres connections of this gateway by state (in_use: lent to an operation, idle)',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      const pool = sources.pool?.();
+      if (!pool) return;
+      this.set({ state: 'in_use' }, pool.inUse);
+      this.set({ state: 'idle' }, pool.idle);
+    },
+  });
+  new Gauge({
+    name: 'hotconf_db_pool_waiting',
+    help: 'Operations waiting for a free Postgres connection',
+    registers: [registry],
+    collect() {
+      const pool = sources.pool?.();
+      if (pool) this.set(pool.waiting);
     },
   });
 

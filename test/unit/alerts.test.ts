@@ -27,6 +27,8 @@ describe('deploy/prometheus/alerts.yml', () => {
       'hotconf_client_revision_lag',
       'hotconf_gap_repairs_total',
       'hotconf_graphql_requests_total',
+      'hotconf_db_pool_connections',
+      'hotconf_db_pool_waiting',
     ]) {
       expect(exprs, metric).toContain(metric);
     }

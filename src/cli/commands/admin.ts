@@ -77,13 +77,19 @@ export const token: Command = {
 
 export const migrate: Command = {
   name: 'migrate',
-  summary: 'apply pending database migrations (DATABASE_URL, or the embedded database)',
+  summary: 'apply pending database migrations (HOTCONF_MIGRATION_DATABASE_URL, else DATABASE_URL, else the embedded database)',
   usage: 'migrate',
   async run(context) {
     const { loadConfig } = await import('../../config.js');
     const { connectDatabase } = await import('../../db/connect.js');
     const config = loadConfig();
-    const database = await connectDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    const database = await connectDatabase({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      poolMax: 1,
+      prepare: config.databasePrepare,
+      migrationDatabaseUrl: config.migrationDatabaseUrl,
+    });
     try {
       await database.migrate({ onProgress: (message: string) => context.output.err(`${message}\n`) });
     } catch (error) {

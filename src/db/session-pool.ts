@@ -1,0 +1,490 @@
+import { connect as netConnect, type Socket } from 'node:net';
+import postgres, { type PendingQuery, type Row, type Sql } from 'postgres';
+
+/**
+ * Our own pool of PostgreSQL sessions on postgres.js, one driver instance per session.
+ *
+ * Why not postgres.js' pool: in 3.4.9 (the newest) a pooled connection object lives forever and
+ * reconnects itself, and three of its paths go wrong when the server goes away mid-flight:
+ * - `begin()`/`reserve()` issue statements (the internal ROLLBACK after a failed query, or the
+ *   next statement on a reserved connection) on a connection whose socket is already null; the
+ *   write is flushed from a `setImmediate` and throws `TypeError: Cannot read properties of null
+ *   (reading 'write')` where nobody can catch it (porsager/postgres#1208, #1154, #1066).
+ * - its teardown cancels a pending flush without forgetting it, so a reconnected connection never
+ *   sends its startup message and hangs until `connect_timeout` (a "poisoned" connection).
+ * - a failure while a new connection fetches array types (`fetch_types`, e.g. PgBouncer's FATAL
+ *   `query_wait_timeout`) rejects a promise nobody awaits: an unhandled rejection.
+ * - its reconnect backoff grows with every failed attempt across the pool (8–11 s stalls), and a
+ *   pipelined statement still queued when a connection drops is replayed on the next session,
+ *   outside the transaction it belonged to.
+ *
+ * Here every session is a postgres.js instance with `max: 1`, `fetch_types: false` and a socket
+ * factory (the documented `socket` option) that opens exactly one socket: when that socket closes,
+ * the instance is ended and never reused, so none of the reconnect paths above can run.
+ * Transactions are plain `BEGIN`/`COMMIT` statements on the session (allowed with `max: 1`),
+ * never `begin()`. Every statement checks first that its session is still the one it began on.
+ * Pool size, sessions in use, idle and waiting callers are therefore counted here, exactly.
+ */
+
+/** Live pool figures, counted by the pool itself. */
+export interface PoolStats {
+  /** Largest number of sessions (`DATABASE_POOL_MAX`). */
+  max: number;
+  /** Sessions open or opening. */
+  size: number;
+  /** Sessions lent to an operation. */
+  inUse: number;
+  /** Open sessions nobody uses. */
+  idle: number;
+  /** Operations waiting for a session. */
+  waiting: number;
+}
+
+/** Raised by the pool itself; `code` tells "the database is unavailable" from a bug. */
+export class DatabaseUnavailableError extends Error {
+  readonly code: 'DB_TIMEOUT' | 'DB_UNREACHABLE' | 'CONNECTION_CLOSED' | 'CONNECTION_ENDED';
+
+  constructor(code: DatabaseUnavailableError['code'], message: string, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = 'DatabaseUnavailableError';
+    this.code = code;
+  }
+}
+
+/** Parameters and options of a statement, as postgres.js' `unsafe` takes them. */
+type UnsafeArgs = [query: string, parameters?: unknown[], options?: { prepare?: boolean }];
+
+/**
+ * The part of a postgres.js `Sql` that drizzle and our transaction helper use: `unsafe`, `begin`
+ * (here: a transaction on one pooled session), `savepoint` and the shared type `options`.
+ */
+export interface PooledSql {
+  unsafe(...args: UnsafeArgs): PendingQuery<Row[]>;
+  begin<T>(fn: (sql: PooledSql) => Promise<T>): Promise<T>;
+  savepoint<T>(fn: (sql: PooledSql) => Promise<T>): Promise<T>;
+  readonly options: { parsers: Record<string, unknown>; serializers: Record<string, unknown> };
+}
+
+export interface SessionPoolOptions {
+  /** Postgres URL (`postgres://…`); query parameters (sslmode, application_name…) apply. */
+  url: string;
+  /** Largest number of sessions. @default 10 */
+  max?: number;
+  /** Named prepared statements (off behind a transaction-mode pooler). @default true */
+  prepare?: boolean;
+  /** Seconds to open a session (TCP, TLS, startup). @default 5 (5 s) */
+  connectTimeoutS?: number;
+  /** Seconds after which an idle session is closed. @default 60 (1 min) */
+  idleTimeoutS?: number;
+  /**
+   * Longest an operation waits for a free session; also how long it may run before the pool
+   * checks (on a connection of its own, within 2 s) that the database still answers, and again
+   * every as long after. Only an operation whose database does not answer is cut off: the caller
+   * gets `DB_TIMEOUT` and the session is closed (the server rolls back an open transaction).
+   * `0` = no limit (migrations).
+   * @default 5000 (5 s)
+   */
+  timeoutMs?: number;
+  /** Postgres `application_name` (a URL parameter wins). @default 'hotconf' */
+  applicationName?: string;
+  /** Longest pause before opening a session again after one failed to open. @default 250 (250 ms) */
+  maxBackoffMs?: number;
+}
+
+export interface SessionPool extends AsyncDisposable {
+  /** A `Sql`-like view for drizzle: each top-level statement or `begin` borrows a session. */
+  readonly sql: PooledSql;
+  /**
+   * Runs `fn` in one transaction on one session; statements keep the `prepare` they are given.
+   * `timeoutMs` overrides the pool's deadline (`0` = none).
+   */
+  transaction<T>(fn: (sql: PooledSql) => Promise<T>, options?: { timeoutMs?: number }): Promise<T>;
+  stats(): PoolStats;
+  /** Ends every session (waits up to 5 s for running statements) and refuses new work. Idempotent. */
+  end(): Promise<void>;
+}
+
+/** How long the liveness probe of a slow operation waits for `select 1`. */
+const PROBE_TIMEOUT_MS = 2_000; // 2 s
+
+interface Session {
+  id: number;
+  sql: Sql;
+  /** False once its socket closed or it was ended: never used again. */
+  alive: boolean;
+  /** Answered at least once (a failure before that counts as a failed connect). */
+  answered: boolean;
+  leased: boolean;
+}
+
+interface Waiter {
+  resolve(session: Session): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout | null;
+}
+
+/**
+ * Creates the pool; no session is opened until the first operation needs one.
+ *
+ * @example
+ * const pool = createSessionPool({ url: config.databaseUrl, max: config.databasePoolMax });
+ * const db = drizzle({ client: pool.sql as never });
+ */
+export function createSessionPool(options: SessionPoolOptions): SessionPool {
+  const {
+    url,
+    max = 10, // sessions
+    prepare = true,
+    connectTimeoutS = 5, // 5 s
+    idleTimeoutS = 60, // 1 min
+    timeoutMs = 5_000, // 5 s
+    applicationName = 'hotconf',
+    maxBackoffMs = 250, // 250 ms
+  } = options;
+
+  const sessions = new Set<Session>();
+  const idle: Session[] = [];
+  const waiters: Waiter[] = [];
+  const sharedTypes = { parsers: {} as Record<string, unknown>, serializers: {} as Record<string, unknown> };
+  let nextId = 1;
+  let ended = false;
+  /** Consecutive sessions that failed before answering; resets on any answer. */
+  let failedOpens = 0;
+  let retryAt = 0;
+  /** Index of the host (of a multi-host URL) the next session tries. */
+  let hostIndex = 0;
+
+  const openSocket = ({ host, port, path }: { host: string[]; port: number[]; path?: string | false }): Socket => {
+    if (path) return netConnect({ path });
+    const index = hostIndex % host.length;
+    const socket = netConnect({ host: host[index]!, port: port[index] ?? 5432 });
+    // postgres.js names the address in its connection errors from these.
+    Object.assign(socket, { host: host[index], port: port[index] });
+    return socket;
+  };
+
+  const retire = (session: Session) => {
+    if (!session.alive) return;
+    session.alive = false;
+    sessions.delete(session);
+    const at = idle.indexOf(session);
+    if (at >= 0) idle.splice(at, 1);
+    // Rejects whatever is still queued inside the instance; it never opens another socket.
+    void session.sql.end({ timeout: 0 }).catch(() => {});
+    pump();
+  };
+
+  /** A postgres.js instance for exactly one session: one socket, never reconnected. */
+  const openInstance = (onClose: () => void): Sql => {
+    let socketOpened = false;
+    const instance = postgres(url, {
+      max: 1,
+      prepare,
+      // Array types are not used; fetching them on connect is what leaked unhandled rejections.
+      fetch_types: false,
+      connect_timeout: connectTimeoutS,
+      idle_timeout: idleTimeoutS,
+      onnotice: () => {},
+      connection: { application_name: applicationName },
+      socket: (socketOptions: { host: string[]; port: number[]; path?: string | false }) => {
+        // One socket per instance: a reconnect would carry the dead session's state and queue.
+        if (socketOpened) throw new DatabaseUnavailableError('CONNECTION_CLOSED', 'session closed');
+        socketOpened = true;
+        return openSocket(socketOptions);
+      },
+      onclose: onClose,
+    } as postgres.Options<Record<string, postgres.PostgresType>>);
+    Object.assign(instance.options.parsers, sharedTypes.parsers);
+    Object.assign(instance.options.serializers, sharedTypes.serializers);
+    return instance;
+  };
+
+  const createSession = (): Session => {
+    const session: Session = { id: nextId++, sql: undefined as unknown as Sql, alive: true, answered: false, leased: true };
+    session.sql = openInstance(() => retire(session));
+    sessions.add(session);
+    return session;
+  };
+
+  /**
+   * Whether the database answers right now, on a connection of its own (outside the pool, so a
+   * full pool cannot make it look dead). Concurrent callers share one probe; a result is reused
+   * for a second.
+   */
+  let probing: Promise<boolean> | null = null;
+  let probed = { at: 0, alive: false };
+  const probe = (): Promise<boolean> => {
+    if (Date.now() - probed.at < 1_000) return Promise.resolve(probed.alive);
+    return (probing ??= (async () => {
+      const instance = openInstance(() => {});
+      let timer: NodeJS.Timeout | undefined;
+      let alive = false;
+      try {
+        await Promise.race([
+          instance.unsafe('select 1'),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error('probe timed out')), PROBE_TIMEOUT_MS);
+          }),
+        ]);
+        alive = true;
+      } catch {
+        alive = false;
+      } finally {
+        clearTimeout(timer);
+        void instance.end({ timeout: 0 }).catch(() => {});
+      }
+      probed = { at: Date.now(), alive };
+      probing = null;
+      return alive;
+    })());
+  };
+
+  /** Hands idle sessions (or new ones, within `max`) to waiters. */
+  const pump = () => {
+    while (waiters.length > 0 && !ended) {
+      let session = idle.pop();
+      if (!session) {
+        if (sessions.size >= max || Date.now() < retryAt) {
+          if (sessions.size < max && waiters[0]) schedulePump();
+          return;
+        }
+        session = createSession();
+      }
+      session.leased = true;
+      const waiter = waiters.shift()!;
+      if (waiter.timer) clearTimeout(waiter.timer);
+      waiter.resolve(session);
+    }
+  };
+  let pumpTimer: NodeJS.Timeout | null = null;
+  const schedulePump = () => {
+    if (pumpTimer) return;
+    pumpTimer = setTimeout(() => {
+      pumpTimer = null;
+      pump();
+    }, Math.max(0, retryAt - Date.now()));
+    pumpTimer.unref();
+  };
+
+  const acquire = (deadline: number | null): Promise<Session> => {
+    if (ended) return Promise.reject(new DatabaseUnavailableError('CONNECTION_ENDED', 'the database pool is closed'));
+    const session = idle.pop();
+    if (session) {
+      session.leased = true;
+      return Promise.resolve(session);
+    }
+    // The database refused the last sessions a moment ago: answer now rather than queue callers
+    // behind the backoff; the next attempt to open one is at most `maxBackoffMs` away.
+    if (Date.now() < retryAt) return Promise.reject(new DatabaseUnavailableError('DB_UNREACHABLE', 'the database is not reachable'));
+    if (sessions.size < max && waiters.length === 0) return Promise.resolve(createSession());
+    return new Promise<Session>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject, timer: null };
+      if (deadline !== null) {
+        waiter.timer = setTimeout(() => {
+          const at = waiters.indexOf(waiter);
+          if (at >= 0) waiters.splice(at, 1);
+          reject(new DatabaseUnavailableError('DB_TIMEOUT', 'no database session became free in time'));
+        }, Math.max(0, deadline - Date.now()));
+      }
+      waiters.push(waiter);
+      pump();
+    });
+  };
+
+  const release = (session: Session) => {
+    session.leased = false;
+    if (!session.alive) return;
+    idle.push(session);
+    pump();
+  };
+
+  const noteOutcome = (session: Session, error: unknown) => {
+    if (error === null) {
+      session.answered = true;
+      failedOpens = 0;
+      retryAt = 0;
+      return;
+    }
+    if (session.alive) {
+      // It answered, with an error of the statement's own (a conflict, a constraint).
+      session.answered = true;
+      return;
+    }
+    if (!session.answered) {
+      // It closed before answering: the database (or this host of it) refused or is down.
+      failedOpens++;
+      hostIndex++;
+      const backoff = Math.min(maxBackoffMs, 25 * 2 ** Math.min(failedOpens, 10));
+      retryAt = Date.now() + backoff * (0.5 + Math.random() / 2);
+    }
+  };
+
+  /**
+   * Borrows a session for `work`. The wait for a session is bounded by the deadline. The work
+   * itself is not cut off for being slow: at the deadline (and every `limitMs` after it) the pool
+   * probes the database on a connection of its own, and only when the database does not answer
+   * is the caller answered `DB_TIMEOUT` and the session closed (so nothing it started commits
+   * later). A long import, a compaction or a lock wait on a live database runs to its end.
+   */
+  const withSession = async <T>(work: (session: Session) => Promise<T>, limitMs: number): Promise<T> => {
+    const deadline = limitMs > 0 ? Date.now() + limitMs : null;
+    const session = await acquire(deadline);
+    const outcome = work(session).then(
+      (value) => {
+        noteOutcome(session, null);
+        return value;
+      },
+      (error: unknown) => {
+        noteOutcome(session, error);
+        throw error;
+      },
+    );
+    // The work settles too once its session is ended: release only then, so "in use" is true.
+    outcome.then(
+      () => release(session),
+      () => release(session),
+    );
+    if (deadline === null) return outcome;
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      let timer: NodeJS.Timeout | null = null;
+      const check = async () => {
+        timer = null;
+        if (settled) return;
+        if (await probe()) {
+          if (!settled) timer = setTimeout(check, limitMs);
+          return;
+        }
+        if (settled) return;
+        settled = true;
+        retire(session);
+        reject(new DatabaseUnavailableError('DB_TIMEOUT', `the database did not answer within ${limitMs} ms`));
+      };
+      timer = setTimeout(check, Math.max(0, deadline - Date.now()));
+      outcome.then(
+        (value) => {
+          if (timer) clearTimeout(timer);
+          if (!settled) resolve(value);
+          settled = true;
+        },
+        (error: unknown) => {
+          if (timer) clearTimeout(timer);
+          if (!settled) reject(error);
+          settled = true;
+        },
+      );
+    });
+  };
+
+  /** Fails a statement meant for a session that is gone, instead of letting it run elsewhere. */
+  const closedError = () => new DatabaseUnavailableError('CONNECTION_CLOSED', 'the database session closed');
+
+  /** Statements on one leased session; refused once it closed. */
+  const scoped = (session: Session, forcePrepare: boolean): PooledSql => {
+    let savepoints = 0;
+    const view: PooledSql = {
+      unsafe(query, parameters, statementOptions) {
+        if (!session.alive) throw closedError();
+        // Drizzle sends every query unnamed: made named prepared statements here (when the pool
+        // prepares at all), so Postgres does not parse and plan each one again.
+        return session.sql.unsafe(query, parameters as never, forcePrepare ? { ...statementOptions, prepare: true } : statementOptions);
+      },
+      begin: (fn) => view.savepoint(fn),
+      async savepoint(fn) {
+        const name = `s${++savepoints}`;
+        await view.unsafe(`savepoint ${name}`);
+        try {
+          const result = await fn(view);
+          await view.unsafe(`release savepoint ${name}`);
+          return result;
+        } catch (error) {
+          if (session.alive) await view.unsafe(`rollback to savepoint ${name}`);
+          throw error;
+        }
+      },
+      options: sharedTypes,
+    };
+    return view;
+  };
+
+  const inTransaction = async <T>(session: Session, fn: (sql: PooledSql) => Promise<T>, forcePrepare: boolean): Promise<T> => {
+    const view = scoped(session, forcePrepare);
+    // Sent together with the first statements (pipelined): one round trip less per transaction.
+    const begun = view.unsafe('begin').execute();
+    begun.catch(() => {}); // its failure is the statements' failure, reported below
+    let result: T;
+    try {
+      result = await fn(view);
+      await begun;
+    } catch (error) {
+      // A closed session has nothing to roll back (the server did when it dropped).
+      if (session.alive) {
+        try {
+          await view.unsafe('rollback');
+        } catch {
+          retire(session);
+        }
+      }
+      throw error;
+    }
+    await view.unsafe('commit');
+    return result;
+  };
+
+  /** A statement outside any transaction: borrows a session when awaited (lazily, like postgres.js). */
+  const pooledStatement = (...[query, parameters, statementOptions]: UnsafeArgs): PendingQuery<Row[]> => {
+    let started: Promise<unknown> | null = null;
+    const run = (values: boolean) =>
+      withSession(async (session) => {
+        const statement = scoped(session, true).unsafe(query, parameters, statementOptions);
+        return values ? await statement.values() : await statement;
+      }, timeoutMs);
+    const objects = () => (started ??= run(false));
+    const pending = {
+      values: () => run(true),
+      execute() {
+        objects();
+        return pending;
+      },
+      then: (resolve?: (value: unknown) => unknown, reject?: (reason: unknown) => unknown) => objects().then(resolve, reject),
+      catch: (reject?: (reason: unknown) => unknown) => objects().catch(reject),
+      finally: (fn?: () => void) => objects().finally(fn),
+    };
+    return pending as unknown as PendingQuery<Row[]>;
+  };
+
+  const transaction = <T>(fn: (sql: PooledSql) => Promise<T>, { timeoutMs: limit = timeoutMs }: { timeoutMs?: number } = {}) =>
+    withSession((session) => inTransaction(session, fn, false), limit);
+
+  const sql: PooledSql = {
+    unsafe: pooledStatement,
+    begin: (fn) => withSession((session) => inTransaction(session, fn, true), timeoutMs),
+    savepoint: (fn) => withSession((session) => inTransaction(session, fn, true), timeoutMs),
+    options: sharedTypes,
+  };
+
+  let ending: Promise<void> | null = null;
+  const end = () =>
+    (ending ??= (async () => {
+      ended = true;
+      if (pumpTimer) clearTimeout(pumpTimer);
+      for (const waiter of waiters.splice(0)) {
+        if (waiter.timer) clearTimeout(waiter.timer);
+        waiter.reject(new DatabaseUnavailableError('CONNECTION_ENDED', 'the database pool is closed'));
+      }
+      const all = [...sessions];
+      await Promise.allSettled(all.map((session) => session.sql.end({ timeout: 5 })));
+      for (const session of all) retire(session);
+    })());
+
+  return {
+    sql,
+    transaction,
+    stats: () => {
+      const inUse = [...sessions].filter((session) => session.leased).length;
+      return { max, size: sessions.size, inUse, idle: sessions.size - inUse, waiting: waiters.length };
+    },
+    end,
+    [Symbol.asyncDispose]: end,
+  };
+}
