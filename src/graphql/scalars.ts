@@ -1,6 +1,7 @@
 import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from 'graphql';
 import { SecretUnreadableError } from '../core/secret-box.js';
 import type { JsonValue } from '../core/types.js';
+import { MAX_JSON_DEPTH } from '../core/validation.js';
 
 type Maybe<T> = T | null | undefined;
 type ObjMap<T> = { [key: string]: T };
@@ -22,33 +23,38 @@ function put(container: Container, key: string | number, value: JsonValue): void
  * Deep copy into plain JSON: objects with a normal prototype (a literal written inline in a
  * query arrives prototype-less, which drizzle refuses), every key kept as an own property
  * (`__proto__` included), no undefined, no non-finite numbers. Iterative, so nesting depth
- * costs no stack: the domain refuses values nested too deep (`assertStorableJson`) with
- * BAD_USER_INPUT, which an error thrown here (during variable coercion) would lose.
+ * costs no stack. Nesting past `MAX_JSON_DEPTH` is refused here, at coercion (a request error:
+ * BAD_USER_INPUT, HTTP 400), before a 200,000-deep value is copied at all; the domain applies the
+ * same limit to values that arrive any other way.
  */
 export function toPlainJson(value: unknown, path = 'value'): JsonValue {
   const root: JsonValue[] = [];
-  const work: Array<{ source: unknown; into: Container; key: string | number }> = [{ source: value, into: root, key: 0 }];
+  // depth: how many arrays and objects enclose `source`.
+  const work: Array<{ source: unknown; into: Container; key: string | number; depth: number }> = [{ source: value, into: root, key: 0, depth: 0 }];
+  const tooDeep = () => invalid(`${path} nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`);
   while (work.length > 0) {
-    const { source, into, key } = work.pop()!;
+    const { source, into, key, depth } = work.pop()!;
     if (source === null || typeof source === 'string' || typeof source === 'boolean') {
       put(into, key, source);
     } else if (typeof source === 'number') {
       if (!Number.isFinite(source)) throw invalid(`${path} holds a number that is not finite`);
       put(into, key, source);
     } else if (Array.isArray(source)) {
+      if (depth >= MAX_JSON_DEPTH) throw tooDeep();
       const copy: JsonValue[] = new Array<JsonValue>(source.length);
       put(into, key, copy);
       for (let index = source.length - 1; index >= 0; index--) {
         const item: unknown = source[index];
         if (item === undefined) throw invalid(`${path} holds an array item that is not JSON`);
-        work.push({ source: item, into: copy, key: index });
+        work.push({ source: item, into: copy, key: index, depth: depth + 1 });
       }
     } else if (typeof source === 'object') {
+      if (depth >= MAX_JSON_DEPTH) throw tooDeep();
       const copy: { [key: string]: JsonValue } = {};
       put(into, key, copy);
       // Pushed last to first, so keys are copied (and kept) in their original order.
       for (const [name, item] of Object.entries(source).reverse()) {
-        if (item !== undefined) work.push({ source: item, into: copy, key: name });
+        if (item !== undefined) work.push({ source: item, into: copy, key: name, depth: depth + 1 });
       }
     } else {
       throw invalid(`${path} is not JSON`);
