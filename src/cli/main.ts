@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseCommandArgs } from './args.js';
 import { convergence, migrate, serve, token } from './commands/admin.js';
 import { del, get, history, ls, namespaces, rollback, set } from './commands/entries.js';
 import { diff, exportCommand, importCommand } from './commands/files.js';
@@ -142,14 +143,9 @@ export async function runCli(argv: readonly string[], options: RunOptions = {}):
 
     let parsed: { values: OptionValues; positionals: string[] };
     try {
-      parsed = parseArgs({
-        args: [...argv.slice(0, at), ...argv.slice(at + 1)],
-        options: { ...GLOBAL_OPTIONS, ...command.options },
-        allowPositionals: true,
-        strict: true,
-      }) as { values: OptionValues; positionals: string[] };
+      parsed = parseCommandArgs([...argv.slice(0, at), ...argv.slice(at + 1)], { ...GLOBAL_OPTIONS, ...command.options });
     } catch (error) {
-      throw usage(`${(error as Error).message.split('\n')[0]}\n${commandHelp(command)}`);
+      throw usage(`${(error as Error).message}\n${commandHelp(command)}`);
     }
     const { values, positionals } = parsed;
     if (values.help) {
