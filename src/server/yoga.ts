@@ -6,6 +6,7 @@ import { isGatewayError, isUnavailableError } from '../errors.js';
 import type { Guard, Principal } from '../core/types.js';
 import type { GatewayServices, GraphQLContext } from '../graphql/context.js';
 import type { Logger } from '../logger.js';
+import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from './graphiql.js';
 import { traceIdFrom } from './trace.js';
 
 export interface ServerContext {
@@ -62,7 +63,8 @@ export function createGatewayYoga({ schema, services, authenticate, guardFor, lo
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    graphiql: graphiql ? { title: 'hotconf', subscriptionsProtocol: 'WS' } : false,
+    graphiql: graphiql ? GRAPHIQL_OPTIONS : false,
+    renderGraphiQL: renderOfflineGraphiQL,
     batching: false,
     logging: {
       debug: (...args) => logger.debug({ args }, 'yoga'),
