@@ -76,15 +76,16 @@ Global options:
 
 Exit codes:
   0  ok
-  1  usage error (unknown command or option, missing argument, unreadable file)
-  2  not found (key, version or flag)
+  1  usage error (unknown command or option, missing argument, unreadable file, no signing key)
+  2  not found (key, version or flag; set of a key that does not exist, without --create)
   3  version conflict (--expect-version did not match; import raced with another write)
   4  not authenticated or not allowed
   5  gateway unreachable or failing (also rate limited)
   6  input refused by the gateway (invalid value, schema validation, bad revision)
   7  differences found (diff, import --dry-run) or not converged (convergence --check)
 
-Values given to "set" are JSON when they parse as JSON ("0.85", "true", '{"a":1}'), else strings.
+Values given to "set" are JSON when they parse as JSON ("0.85", "true", '{"a":1}'), else strings;
+negative numbers work as they are, other values that start with "-" go after "--".
 `;
 }
 
