@@ -97,6 +97,8 @@ describe('README', () => {
     it('runs every command and shows every answer it documents', async () => {
       const steps = readmeSteps(README);
       expect(steps.filter((step) => step.kind === 'run').length).toBeGreaterThan(5);
+      const isolated = spawnSync('unshare', ['--net', 'true']);
+      if (isolated.status !== 0) throw new Error(`cannot make a network namespace (unshare --net, needs root): ${isolated.stderr?.toString() || isolated.error?.message}`);
       prepareCopy(repo);
       chmodSync(scratch, 0o755); // PostgreSQL runs as its own user and must reach its directory
 
