@@ -57,8 +57,9 @@ describe('README', () => {
   });
 
   describe('followed to the letter in a fresh copy', () => {
-    const scratch = mkdtempSync(join(tmpdir(), 'hotconf-readme-'));
-    const repo = join(scratch, 'hotconf');
+    // Made when the test runs, not when the file is collected (a filtered-out run leaves nothing).
+    let scratch = '';
+    let repo = '';
     let shell: ChildProcessWithoutNullStreams | null = null;
     let shellOutput = '';
     let shellErrors = '';
@@ -66,6 +67,7 @@ describe('README', () => {
     const backgrounds: Array<{ pid: number; log: string; line: number }> = [];
 
     afterAll(async () => {
+      if (!scratch) return;
       for (const { pid } of backgrounds) signalGroup(pid, 'SIGKILL');
       const data = join(scratch, 'pg', 'data');
       if (existsSync(join(data, 'postmaster.pid'))) spawnSync('runuser', ['-u', 'postgres', '--', pgBin('pg_ctl'), '-D', data, '-m', 'immediate', 'stop']);
@@ -97,6 +99,8 @@ describe('README', () => {
     it('runs every command and shows every answer it documents', async () => {
       const steps = readmeSteps(README);
       expect(steps.filter((step) => step.kind === 'run').length).toBeGreaterThan(5);
+      scratch = mkdtempSync(join(tmpdir(), 'hotconf-readme-'));
+      repo = join(scratch, 'hotconf');
       const isolated = spawnSync('unshare', ['--net', 'true']);
       if (isolated.status !== 0) throw new Error(`cannot make a network namespace (unshare --net, needs root): ${isolated.stderr?.toString() || isolated.error?.message}`);
       prepareCopy(repo);
