@@ -10,7 +10,9 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/helpers/global-setup.ts'],
     testTimeout: 60_000,
-    hookTimeout: 120_000,
+    // Above the 2 min a gateway process may take to become ready (test/helpers/gateway.ts), so a
+    // slow start fails with its own message and output.
+    hookTimeout: 180_000,
     pool: 'forks',
     fileParallelism: true,
     maxWorkers: 2,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseCommandArgs } from './args.js';
 import { convergence, migrate, serve, token } from './commands/admin.js';
 import { del, get, history, ls, namespaces, rollback, set } from './commands/entries.js';
 import { diff, exportCommand, importCommand } from './commands/files.js';
@@ -77,15 +78,16 @@ Global options:
 
 Exit codes:
   0  ok
-  1  usage error (unknown command or option, missing argument, unreadable file)
-  2  not found (key, version or flag)
+  1  usage error (unknown command or option, missing argument, unreadable file, no signing key)
+  2  not found (key, version or flag; set of a key that does not exist, without --create)
   3  version conflict (--expect-version did not match; import raced with another write)
   4  not authenticated or not allowed
   5  gateway unreachable or failing (also rate limited)
   6  input refused by the gateway (invalid value, schema validation, bad revision)
   7  differences found (diff, import --dry-run) or not converged (convergence --check)
 
-Values given to "set" are JSON when they parse as JSON ("0.85", "true", '{"a":1}'), else strings.
+Values given to "set" are JSON when they parse as JSON ("0.85", "true", '{"a":1}'), else strings;
+negative numbers work as they are, other values that start with "-" go after "--".
 `;
 }
 
@@ -144,14 +146,9 @@ export async function runCli(argv: readonly string[], options: RunOptions = {}):
 
     let parsed: { values: OptionValues; positionals: string[] };
     try {
-      parsed = parseArgs({
-        args: [...argv.slice(0, at), ...argv.slice(at + 1)],
-        options: { ...GLOBAL_OPTIONS, ...command.options },
-        allowPositionals: true,
-        strict: true,
-      }) as { values: OptionValues; positionals: string[] };
+      parsed = parseCommandArgs([...argv.slice(0, at), ...argv.slice(at + 1)], { ...GLOBAL_OPTIONS, ...command.options });
     } catch (error) {
-      throw usage(`${(error as Error).message.split('\n')[0]}\n${commandHelp(command)}`);
+      throw usage(`${(error as Error).message}\n${commandHelp(command)}`);
     }
     const { values, positionals } = parsed;
     if (values.help) {

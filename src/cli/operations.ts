@@ -57,11 +57,32 @@ export const SetConfigDocument = doc<
       reason?: string | null;
       description?: string | null;
       secret?: boolean | null;
+      schema?: unknown;
     };
   }
 >(/* GraphQL */ `
   mutation CliSetConfig($input: SetConfigInput!) {
     setConfig(input: $input) { ${ENTRY} }
+  }
+`);
+
+/** One key as `hotconf get` shows it: everything but its history. */
+export interface EntryDetail extends EntryResult {
+  description: string | null;
+  /** The key's JSON Schema, or null when it has none. */
+  schema: unknown;
+}
+
+export const EntryDocument = doc<{ config: EntryDetail | null }, { namespace: string; key: string }>(/* GraphQL */ `
+  query CliEntry($namespace: String!, $key: String!) {
+    config(namespace: $namespace, key: $key) { ${ENTRY} description schema }
+  }
+`);
+
+/** Only the keys of a namespace (the nearest-key suggestion of `set`). */
+export const KeysDocument = doc<{ configs: { entries: Array<{ key: string }> } }, { namespace: string }>(/* GraphQL */ `
+  query CliKeys($namespace: String!) {
+    configs(namespace: $namespace) { entries { key } }
   }
 `);
 

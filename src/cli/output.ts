@@ -93,3 +93,37 @@ export function progressBar(output: Output, label: string, total: number, unit =
     },
   };
 }
+
+export interface Waiting {
+  /** Stops the indicator and prints `message` (if any) on its own line. */
+  done(message?: string): void;
+}
+
+/**
+ * An honest "still waiting" for work whose progress cannot be measured (a transaction runs as
+ * one step): the label and the elapsed time, redrawn every 200 ms on a terminal; otherwise the
+ * label once and a line every `everyMs` so logs of scripted runs show it is alive.
+ */
+export function waitingIndicator(output: Output, label: string, { everyMs = 5_000 /* 5 s */ } = {}): Waiting {
+  const started = Date.now();
+  const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
+  const frames = ['|', '/', '-', '\\'];
+  let frame = 0;
+  let timer: NodeJS.Timeout;
+  if (output.errIsTTY) {
+    const draw = () => output.err(`\r${label} ${frames[frame++ % frames.length]} ${elapsed()}`);
+    draw();
+    timer = setInterval(draw, 200);
+  } else {
+    output.err(`${label}\n`);
+    timer = setInterval(() => output.err(`  still waiting: ${elapsed()}\n`), everyMs);
+  }
+  timer.unref();
+  return {
+    done(message) {
+      clearInterval(timer);
+      if (output.errIsTTY) output.err(`\r${label}   ${elapsed()}\n`);
+      if (message) output.err(`${message.replace('{elapsed}', elapsed())}\n`);
+    },
+  };
+}

@@ -6,6 +6,7 @@ import { ERROR_CODES, isGatewayError, isUnavailableError, type ErrorCode } from 
 import type { Guard, Principal } from '../core/types.js';
 import type { GatewayServices, GraphQLContext } from '../graphql/context.js';
 import type { Logger } from '../logger.js';
+import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from './graphiql.js';
 import { traceIdFrom } from './trace.js';
 import { isAsyncIterable, useEndUnsentStreams, type TransportContext } from './transport.js';
 import { INVALID_TOKEN_CHALLENGE, setHttpStatus } from './use-operation-limits.js';
@@ -168,7 +169,8 @@ export function createGatewayYoga({ schema, services, authenticate, guardFor, lo
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    graphiql: graphiql ? { title: 'hotconf', subscriptionsProtocol: 'WS' } : false,
+    graphiql: graphiql ? GRAPHIQL_OPTIONS : false,
+    renderGraphiQL: renderOfflineGraphiQL,
     batching: false,
     logging: {
       debug: (...args) => logger.debug({ args }, 'yoga'),

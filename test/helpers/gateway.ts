@@ -32,11 +32,26 @@ export interface Gateway extends AsyncDisposable {
   logs(): string;
 }
 
+/** Longest wait for a gateway process to become ready: a loaded 2-core machine is slow, not broken. */
+export const GATEWAY_START_CEILING_MS = 120_000; // 2 min
+
+export interface StartGatewayOptions {
+  env: Record<string, string>;
+  /**
+   * What "started" means: `'ready'` waits for `GET /ready` to answer 200 (its database and Redis
+   * answer, migrations ran); `'health'` only for the process to serve `GET /health`, for a test
+   * that starts a gateway while a dependency is meant to be down.
+   * @default 'ready'
+   */
+  readiness?: 'ready' | 'health';
+}
+
 /**
  * Spawns a gateway with `env` (PORT, HOST, a JWT secret and a quiet log level are filled in) and
- * waits until `/health` answers.
+ * waits, with a generous ceiling, until the gateway itself says it is ready (`/ready`, or
+ * `/health` with `readiness: 'health'`). `start()` and `restart()` wait the same way.
  */
-export async function startGateway({ env }: { env: Record<string, string> }): Promise<Gateway> {
+export async function startGateway({ env, readiness = 'ready' }: StartGatewayOptions): Promise<Gateway> {
   const port = await freePort();
   let child: ChildProcess | null = null;
   let output = '';
@@ -70,13 +85,13 @@ export async function startGateway({ env }: { env: Record<string, string> }): Pr
       async () => {
         if (!child) throw new Error(`gateway exited during start:\n${output}`);
         try {
-          return (await fetch(`http://127.0.0.1:${port}/health`)).ok;
+          return (await fetch(`http://127.0.0.1:${port}/${readiness}`)).ok;
         } catch {
           return false;
         }
       },
-      45_000,
-      `gateway on port ${port}`,
+      GATEWAY_START_CEILING_MS,
+      () => `gateway on port ${port} to answer /${readiness} (last output:\n${output.slice(-2_000)})`,
     );
   };
 

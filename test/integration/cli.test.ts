@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { getEventListeners } from 'node:events';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +10,7 @@ import { gql, startGateway, TEST_JWT_SECRET, testToken, uniqueNamespace, type Ga
 import { freePort, waitFor } from '../helpers/net.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { runCli } from '../../src/cli/main.js';
 
 const BIN = fileURLToPath(new URL('../../bin/hotconf.js', import.meta.url));
 
@@ -71,19 +73,21 @@ describe('hotconf CLI against a real gateway', () => {
     expect(help.stdout).toMatch(/Exit codes:[\s\S]*3 {2}version conflict/);
     expect((await hotconf(['frobnicate'])).code).toBe(1);
     expect((await hotconf(['set', 'only-key'])).code).toBe(1);
+    const unknown = await hotconf(['get', 'k', '--no-such-option']);
+    expect(unknown.stderr).toMatch(/unknown option "--no-such-option"/);
     expect((await hotconf(['get', 'k', '--no-such-option'])).code).toBe(1);
   });
 
   it('set, get, ls, history, rollback and delete, with exit codes for conflicts and missing keys', async () => {
-    let run = await hotconf(['set', 'ai.threshold', '0.75', '--reason', 'initial']);
+    let run = await hotconf(['set', 'ai.threshold', '0.75', '--create', '--reason', 'initial']);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/version 1, revision 1/);
     expect((await hotconf(['set', 'ai.threshold', '0.85', '--expect-version', '1', '--reason', 'tune'])).code).toBe(0);
     run = await hotconf(['set', 'ai.threshold', '0.95', '--expect-version', '1']);
     expect(run.code).toBe(3);
     expect(run.stderr).toMatch(/current version is 2|current version: 2/);
-    expect((await hotconf(['set', 'greeting', 'hello world'])).code).toBe(0);
-    expect((await hotconf(['set', 'limits', '{"rps":10}', '--description', 'rate limits'])).code).toBe(0);
+    expect((await hotconf(['set', 'greeting', 'hello world', '--create'])).code).toBe(0);
+    expect((await hotconf(['set', 'limits', '{"rps":10}', '--create', '--description', 'rate limits'])).code).toBe(0);
 
     run = await hotconf(['get', 'ai.threshold', '--json']);
     expect(run.code).toBe(0);
@@ -124,10 +128,10 @@ describe('hotconf CLI against a real gateway', () => {
   it('exits 4 on a bad token, 5 when the gateway is unreachable, 6 on a refused value', async () => {
     expect((await hotconf(['get', 'x'], { HOTCONF_TOKEN: 'not-a-jwt' })).code).toBe(4);
     const reader = await testToken({ role: 'reader', namespaces: [namespace] });
-    expect((await hotconf(['set', 'x', '1'], { HOTCONF_TOKEN: reader })).code).toBe(4);
+    expect((await hotconf(['set', 'x', '1', '--create'], { HOTCONF_TOKEN: reader })).code).toBe(4);
     const closed = await freePort();
     expect((await hotconf(['get', 'x'], { HOTCONF_URL: `http://127.0.0.1:${closed}/graphql` })).code).toBe(5);
-    const run = await hotconf(['set', 'bad key!', '1']);
+    const run = await hotconf(['set', 'bad key!', '1', '--create']);
     expect(run.code).toBe(6);
   });
 
@@ -137,10 +141,100 @@ describe('hotconf CLI against a real gateway', () => {
     expect(run.code, run.stderr).toBe(0);
     const minted = run.stdout.trim();
     expect(minted.split('.')).toHaveLength(3);
-    expect((await hotconf(['set', 'k', '1', '-n', ns], { HOTCONF_TOKEN: minted })).code).toBe(0);
+    expect((await hotconf(['set', 'k', '1', '--create', '-n', ns], { HOTCONF_TOKEN: minted })).code).toBe(0);
     expect(JSON.parse((await hotconf(['get', 'k', '-n', ns, '--json'])).stdout).updatedBy).toBe('alice');
     // Scoped to its namespace only.
-    expect((await hotconf(['set', 'k', '1', '-n', `${ns}-other`], { HOTCONF_TOKEN: minted })).code).toBe(4);
+    expect((await hotconf(['set', 'k', '1', '--create', '-n', `${ns}-other`], { HOTCONF_TOKEN: minted })).code).toBe(4);
+  });
+
+  it('token never invents a key: outside the gateway directory it refuses and says where it looked; --data-dir and HOTCONF_DATA_DIR find the generated key', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'hotconf-cli-key-'));
+    // A gateway with no key configured generates one in its data directory.
+    const embedded = await startGateway({ env: { HOTCONF_JWT_SECRET: '', HOTCONF_DATA_DIR: dataDir } });
+    try {
+      const elsewhere = mkdtempSync(join(tmpdir(), 'hotconf-cli-elsewhere-'));
+      const refused = await collect(spawnCli(['token', '--role', 'admin', '--sub', 'ada'], {}, elsewhere), 30_000);
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toBe('');
+      expect(refused.stderr).toContain(join(elsewhere, '.hotconf', 'jwt-secret'));
+      expect(refused.stderr).toMatch(/HOTCONF_JWT_SECRET/);
+      expect(existsSync(join(elsewhere, '.hotconf'))).toBe(false);
+      rmSync(elsewhere, { recursive: true, force: true });
+
+      const ns = uniqueNamespace('key');
+      const ask = (minted: string) => hotconf(['set', 'k', '1', '--create', '-n', ns], { HOTCONF_URL: embedded.url, HOTCONF_TOKEN: minted });
+      for (const [args, env] of [
+        [['--data-dir', dataDir], {}],
+        [[], { HOTCONF_DATA_DIR: dataDir }],
+      ] as Array<[string[], Record<string, string>]>) {
+        const run = await hotconf(['token', '--role', 'admin', '--sub', 'ada', ...args], env);
+        expect(run.code, run.stderr).toBe(0);
+        const written = await ask(run.stdout.trim());
+        expect(written.code, written.stderr).toBe(0);
+      }
+    } finally {
+      await embedded.stop('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('values may start with "-": negative numbers as they are, anything else after --, and option values too', async () => {
+    const ns = uniqueNamespace('dash');
+    let run = await hotconf(['set', 'offset', '-1', '--create', '-n', ns]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse((await hotconf(['get', 'offset', '-n', ns, '--json'])).stdout).value).toBe(-1);
+    expect((await hotconf(['set', 'offset', '-0.25', '-n', ns])).code).toBe(0);
+    expect(JSON.parse((await hotconf(['get', 'offset', '-n', ns, '--json'])).stdout).value).toBe(-0.25);
+    run = await hotconf(['set', 'offset', '-x', '-n', ns]);
+    expect(run.code).toBe(1);
+    // One kind of quote, and an example that works when pasted.
+    expect(run.stderr).toMatch(/unknown option "-x"; a value that starts with "-" goes after "--", as in: -- "-x"/);
+    expect((await hotconf(['set', 'offset', '--reason', '-r', '-n', ns, '--', '-x'])).code).toBe(0);
+    const history = JSON.parse((await hotconf(['history', 'offset', '-n', ns, '--json'])).stdout) as Array<{ value: unknown; reason: string | null }>;
+    expect(history[0]).toMatchObject({ value: '-x', reason: '-r' });
+  });
+
+  it('set refuses to create a key by accident and suggests the nearest one; --schema sets a JSON Schema that get shows', async () => {
+    const ns = uniqueNamespace('typo');
+    const schemaFile = join(cwd, 'threshold.schema.json');
+    writeFileSync(schemaFile, JSON.stringify({ type: 'number', minimum: 0, maximum: 1 }));
+    let run = await hotconf(['set', 'ai.threshold', '0.75', '--schema', schemaFile, '-n', ns]);
+    expect(run.code).toBe(2); // does not exist yet, and no --create
+    expect(run.stderr).toMatch(/--create/);
+    run = await hotconf(['set', 'ai.threshold', '0.75', '--schema', schemaFile, '--create', '-n', ns]);
+    expect(run.code, run.stderr).toBe(0);
+
+    run = await hotconf(['set', 'ai.threshld', '0.9', '-n', ns]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/ai\.threshld does not exist \(did you mean ai\.threshold\?\)/);
+    expect((await hotconf(['get', 'ai.threshld', '-n', ns])).code).toBe(2);
+
+    run = await hotconf(['get', 'ai.threshold', '-n', ns]);
+    expect(run.stdout).toMatch(/^schema\s+\{/m);
+    expect(run.stdout).toMatch(/"maximum": 1/);
+    expect(JSON.parse((await hotconf(['get', 'ai.threshold', '-n', ns, '--json'])).stdout).schema).toEqual({ type: 'number', minimum: 0, maximum: 1 });
+    run = await hotconf(['set', 'ai.threshold', '1.5', '-n', ns]);
+    expect(run.code).toBe(6);
+    expect(JSON.parse((await hotconf(['get', 'ai.threshold', '-n', ns, '--json'])).stdout)).toMatchObject({ value: 0.75, version: 1 });
+    // --expect-version says what the caller knows: no existence check, the gateway decides.
+    expect((await hotconf(['set', 'brand.new', '1', '--expect-version', '0', '-n', ns])).code).toBe(0);
+  });
+
+  it('watch against a gateway that stays down keeps one abort listener, however many times it retries', async () => {
+    const closed = await freePort();
+    const controller = new AbortController();
+    const errors: string[] = [];
+    const output = { out: () => {}, err: (text: string) => void errors.push(text), errIsTTY: false, stdinIsTTY: false };
+    const running = runCli(['watch', '--since', '0'], {
+      output,
+      env: { url: `http://127.0.0.1:${closed}/graphql`, token: token, namespace },
+      signal: controller.signal,
+    });
+    // Each attempt used to leave a listener on the signal: 11 made Node warn (MaxListenersExceededWarning).
+    await waitFor(() => errors.filter((line) => line.startsWith('cannot connect')).length >= 4, 60_000, 'four failed attempts');
+    expect(getEventListeners(controller.signal, 'abort').length).toBeLessThanOrEqual(1);
+    controller.abort();
+    expect(await running).toBe(0);
   });
 
   it('flags set --rollout, eval --user and kill', async () => {
@@ -162,7 +256,7 @@ describe('hotconf CLI against a real gateway', () => {
 
   it('convergence shows a lagging client and --check exits 7 until it catches up', async () => {
     const ns = uniqueNamespace('conv');
-    await hotconf(['set', 'a', '1', '-n', ns]);
+    await hotconf(['set', 'a', '1', '--create', '-n', ns]);
     await hotconf(['set', 'a', '2', '-n', ns]);
     const report = `mutation R($ns: String!, $rev: SafeInt!) { reportApplied(namespace: $ns, clientId: "pod-7", revision: $rev) }`;
     await gql(gateway.url, token, report, { ns, rev: 1 });
@@ -178,7 +272,7 @@ describe('hotconf CLI against a real gateway', () => {
 
   it('imports 5,000 keys as one revision after a dry-run diff, with progress on stderr; export and diff round-trip', async () => {
     const ns = uniqueNamespace('import');
-    await hotconf(['set', 'key.00000', '"old"', '-n', ns]);
+    await hotconf(['set', 'key.00000', '"old"', '--create', '-n', ns]);
     const configs: Record<string, unknown> = {};
     for (let i = 0; i < 5_000; i++) configs[`key.${String(i).padStart(5, '0')}`] = { index: i, enabled: i % 2 === 0 };
     const file = join(cwd, 'big.json');
@@ -195,7 +289,8 @@ describe('hotconf CLI against a real gateway', () => {
     const started = Date.now();
     run = await hotconf(['import', file, '--yes', '-n', ns, '--reason', 'bulk load'], {}, 120_000);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stderr).toMatch(/uploading \[#+\] 100%/);
+    // The upload has a real bar; the commit (one transaction) is shown as waiting, then timed.
+    expect(run.stderr).toMatch(/uploading \[#+\] 100%[\s\S]*committing 5000 changes as one transaction[\s\S]*committed in \d+\.\d s/);
     expect(run.stdout).toMatch(/imported 5000 key\(s\) into .* at revision 2/);
     const elapsed = Date.now() - started;
 
@@ -220,20 +315,20 @@ describe('hotconf CLI against a real gateway', () => {
 
   it('watch tails changes and resumes across a gateway restart without missing or repeating one', async () => {
     const ns = uniqueNamespace('watch');
-    await hotconf(['set', 'before', '0', '-n', ns]);
+    await hotconf(['set', 'before', '0', '--create', '-n', ns]);
     const other = await startGateway({ env: { DATABASE_URL: database.url, REDIS_URL: SHARED_REDIS_URL, HOTCONF_CHANNEL_PREFIX: prefix } });
     try {
       const watcher = collect(spawnCli(['watch', '--json', '--count', '3', '-n', ns], baseEnv, cwd), 90_000);
       // Once it has printed its starting revision, every later write is replayed or streamed to it.
       await waitFor(() => /watching .* from revision 1/.test(watcher.stderr()), 30_000, 'watch started');
-      expect((await hotconf(['set', 'first', '1', '-n', ns])).code).toBe(0);
+      expect((await hotconf(['set', 'first', '1', '--create', '-n', ns])).code).toBe(0);
       await waitFor(() => watcher.stdout().includes('"first"'), 15_000, 'first change in watch');
 
       await gateway.stop('SIGTERM');
       // Written while the watched gateway is down: only a resume can deliver it.
-      expect((await hotconf(['set', 'while-down', '2', '-n', ns], { HOTCONF_URL: other.url })).code).toBe(0);
+      expect((await hotconf(['set', 'while-down', '2', '--create', '-n', ns], { HOTCONF_URL: other.url })).code).toBe(0);
       await gateway.restart();
-      await hotconf(['set', 'after', '3', '-n', ns]);
+      await hotconf(['set', 'after', '3', '--create', '-n', ns]);
 
       const result = await watcher;
       expect(result.code, result.stderr).toBe(0);
@@ -277,7 +372,7 @@ describe('hotconf CLI against a real gateway', () => {
         return false;
       }
     }, 30_000, 'hotconf serve on its port');
-    expect((await hotconf(['set', 'served', 'yes', '-n', 'served'], { HOTCONF_URL: `http://127.0.0.1:${port}/graphql` })).code).toBe(0);
+    expect((await hotconf(['set', 'served', 'yes', '--create', '-n', 'served'], { HOTCONF_URL: `http://127.0.0.1:${port}/graphql` })).code).toBe(0);
     server.kill('SIGTERM');
     expect((await served).code).toBe(0);
   });

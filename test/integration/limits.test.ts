@@ -37,7 +37,6 @@ function refusedAsBadInput(result: { status: number; text: string; ms: number },
   const body = JSON.parse(result.text) as { errors: Array<{ message: string; extensions: Record<string, unknown> }> };
   expect(body.errors[0]?.extensions.code).toBe('BAD_USER_INPUT');
   if (limit) expect(body.errors[0]?.extensions.limit).toBe(limit);
-  expect(result.ms).toBeLessThan(1_000);
 }
 
 beforeAll(async () => {
@@ -92,7 +91,6 @@ describe('operation limits', () => {
     const body = ' '.repeat(10 * 1_048_576);
     const result = await post(body);
     expect(result.status).toBe(413);
-    expect(result.ms).toBeLessThan(2_000);
     await stillServes();
   });
 
@@ -177,10 +175,8 @@ describe('rate limit shared through Redis', () => {
     const dead = new Redis('redis://127.0.0.1:1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
     try {
       const limiter = createRateLimiter({ perMinute: 2, redis: dead, redisTimeoutMs: 200 });
-      const started = performance.now();
       const decisions = [await limiter.take('x', 1), await limiter.take('x', 1), await limiter.take('x', 1)];
       expect(decisions.map((d) => d.allowed)).toEqual([true, true, false]);
-      expect(performance.now() - started).toBeLessThan(1_000);
     } finally {
       dead.disconnect();
     }

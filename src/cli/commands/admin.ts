@@ -32,19 +32,48 @@ export const convergence: Command = {
   },
 };
 
+/**
+ * The key a gateway generated in `dataDir` (read, never created: a key made up here would sign
+ * tokens that no gateway accepts).
+ */
+async function readGeneratedKey(dataDir: string): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const { resolve } = await import('node:path');
+  const { GENERATED_SECRET_FILE } = await import('../../auth/tokens.js');
+  const file = resolve(dataDir, GENERATED_SECRET_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new CliError(
+      `no signing key: HOTCONF_JWT_SECRET is not set and ${file} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`}. ` +
+        'Run this where the gateway runs, pass --data-dir (the gateway\'s HOTCONF_DATA_DIR), or set HOTCONF_JWT_SECRET to the gateway\'s secret',
+      EXIT.USAGE,
+      'NO_KEY',
+    );
+  }
+  const secret = text.trim();
+  if (secret.length < 32) throw new CliError(`${file} holds no usable key (expected 32+ characters)`, EXIT.USAGE, 'NO_KEY');
+  return secret;
+}
+
 export const token: Command = {
   name: 'token',
-  summary: 'mint a JWT with the gateway\'s HS256 key (HOTCONF_JWT_SECRET or the generated one)',
+  summary: 'mint a JWT with the gateway\'s HS256 key (HOTCONF_JWT_SECRET, or the key the gateway generated)',
   usage:
-    'token --role admin|writer|reader --sub NAME [--namespace NS]... [--secrets] [--expires 24h]\n' +
+    'token --role admin|writer|reader --sub NAME [--namespace NS]... [--secrets] [--expires 24h] [--data-dir DIR]\n' +
     '  --namespace may be repeated; "*" (the default for admin) means every namespace.\n' +
-    '  The key is read like the gateway does: HOTCONF_JWT_SECRET, else <HOTCONF_DATA_DIR>/jwt-secret.',
+    '  The key is the gateway\'s: HOTCONF_JWT_SECRET, else the jwt-secret file the gateway generated in its\n' +
+    '  data directory (--data-dir, else HOTCONF_DATA_DIR, else ./.hotconf). It never makes a key up:\n' +
+    '  with neither, it exits 1 and says where it looked.',
   options: {
     role: { type: 'string' },
     sub: { type: 'string' },
     namespace: { type: 'string', short: 'n', multiple: true },
     secrets: { type: 'boolean' },
     expires: { type: 'string' },
+    'data-dir': { type: 'string' },
   },
   async run(context) {
     const role = stringOption(context.values, 'role');
@@ -57,12 +86,17 @@ export const token: Command = {
     const expires = stringOption(context.values, 'expires') ?? '24h';
     const expiresIn = /^\d+$/.test(expires) ? Number(expires) : expires;
     const { loadConfig } = await import('../../config.js');
-    const { mintToken, resolveSigningSecret } = await import('../../auth/tokens.js');
-    const config = loadConfig();
+    const { mintToken } = await import('../../auth/tokens.js');
+    let config: ReturnType<typeof loadConfig>;
+    try {
+      config = loadConfig();
+    } catch (error) {
+      throw usage((error as Error).message);
+    }
     if (!config.jwtSecret && config.jwksUrl) {
       throw new CliError('the gateway verifies tokens with HOTCONF_JWKS_URL: mint them with your identity provider', EXIT.USAGE);
     }
-    const secret = resolveSigningSecret({ jwtSecret: config.jwtSecret, dataDir: config.dataDir });
+    const secret = config.jwtSecret ?? (await readGeneratedKey(stringOption(context.values, 'data-dir') ?? config.dataDir));
     let jwt: string;
     try {
       jwt = await mintToken({ secret, sub, role, namespaces, secrets: context.values.secrets === true, expiresIn });

@@ -1,12 +1,15 @@
 import { readFileSync } from 'node:fs';
+import { distance } from 'fastest-levenshtein';
+import { parse as parseYaml } from 'yaml';
 import { intOption, notFound, printJson, requireArg, stringOption, type Command, type CommandContext } from '../context.js';
-import { EXIT, usage } from '../exit-codes.js';
+import { CliError, EXIT, usage } from '../exit-codes.js';
 import {
   ChangesDocument,
-  ConfigDocument,
   ConfigsDocument,
   DeleteConfigDocument,
+  EntryDocument,
   HistoryDocument,
+  KeysDocument,
   NamespacesDocument,
   RollbackConfigDocument,
   SetConfigDocument,
@@ -26,28 +29,32 @@ export function parseValue(raw: string, { forceString = false } = {}): unknown {
 
 const show = (value: unknown, redacted: boolean) => (redacted ? '[redacted]' : compact(value));
 
+const indent = (text: string, by: number) => text.replace(/\n/g, `\n${' '.repeat(by)}`);
+
 export const get: Command = {
   name: 'get',
-  summary: 'show one key (value, version, revision, who changed it)',
+  summary: 'show one key (value, version, revision, who changed it, its JSON Schema)',
   usage: 'get KEY [--raw]\n  --raw   print only the value as JSON',
   options: { raw: { type: 'boolean' } },
   async run(context) {
     const key = requireArg(context, 0, 'KEY');
     const namespace = context.namespace();
-    const { config } = await context.client().request(ConfigDocument, { namespace, key });
+    const { config } = await context.client().request(EntryDocument, { namespace, key });
     if (!config) throw notFound(`${namespace}/${key} does not exist`);
     if (context.json) printJson(context, { namespace, ...config });
     else if (context.values.raw) context.output.out(`${JSON.stringify(config.value)}\n`);
     else {
+      const width = 'description'.length + 2;
       context.output.out(
         fields([
           ['key', config.key],
-          ['value', config.redacted ? '[redacted: needs the secrets claim]' : JSON.stringify(config.value, null, 2).replace(/\n/g, '\n' + ' '.repeat(13))],
+          ['value', config.redacted ? '[redacted: needs the secrets claim]' : indent(JSON.stringify(config.value, null, 2), width)],
           ['version', String(config.version)],
           ['revision', String(config.revision)],
           ['updated', `${when(config.updatedAt)}${config.updatedBy ? ` by ${config.updatedBy}` : ''}`],
           ['description', config.description ?? ''],
           ['secret', config.secret ? 'yes' : 'no'],
+          ['schema', config.schema === null || config.schema === undefined ? 'none' : indent(JSON.stringify(config.schema, null, 2), width)],
         ]),
       );
     }
@@ -55,13 +62,64 @@ export const get: Command = {
   },
 };
 
+/** Reads a JSON Schema from a JSON or YAML file (`-` = stdin). */
+export function readSchemaFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path === '-' ? 0 : path, 'utf8');
+  } catch (error) {
+    throw usage(`cannot read the schema file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  let schema: unknown;
+  try {
+    // YAML is a superset of JSON: one parser reads both.
+    schema = parseYaml(text, { maxAliasCount: 100 });
+  } catch (error) {
+    throw usage(`${path} is not a JSON or YAML document: ${(error as Error).message.split('\n')[0]}`);
+  }
+  if (typeof schema !== 'boolean' && (typeof schema !== 'object' || schema === null || Array.isArray(schema))) {
+    throw usage(`${path} must hold a JSON Schema (an object)`);
+  }
+  return schema;
+}
+
+/** The existing key closest to `key` by edit distance, if one is close enough to be a typo. */
+export function nearestKey(key: string, keys: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of keys) {
+    const d = distance(key, candidate);
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  // A third of the key's length: `ai.threshld` → `ai.threshold`, but not `db.url` → `ai.mode`.
+  return bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
+}
+
+/** Refuses to create `key` by accident: a typo must not become a new key nobody reads. */
+async function assertExistsOrCreate(context: CommandContext, namespace: string, key: string): Promise<void> {
+  const client = context.client();
+  const { config } = await client.request(EntryDocument, { namespace, key });
+  if (config) return;
+  const { configs } = await client.request(KeysDocument, { namespace });
+  const nearest = nearestKey(key, configs.entries.map((e) => e.key));
+  throw new CliError(
+    `${namespace}/${key} does not exist${nearest ? ` (did you mean ${nearest}?)` : ''}; nothing was written. Pass --create to create a new key`,
+    EXIT.NOT_FOUND,
+    'NOT_FOUND',
+  );
+}
+
 export const set: Command = {
   name: 'set',
   summary: 'set a key (value as JSON when it parses, else a string; - reads stdin)',
   usage:
-    'set KEY VALUE [--expect-version N] [--reason R] [--description D] [--secret] [--string]\n' +
+    'set KEY VALUE [--create] [--expect-version N] [--reason R] [--description D] [--secret] [--schema FILE] [--string]\n' +
+    '  --create             the key may be new (without it, a key that does not exist is refused with exit 2\n' +
+    '                       and the nearest existing key is suggested: a typo never creates a key)\n' +
     '  --expect-version N   compare-and-set: fail with exit 3 unless the key is at version N (0 = must not exist)\n' +
-    '  --string             store VALUE as a string even when it parses as JSON',
+    '  --schema FILE        JSON Schema (JSON or YAML file) that this and every later value must satisfy\n' +
+    '  --string             store VALUE as a string even when it parses as JSON\n' +
+    '  VALUE may start with "-": negative numbers work as they are (set k -1); other values go after --',
   options: {
     'expect-version': { type: 'string' },
     reason: { type: 'string' },
@@ -69,6 +127,8 @@ export const set: Command = {
     secret: { type: 'boolean' },
     'no-secret': { type: 'boolean' },
     string: { type: 'boolean' },
+    schema: { type: 'string' },
+    create: { type: 'boolean' },
   },
   async run(context) {
     const key = requireArg(context, 0, 'KEY');
@@ -77,16 +137,22 @@ export const set: Command = {
     const text = raw === '-' ? readFileSync(0, 'utf8').replace(/\n$/, '') : raw;
     const value = parseValue(text, { forceString: context.values.string === true });
     if (value === null) throw usage('null is not a config value: delete the key instead');
+    const schemaPath = stringOption(context.values, 'schema');
+    const schema = schemaPath === undefined ? undefined : readSchemaFile(schemaPath);
+    const expectedVersion = intOption(context.values, 'expect-version');
     const namespace = context.namespace();
+    // An expected version says what the caller knows (0: new, N: exists); otherwise the key must exist.
+    if (context.values.create !== true && expectedVersion === undefined) await assertExistsOrCreate(context, namespace, key);
     const { setConfig } = await context.client().request(SetConfigDocument, {
       input: {
         namespace,
         key,
         value,
-        expectedVersion: intOption(context.values, 'expect-version'),
+        expectedVersion,
         reason: stringOption(context.values, 'reason'),
         description: stringOption(context.values, 'description'),
         secret: context.values.secret ? true : context.values['no-secret'] ? false : undefined,
+        schema,
       },
     });
     if (context.json) printJson(context, { namespace, ...setConfig });

@@ -5,7 +5,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { printJson, requireArg, stringOption, type Command, type CommandContext } from '../context.js';
 import { CliError, EXIT, usage } from '../exit-codes.js';
 import { ConfigsDocument, SetConfigsDocument, type BatchInput } from '../operations.js';
-import { compact, progressBar } from '../output.js';
+import { compact, progressBar, waitingIndicator, type Waiting } from '../output.js';
 
 /**
  * A config file: YAML or JSON, either the export format
@@ -180,8 +180,12 @@ export const importCommand: Command = {
       ...plan.added.map(({ key, value }) => ({ key, value, expectedVersion: 0 })),
       ...plan.changed.map(({ key, to, version }) => ({ key, value: to, expectedVersion: version })),
     ];
-    const bar = pending >= PROGRESS_THRESHOLD ? progressBar(output, 'uploading', 100, '%') : null;
-    const started = Date.now();
+    // Two phases, each shown for what it is: the upload (bytes on the socket, a real bar), then
+    // the commit, one transaction on the gateway that reports no progress of its own: say so,
+    // and show that it is still waiting, rather than a bar that sits at 100 %.
+    const large = pending >= PROGRESS_THRESHOLD;
+    const bar = large ? progressBar(output, 'uploading', 100, '%') : null;
+    const phase: { committing: Waiting | null } = { committing: null };
     let result;
     try {
       result = await context.client().request(
@@ -189,10 +193,19 @@ export const importCommand: Command = {
         { namespace, inputs, reason: stringOption(context.values, 'reason') ?? `hotconf import ${path}` },
         {
           timeoutMs: 120_000, // 2 min: a large batch is one long transaction
-          onUploadProgress: bar ? (sent, total) => bar.update(Math.floor((sent / total) * 100)) : undefined,
+          onUploadProgress: large
+            ? (sent, total) => {
+                bar?.update(Math.floor((sent / total) * 100));
+                if (sent === total && !phase.committing) {
+                  bar?.done();
+                  phase.committing = waitingIndicator(output, `committing ${pending} changes as one transaction (all or nothing); waiting for the gateway`);
+                }
+              }
+            : undefined,
         },
       );
     } catch (error) {
+      phase.committing?.done('not committed: {elapsed}');
       if (error instanceof CliError && error.code === 'BAD_USER_INPUT' && /batch holds at most/i.test(error.message)) {
         // One revision is the point of import: never split it behind the user's back.
         throw new CliError(
@@ -206,7 +219,7 @@ export const importCommand: Command = {
       }
       throw error;
     }
-    bar?.done(`committing took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    phase.committing?.done('committed in {elapsed}');
     const revision = result.setConfigs[0]?.revision ?? plan.revision;
     if (context.json) printJson(context, { ...plan, applied: true, appliedRevision: revision, keys: result.setConfigs.length });
     else output.out(`imported ${result.setConfigs.length} key(s) into ${namespace} at revision ${revision}\n`);

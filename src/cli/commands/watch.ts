@@ -69,6 +69,7 @@ export const watch: Command = {
           lastClose = event;
         },
       });
+      let onAbort = () => {};
       const outcome = await new Promise<{ kind: 'done' } | { kind: 'error'; error: unknown }>((resolve) => {
         const stop = ws.subscribe(
           { query: WATCH_QUERY, variables: { namespace, prefix, keys, sinceRevision: printedAtSince.size > 0 ? since - 1 : since } },
@@ -97,12 +98,15 @@ export const watch: Command = {
             complete: () => resolve({ kind: 'error', error: new Error('the gateway ended the subscription') }),
           },
         );
-        const onAbort = () => {
+        onAbort = () => {
           stop();
           resolve({ kind: 'done' });
         };
         signal.addEventListener('abort', onAbort, { once: true });
       });
+      // One listener per attempt, removed with it: a gateway down for long means many attempts
+      // (they used to pile up into a MaxListenersExceededWarning after ~11).
+      signal.removeEventListener('abort', onAbort);
       await ws.dispose();
       if (outcome.kind === 'done') return EXIT.OK;
 
