@@ -24,8 +24,6 @@ const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 /** A README step may install and build (`npm install`) on a loaded machine. */
 const STEP_CEILING_S = 600;
 
-/** Docs that other branches add; links to them are checked once they exist. */
-const PENDING_DOCS = new Set(['docs/AUTH.md', 'docs/SECRETS.md', 'docs/OPERATIONS.md', 'docs/REDIS.md']);
 
 describe('README', () => {
   it('links only to files inside the repository, and every linked file exists', () => {
@@ -35,7 +33,7 @@ describe('README', () => {
       for (const target of relativeLinks(readFileSync(join(ROOT, document), 'utf8'))) {
         const path = relative(ROOT, resolve(ROOT, dirname(document), target));
         if (path.startsWith('..') || isAbsolute(path)) broken.push(`${document} → ${target} (outside the repository)`);
-        else if (!existsSync(join(ROOT, path)) && !PENDING_DOCS.has(path)) broken.push(`${document} → ${target} (no such file)`);
+        else if (!existsSync(join(ROOT, path))) broken.push(`${document} → ${target} (no such file)`);
       }
     }
     expect(broken).toEqual([]);
