@@ -3,7 +3,8 @@ import { GatewayError } from '../errors.js';
 import { toChangeMessage } from './change-message.js';
 import { isFlagLike, validateFlagValue } from './flags.js';
 import type { Validator } from './validation.js';
-import type { ChangeBus, ChangeFeed, ConfigStore, Entry, JsonValue, WriteMeta, WriteOp, WriteResult, Change } from './types.js';
+import { planRestore } from './restore.js';
+import type { ChangeBus, ChangeFeed, ConfigStore, Entry, JsonValue, Snapshot, WriteMeta, WriteOp, WriteOptions, WriteResult, Change } from './types.js';
 
 
 /** One key to set: a `set` write operation without its tag. */
@@ -16,6 +17,18 @@ export interface ConfigService {
   rollback(namespace: string, key: string, toVersion: number, expectedVersion: number | null | undefined, meta: WriteMeta): Promise<Entry>;
   /** Set `enabled: false` on every flag of the namespace in one revision. */
   disableAllFlags(namespace: string, meta: WriteMeta): Promise<Entry[]>;
+  /**
+   * Every key under `prefix` as it was at `toRevision`, in one new revision (keys created since
+   * are deleted); nothing is written when nothing differs. Returns the keys under `prefix` after.
+   */
+  restore(namespace: string, options: RestoreOptions, meta: WriteMeta): Promise<Snapshot>;
+}
+
+export interface RestoreOptions {
+  toRevision: number;
+  prefix?: string | null;
+  /** The namespace must still be at this revision (what the caller reviewed), else VERSION_CONFLICT. */
+  expectedRevision?: number | null;
 }
 
 export interface ConfigServiceOptions {
@@ -58,8 +71,8 @@ export function createConfigService({
     }
   };
 
-  const commit = async (namespace: string, ops: WriteOp[], meta: WriteMeta): Promise<WriteResult> => {
-    const result = await store.write(namespace, ops, meta);
+  const commit = async (namespace: string, ops: WriteOp[], meta: WriteMeta, options?: WriteOptions): Promise<WriteResult> => {
+    const result = await store.write(namespace, ops, meta, options);
     feed.committed(result);
     bus.publish(toChangeMessage(result, inlineValueBytes));
     for (const change of result.changes) {
@@ -124,6 +137,36 @@ export function createConfigService({
     async rollback(namespace, key, toVersion, expectedVersion, meta) {
       validate.namespace(namespace);
       return firstEntry(await commit(namespace, [{ kind: 'rollback', key, toVersion, expectedVersion }], meta));
+    },
+
+    async restore(namespace, { toRevision, prefix, expectedRevision }, meta) {
+      validate.namespace(namespace);
+      validate.revision(toRevision, 'toRevision');
+      if (prefix) validate.prefix(prefix);
+      if (expectedRevision !== undefined && expectedRevision !== null) validate.revision(expectedRevision, 'expectedRevision');
+      // Without expectedRevision a write racing the read is retried (each attempt is all or
+      // nothing); with it, the caller asked to fail instead.
+      for (let attempt = 0; ; attempt++) {
+        const state = await store.stateAt(namespace, toRevision, prefix);
+        if (expectedRevision !== undefined && expectedRevision !== null && state.revision !== expectedRevision) {
+          throw new GatewayError(
+            'VERSION_CONFLICT',
+            `Revision conflict on namespace ${namespace}: expected revision ${expectedRevision}, current revision is ${state.revision}`,
+            { currentRevision: state.revision, expectedRevision },
+          );
+        }
+        const ops = planRestore(state);
+        if (ops.length === 0) return store.snapshot(namespace, prefix);
+        validate.batchSize(ops.length, 'toRevision');
+        try {
+          await commit(namespace, ops, meta, { expectedRevision: expectedRevision ?? state.revision });
+          return await store.snapshot(namespace, prefix);
+        } catch (error) {
+          const raced = error instanceof GatewayError && error.code === 'VERSION_CONFLICT';
+          if (raced && (expectedRevision === undefined || expectedRevision === null) && attempt < 5) continue;
+          throw error;
+        }
+      }
     },
 
     async disableAllFlags(namespace, meta) {

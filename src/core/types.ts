@@ -73,7 +73,39 @@ export type WriteOp =
       schema?: JsonValue | null;
     }
   | { kind: 'delete'; key: string; expectedVersion?: number | null }
-  | { kind: 'rollback'; key: string; toVersion: number; expectedVersion?: number | null };
+  | {
+      kind: 'rollback';
+      key: string;
+      toVersion: number;
+      expectedVersion?: number | null;
+      /**
+       * Take the description, secret flag and schema from the version too (a restore), instead of
+       * keeping the key's current settings (a rollback of the value). @default false
+       */
+      withSettings?: boolean;
+    };
+
+/** Options of one write. */
+export interface WriteOptions {
+  /**
+   * Compare-and-set on the whole namespace: the write applies only while the namespace is at
+   * this revision (else `VERSION_CONFLICT` with `extensions.currentRevision`).
+   */
+  expectedRevision?: number | null;
+}
+
+/** Each key's last change at or before a revision, and the namespace now (see `ConfigStore.stateAt`). */
+export interface NamespaceState {
+  namespace: string;
+  /** The namespace's current revision. */
+  revision: number;
+  /** The revision asked for. */
+  at: number;
+  /** Last change of each key at or before `at` (deleted keys included, as op DELETE). */
+  keys: Map<string, Change>;
+  /** Keys live now. */
+  current: Map<string, Entry>;
+}
 
 /** The outcome of one committed write: one revision, one change per operation. */
 export interface WriteResult {
@@ -128,7 +160,14 @@ export interface ConfigStore {
    * (extensions.currentVersion, key), `VALIDATION_FAILED`, `NOT_FOUND` (delete or rollback of a
    * missing key/version) or `BAD_USER_INPUT`; on any error nothing is written.
    */
-  write(namespace: string, ops: readonly WriteOp[], meta: WriteMeta): Promise<WriteResult>;
+  write(namespace: string, ops: readonly WriteOp[], meta: WriteMeta, options?: WriteOptions): Promise<WriteResult>;
+  /**
+   * Each key's last change at or before `revision` (under `prefix`), with the namespace's current
+   * revision: what a restore needs to rebuild the namespace as it was. Throws
+   * `REVISION_COMPACTED` when history no longer reaches back to `revision`, `REVISION_AHEAD` when
+   * `revision` is past the current one.
+   */
+  stateAt(namespace: string, revision: number, prefix?: string | null): Promise<NamespaceState>;
   get(namespace: string, key: string): Promise<Entry | null>;
   /** All live entries (optionally under a prefix), consistent at the returned revision. */
   snapshot(namespace: string, prefix?: string | null): Promise<Snapshot>;

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, gte, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import { GatewayError } from '../errors.js';
 import { assertValidSchema, assertValueMatches } from '../core/json-schema.js';
 import type {
@@ -13,11 +13,13 @@ import type {
   Snapshot,
   WriteMeta,
   WriteOp,
+  WriteOptions,
   WriteResult,
+  NamespaceState,
 } from '../core/types.js';
 import { createValidator, type Validator } from '../core/validation.js';
 import { secretContext, SecretUnreadableError, type SecretBox } from '../core/secret-box.js';
-import type { Database, Db, SqlParam } from './connect.js';
+import type { Database, SqlParam } from './connect.js';
 import { entries, history, namespaces } from './schema.js';
 
 export interface ConfigStoreOptions {
@@ -119,6 +121,13 @@ function toChange(row: HistoryRow, box: SecretBox | null): Change {
  * via ::text so both drivers send plain text.
  */
 
+/**
+ * Marks the transaction as hotconf's write path: the tables' guard triggers (migration 0004)
+ * refuse changes from any transaction without it, so a hand-written UPDATE cannot change config
+ * behind the revisions and history. Transaction-scoped, so it holds behind a pooler too.
+ */
+export const WRITE_PATH_SQL = /* SQL */ `select set_config('hotconf.write_path', $1::text, true)`;
+
 const BUMP_REVISION_SQL = /* SQL */ `
   insert into namespaces (name, revision) values ($1, 1)
   on conflict (name) do update set revision = namespaces.revision + 1
@@ -140,6 +149,8 @@ interface TargetRow extends Record<string, unknown> {
   value: string | null;
   encrypted_value: string | null;
   secret: boolean;
+  description: string | null;
+  schema: string | null;
 }
 
 /*
@@ -155,7 +166,7 @@ const CURRENT_ENTRIES_SQL = /* SQL */ `
 
 /** $1 namespace, $2 JSON array of { key, version }. */
 const ROLLBACK_TARGETS_SQL = /* SQL */ `
-  select h.key, h.version, h.op, h.value::text as value, h.encrypted_value, h.secret
+  select h.key, h.version, h.op, h.value::text as value, h.encrypted_value, h.secret, h.description, h.schema::text as schema
   from history h join jsonb_to_recordset($2::text::jsonb) as t(key text, version int)
     on h.key = t.key and h.version = t.version
   where h.namespace = $1`;
@@ -208,12 +219,6 @@ function keyFilter(keyColumn: typeof history.key | typeof entries.key, filter: K
   if (filter.prefix) parts.push(and(gte(keyColumn, filter.prefix), lt(keyColumn, filter.prefix + PREFIX_END))!);
   if (parts.length === 0) return undefined;
   return parts.length === 1 ? parts[0] : or(...parts);
-}
-
-/** Rows of a raw query, whichever driver ran it. */
-async function rawRows<T>(db: Db, query: SQL): Promise<T[]> {
-  const result = (await db.execute(query)) as unknown;
-  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }
 
 /**
@@ -271,7 +276,7 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
     });
   }
 
-  async function write(namespace: string, ops: readonly WriteOp[], meta: WriteMeta): Promise<WriteResult> {
+  async function write(namespace: string, ops: readonly WriteOp[], meta: WriteMeta, options: WriteOptions = {}): Promise<WriteResult> {
     checkWrite(namespace, ops);
     if (meta.reason !== null) validator.text(meta.reason, 'reason');
     if (meta.actor !== null) validator.text(meta.actor, 'actor');
@@ -286,7 +291,8 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
       // Issued together: they are pipelined on the transaction's connection, in order, so the
       // entry reads run (each with a fresh read-committed snapshot) after the namespace row lock
       // is held. Never merge them into one statement: its snapshot would predate the lock wait.
-      const [bumped, current, targets] = await Promise.all([
+      const [, bumped, current, targets] = await Promise.all([
+        tx.query(WRITE_PATH_SQL, ['api']),
         tx.query<{ revision: string | number; require_reason: boolean }>(BUMP_REVISION_SQL, [namespace]),
         tx.query<CurrentRow>(CURRENT_ENTRIES_SQL, [namespace, JSON.stringify(keys)]),
         rollbacks.length === 0
@@ -297,6 +303,14 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
             ]),
       ]);
       const revision = Number(bumped[0]!.revision);
+      const { expectedRevision } = options;
+      if (expectedRevision !== undefined && expectedRevision !== null && expectedRevision !== revision - 1) {
+        throw new GatewayError(
+          'VERSION_CONFLICT',
+          `Revision conflict on namespace ${namespace}: expected revision ${expectedRevision}, current revision is ${revision - 1}`,
+          { currentRevision: revision - 1, expectedRevision },
+        );
+      }
       if (bumped[0]!.require_reason && !meta.reason?.trim()) {
         throw new GatewayError('BAD_USER_INPUT', `REASON_REQUIRED: namespace ${namespace} requires a reason for every change`, {
           field: 'reason',
@@ -374,8 +388,19 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
             }
             value = decodeValue(secretBox, namespace, op.key, parseJson(target.value), target.encrypted_value);
             if (value instanceof SecretUnreadableError) throw value;
-            // Rolling back a deleted key brings it back with the settings it had then.
-            if (!live && row) {
+            if (op.withSettings) {
+              // A restore: the key as that version left it, settings included.
+              if (secret && !target.secret && !mayRevealSecrets) {
+                throw new GatewayError('FORBIDDEN', `${op.key} is secret: restoring it as not secret needs the secrets claim (or admin)`, {
+                  key: op.key,
+                  toVersion: op.toVersion,
+                });
+              }
+              description = target.description;
+              secret = target.secret;
+              schema = parseJson(target.schema);
+            } else if (!live && row) {
+              // Rolling back a deleted key brings it back with the settings it had then.
               description = row.description;
               secret = row.secret;
               schema = parseJson(row.schema);
@@ -542,6 +567,64 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
     );
   }
 
+  async function stateAt(namespace: string, revision: number, prefix?: string | null): Promise<NamespaceState> {
+    validator.namespace(namespace);
+    validator.revision(revision, 'toRevision');
+    if (prefix) validator.prefix(prefix);
+    const historyFilter = keyFilter(history.key, { prefix });
+    const entryFilter = keyFilter(entries.key, { prefix });
+    return db.transaction(
+      async (tx) => {
+        const [nsRows, last, live, gaps] = await Promise.all([
+          tx.select({ revision: namespaces.revision }).from(namespaces).where(eq(namespaces.name, namespace)),
+          // Each key's last change at or before the revision.
+          tx
+            .selectDistinctOn([history.key])
+            .from(history)
+            .where(and(eq(history.namespace, namespace), lte(history.revision, revision), historyFilter))
+            .orderBy(asc(history.key), desc(history.version)),
+          tx
+            .select()
+            .from(entries)
+            .where(and(eq(entries.namespace, namespace), eq(entries.deleted, false), entryFilter)),
+          // Compaction deletes the oldest versions of a key (never its latest), so a key's history
+          // is a suffix of its versions. Its state at the revision is lost when that suffix starts
+          // after the revision with an earlier version gone.
+          tx
+            .select({ key: history.key, first: sql<string>`min(${history.revision})` })
+            .from(history)
+            .where(and(eq(history.namespace, namespace), historyFilter))
+            .groupBy(history.key)
+            .having(and(sql`min(${history.version}) > 1`, sql`min(${history.revision}) > ${revision}`))
+            .limit(1),
+        ]);
+        const current = nsRows[0]?.revision ?? 0;
+        if (revision > current) {
+          throw new GatewayError('REVISION_AHEAD', `toRevision ${revision} is ahead of namespace ${namespace} (revision ${current})`, {
+            currentRevision: current,
+            toRevision: revision,
+          });
+        }
+        if (gaps.length > 0) {
+          throw new GatewayError(
+            'REVISION_COMPACTED',
+            `History of ${namespace} no longer reaches back to revision ${revision} (key ${gaps[0]!.key} was compacted); restore a later revision`,
+            { toRevision: revision, key: gaps[0]!.key },
+          );
+        }
+        return {
+          namespace,
+          revision: current,
+          at: revision,
+          keys: new Map(last.map((row) => [row.key, changeOf(row)])),
+          current: new Map(live.map((row) => [row.key, entryOf(row)])),
+        };
+      },
+      // Repeatable read: the revision, history and entries come from one snapshot.
+      { isolationLevel: 'repeatable read', accessMode: 'read only' },
+    );
+  }
+
   async function keyHistory(
     namespace: string,
     key: string,
@@ -585,13 +668,17 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
   async function configureNamespace(namespace: string, settings: NamespaceSettings): Promise<NamespaceInfo> {
     validator.namespace(namespace);
     // A namespace configured before its first write exists at revision 0.
-    await db
-      .insert(namespaces)
-      .values({ name: namespace, revision: 0, requireReason: settings.requireReason ?? false })
-      .onConflictDoUpdate({
-        target: namespaces.name,
-        set: settings.requireReason === undefined || settings.requireReason === null ? { name: namespace } : { requireReason: settings.requireReason },
-      });
+    const requireReason = settings.requireReason ?? null;
+    await database.transaction(async (tx) => {
+      await Promise.all([
+        tx.query(WRITE_PATH_SQL, ['configure']),
+        tx.query(
+          /* SQL */ `insert into namespaces (name, revision, require_reason) values ($1, 0, coalesce($2::boolean, false))
+            on conflict (name) do update set require_reason = coalesce($2::boolean, namespaces.require_reason)`,
+          [namespace, requireReason],
+        ),
+      ]);
+    });
     const info = (await listNamespaces()).find((candidate) => candidate.name === namespace);
     if (!info) throw new Error(`namespace ${namespace} vanished after configure`);
     return info;
@@ -610,29 +697,34 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
     // A key's latest row (version = the entry's version, tombstones included) always stays, so
     // rollback and history keep an anchor. Every row at or below the highest deleted revision of
     // a namespace is then possibly gone, which is what compacted_revision records.
-    const rows = await rawRows<{ removed: string | number }>(
-      db,
-      sql`
-        with doomed as (
-          delete from ${history} h
-          where h.changed_at < ${before.toISOString()}::timestamptz
-            and exists (
-              select 1 from ${entries} e
-              where e.namespace = h.namespace and e.key = h.key and e.version > h.version
-            )
-          returning h.namespace, h.revision
-        ), per_namespace as (
-          select namespace, max(revision) as upto, count(*) as removed from doomed group by namespace
-        ), marked as (
-          update ${namespaces} n
-          set compacted_revision = greatest(n.compacted_revision, p.upto)
-          from per_namespace p
-          where n.name = p.namespace
-          returning p.removed
-        )
-        select coalesce(sum(removed), 0) as removed from marked
-      `,
-    );
+    const rows = await database.transaction(async (tx) => {
+      const [, removed] = await Promise.all([
+        tx.query(WRITE_PATH_SQL, ['compact']),
+        tx.query<{ removed: string | number }>(
+          /* SQL */ `
+          with doomed as (
+            delete from history h
+            where h.changed_at < $1::text::timestamptz
+              and exists (
+                select 1 from entries e
+                where e.namespace = h.namespace and e.key = h.key and e.version > h.version
+              )
+            returning h.namespace, h.revision
+          ), per_namespace as (
+            select namespace, max(revision) as upto, count(*) as removed from doomed group by namespace
+          ), marked as (
+            update namespaces n
+            set compacted_revision = greatest(n.compacted_revision, p.upto)
+            from per_namespace p
+            where n.name = p.namespace
+            returning p.removed
+          )
+          select coalesce(sum(removed), 0) as removed from marked`,
+          [before.toISOString()],
+        ),
+      ]);
+      return removed;
+    });
     return Number(rows[0]?.removed ?? 0);
   }
 
@@ -641,6 +733,7 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
     get,
     snapshot,
     changes,
+    stateAt,
     history: keyHistory,
     namespaces: listNamespaces,
     configureNamespace,

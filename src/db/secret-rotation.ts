@@ -10,6 +10,7 @@
  */
 import { secretContext, SecretUnreadableError, type SecretBox } from '../core/secret-box.js';
 import type { Database, SqlTransaction } from './connect.js';
+import { WRITE_PATH_SQL } from './config-store.js';
 
 export interface RotationProgress {
   /** Values re-encrypted so far. */
@@ -73,7 +74,7 @@ const TABLES = [
 ] as const;
 
 async function lockWriters(tx: SqlTransaction): Promise<void> {
-  await tx.query(`select set_config('hotconf.write_path', 'secrets-rotate', true)`, [], { prepare: false });
+  await tx.query(WRITE_PATH_SQL, ['secrets-rotate']);
   // Every write bumps its namespace row first: holding them all keeps writers out until COMMIT.
   await tx.query('select name from namespaces order by name for no key update', [], { prepare: false });
 }

@@ -189,6 +189,14 @@ export type Mutation = {
   reportApplied: Scalars['Boolean']['output'];
   /** Sent by the SDK's close(): the client leaves on purpose and drops out of convergence at once. */
   reportLeaving: Scalars['Boolean']['output'];
+  /**
+   * One new revision: every key under prefix as it was at toRevision (value, description, secret
+   * flag and schema; keys created since are deleted). Undoes a bad import or a kill switch. Nothing
+   * is written when nothing differs. expectedRevision: the namespace must still be at that revision
+   * (VERSION_CONFLICT with extensions.currentRevision otherwise). REVISION_COMPACTED when history
+   * no longer reaches back to toRevision, REVISION_AHEAD when toRevision is in the future.
+   */
+  restoreConfigs: ConfigSnapshot;
   /** Writes a NEW version carrying the value of toVersion. */
   rollbackConfig: ConfigEntry;
   setConfig: ConfigEntry;
@@ -227,6 +235,15 @@ export type MutationReportAppliedArgs = {
 export type MutationReportLeavingArgs = {
   clientId: Scalars['String']['input'];
   namespace: Scalars['String']['input'];
+};
+
+
+export type MutationRestoreConfigsArgs = {
+  expectedRevision?: InputMaybe<Scalars['SafeInt']['input']>;
+  namespace: Scalars['String']['input'];
+  prefix?: InputMaybe<Scalars['String']['input']>;
+  reason?: InputMaybe<Scalars['String']['input']>;
+  toRevision: Scalars['SafeInt']['input'];
 };
 
 
@@ -561,6 +578,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   disableAllFlags?: Resolver<Array<ResolversTypes['ConfigEntry']>, ParentType, ContextType, RequireFields<MutationDisableAllFlagsArgs, 'namespace' | 'reason'>>;
   reportApplied?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationReportAppliedArgs, 'clientId' | 'namespace' | 'revision'>>;
   reportLeaving?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationReportLeavingArgs, 'clientId' | 'namespace'>>;
+  restoreConfigs?: Resolver<ResolversTypes['ConfigSnapshot'], ParentType, ContextType, RequireFields<MutationRestoreConfigsArgs, 'namespace' | 'toRevision'>>;
   rollbackConfig?: Resolver<ResolversTypes['ConfigEntry'], ParentType, ContextType, RequireFields<MutationRollbackConfigArgs, 'key' | 'namespace' | 'toVersion'>>;
   setConfig?: Resolver<ResolversTypes['ConfigEntry'], ParentType, ContextType, RequireFields<MutationSetConfigArgs, 'input'>>;
   setConfigs?: Resolver<Array<ResolversTypes['ConfigEntry']>, ParentType, ContextType, RequireFields<MutationSetConfigsArgs, 'inputs' | 'namespace'>>;

@@ -58,6 +58,12 @@ export const Mutation: MutationResolvers = {
     return store.configureNamespace(namespace, { requireReason });
   },
 
+  async restoreConfigs(_root, { namespace, toRevision, prefix, expectedRevision, reason }, context) {
+    context.validate.namespace(namespace);
+    context.guard.write(namespace);
+    return context.service.restore(namespace, { toRevision, prefix, expectedRevision }, writeMeta(context, reason));
+  },
+
   async disableAllFlags(_root, { namespace, reason }, context) {
     context.validate.namespace(namespace);
     context.guard.write(namespace);
