@@ -16,6 +16,8 @@ const config: CodegenConfig = {
           ConfigSnapshot: '../mappers.js#SnapshotModel',
           ConfigChangePage: '../mappers.js#ChangePageModel',
           ConfigDrift: '../mappers.js#DriftModel',
+          RestorePlan: '../mappers.js#RestorePlanModel',
+          RestoreChange: '../mappers.js#RestoreChangeModel',
         },
         scalars: {
           JSON: { input: '../../core/types.js#JsonValue', output: '../../core/types.js#JsonValue' },

@@ -5,6 +5,7 @@ import { parseCommandArgs } from './args.js';
 import { convergence, migrate, serve, token } from './commands/admin.js';
 import { del, get, history, ls, namespaces, rollback, set } from './commands/entries.js';
 import { diff, exportCommand, importCommand } from './commands/files.js';
+import { restore } from './commands/restore.js';
 import { flags } from './commands/flags.js';
 import { secrets } from './commands/secrets.js';
 import { watch } from './commands/watch.js';
@@ -25,6 +26,7 @@ export const COMMANDS: readonly Command[] = [
   diff,
   exportCommand,
   importCommand,
+  restore,
   flags,
   convergence,
   namespaces,

@@ -92,6 +92,7 @@ export interface BatchInput {
   expectedVersion?: number | null;
   description?: string | null;
   secret?: boolean | null;
+  schema?: unknown;
 }
 
 export const SetConfigsDocument = doc<
@@ -160,5 +161,56 @@ export const WatchDocument = doc<
 >(/* GraphQL */ `
   subscription CliWatch($namespace: String!, $prefix: String, $keys: [String!], $sinceRevision: SafeInt) {
     configChanged(namespace: $namespace, prefix: $prefix, keys: $keys, sinceRevision: $sinceRevision) { ${CHANGE} }
+  }
+`);
+
+/** An entry with every setting, as `export` writes it and `import` compares it. */
+export interface ExportedEntry {
+  key: string;
+  value: unknown;
+  version: number;
+  description: string | null;
+  secret: boolean;
+  redacted: boolean;
+  schema: unknown;
+}
+
+export const ExportDocument = doc<
+  { configs: { namespace: string; revision: number; entries: ExportedEntry[] } },
+  { namespace: string; prefix: string | null }
+>(/* GraphQL */ `
+  query CliExport($namespace: String!, $prefix: String) {
+    configs(namespace: $namespace, prefix: $prefix) { namespace revision entries { key value version description secret redacted schema } }
+  }
+`);
+
+export interface RestoreChangeResult {
+  key: string;
+  op: 'SET' | 'DELETE';
+  current: ExportedEntry | null;
+  restored: ExportedEntry | null;
+}
+
+const EXPORTED = /* GraphQL */ `key value version description secret redacted schema`;
+
+export const RestorePlanDocument = doc<
+  { restorePlan: { namespace: string; revision: number; toRevision: number; changes: RestoreChangeResult[] } },
+  { namespace: string; toRevision: number; prefix: string | null }
+>(/* GraphQL */ `
+  query CliRestorePlan($namespace: String!, $toRevision: SafeInt!, $prefix: String) {
+    restorePlan(namespace: $namespace, toRevision: $toRevision, prefix: $prefix) {
+      namespace revision toRevision changes { key op current { ${EXPORTED} } restored { ${EXPORTED} } }
+    }
+  }
+`);
+
+export const RestoreConfigsDocument = doc<
+  { restoreConfigs: { namespace: string; revision: number; entries: Array<{ key: string }> } },
+  { namespace: string; toRevision: number; prefix: string | null; expectedRevision: number; reason: string | null }
+>(/* GraphQL */ `
+  mutation CliRestoreConfigs($namespace: String!, $toRevision: SafeInt!, $prefix: String, $expectedRevision: SafeInt, $reason: String) {
+    restoreConfigs(namespace: $namespace, toRevision: $toRevision, prefix: $prefix, expectedRevision: $expectedRevision, reason: $reason) {
+      namespace revision entries { key }
+    }
   }
 `);

@@ -22,6 +22,24 @@ export interface ConfigService {
    * are deleted); nothing is written when nothing differs. Returns the keys under `prefix` after.
    */
   restore(namespace: string, options: RestoreOptions, meta: WriteMeta): Promise<Snapshot>;
+  /** What `restore` would write now, without writing: for a diff to confirm (`hotconf restore`). */
+  restorePlan(namespace: string, options: Omit<RestoreOptions, 'expectedRevision'>): Promise<RestorePlan>;
+}
+
+/** One key a restore would change: its entry now, and as the restore would leave it (null = deleted). */
+export interface RestoreChange {
+  key: string;
+  op: 'SET' | 'DELETE';
+  current: Entry | null;
+  restored: Entry | null;
+}
+
+export interface RestorePlan {
+  namespace: string;
+  /** The namespace's revision the plan was made at: pass it as `expectedRevision`. */
+  revision: number;
+  toRevision: number;
+  changes: RestoreChange[];
 }
 
 export interface RestoreOptions {
@@ -137,6 +155,36 @@ export function createConfigService({
     async rollback(namespace, key, toVersion, expectedVersion, meta) {
       validate.namespace(namespace);
       return firstEntry(await commit(namespace, [{ kind: 'rollback', key, toVersion, expectedVersion }], meta));
+    },
+
+    async restorePlan(namespace, { toRevision, prefix }) {
+      validate.namespace(namespace);
+      validate.revision(toRevision, 'toRevision');
+      if (prefix) validate.prefix(prefix);
+      const state = await store.stateAt(namespace, toRevision, prefix);
+      const changes = planRestore(state).map((op): RestoreChange => {
+        const current = state.current.get(op.key) ?? null;
+        if (op.kind !== 'rollback') return { key: op.key, op: 'DELETE', current, restored: null };
+        const then = state.keys.get(op.key)!;
+        return {
+          key: op.key,
+          op: 'SET',
+          current,
+          restored: {
+            namespace,
+            key: op.key,
+            value: then.value!,
+            version: then.version,
+            revision: then.revision,
+            updatedAt: then.changedAt,
+            updatedBy: then.changedBy,
+            description: then.description,
+            secret: then.secret,
+            schema: then.schema,
+          },
+        };
+      });
+      return { namespace, revision: state.revision, toRevision, changes };
     },
 
     async restore(namespace, { toRevision, prefix, expectedRevision }, meta) {

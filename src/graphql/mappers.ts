@@ -1,3 +1,4 @@
+import type { RestoreChange, RestorePlan } from '../core/config-service.js';
 import type { Change, ChangePage, Entry, Snapshot } from '../core/types.js';
 
 /** What resolvers hand to the `ConfigEntry` type. */
@@ -12,3 +13,5 @@ export interface DriftModel {
   changed: Entry[];
   deleted: string[];
 }
+export type RestorePlanModel = RestorePlan;
+export type RestoreChangeModel = RestoreChange;

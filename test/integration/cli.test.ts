@@ -262,7 +262,7 @@ describe('hotconf CLI against a real gateway', () => {
     await gql(gateway.url, token, report, { ns, rev: 1 });
     let run = await hotconf(['convergence', '--check', '-n', ns]);
     expect(run.code).toBe(7);
-    expect(run.stdout).toMatch(/pod-7\s+1\s+1/);
+    expect(run.stdout).toMatch(/pod-7\s+LAGGING\s+1\s+1/);
     expect(run.stdout).toMatch(/NOT converged/);
     await gql(gateway.url, token, report, { ns, rev: 2 });
     run = await hotconf(['convergence', '--check', '-n', ns, '--json']);
@@ -311,6 +311,72 @@ describe('hotconf CLI against a real gateway', () => {
     expect(run.stdout).toMatch(/~ key\.00007/);
     expect(run.stdout).toMatch(/0 to add, 1 to change, 4999 unchanged/);
     console.info(`import of 5,000 keys through the CLI: ${elapsed} ms`);
+  });
+
+  it('export then import into another namespace round-trips every setting; a reader\'s export never carries or unseals a secret', async () => {
+    const from = uniqueNamespace('export-from');
+    const SETUP = /* GraphQL */ `mutation S($ns: String!, $inputs: [BatchSetInput!]!) { setConfigs(namespace: $ns, inputs: $inputs) { key } }`;
+    await gql(gateway.url, token, SETUP, {
+      ns: from,
+      inputs: [
+        { key: 'ai.threshold', value: 0.85, description: 'model cut-off', schema: { type: 'number', minimum: 0, maximum: 1 } },
+        { key: 'db.password', value: 'hunter2', secret: true, description: 'primary DB' },
+        { key: 'flags.beta', value: { enabled: true, rolloutPercentage: 10 } },
+        { key: 'plain', value: 'x' },
+      ],
+    });
+    const READ = /* GraphQL */ `query R($ns: String!) { configs(namespace: $ns) { entries { key value description secret schema } } }`;
+    const read = async (ns: string) => (await gql<{ configs: { entries: unknown[] } }>(gateway.url, token, READ, { ns })).configs.entries;
+
+    const file = join(cwd, 'settings.yaml');
+    expect((await hotconf(['export', '-n', from, '-o', file])).code).toBe(0);
+    const to = uniqueNamespace('export-to');
+    const run = await hotconf(['import', file, '--yes', '-n', to]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(await read(to)).toEqual(await read(from));
+
+    // A reader without the secrets claim: the secret value stays home, and importing that file
+    // elsewhere creates no readable copy of it.
+    const reader = await testToken({ sub: 'auditor', role: 'reader', namespaces: [from] });
+    const readerFile = join(cwd, 'reader.yaml');
+    const exported = await hotconf(['export', '-n', from, '-o', readerFile], { HOTCONF_TOKEN: reader });
+    expect(exported.code).toBe(0);
+    expect(exported.stderr).toMatch(/left out 1 redacted secret\(s\): db\.password/);
+    expect(readFileSync(readerFile, 'utf8')).not.toContain('hunter2');
+    const third = uniqueNamespace('export-reader');
+    expect((await hotconf(['import', readerFile, '--yes', '-n', third])).code).toBe(0);
+    const imported = (await read(third)) as Array<{ key: string }>;
+    expect(imported.map((entry) => entry.key)).toEqual(['ai.threshold', 'flags.beta', 'plain']);
+  });
+
+  it('restore undoes a bad import in one step, after showing what will change', async () => {
+    const ns = uniqueNamespace('restore');
+    const good = join(cwd, 'good.yaml');
+    writeFileSync(good, 'configs:\n  ai.threshold: 0.75\n  ai.model: small\n');
+    expect((await hotconf(['import', good, '--yes', '-n', ns])).code).toBe(0);
+    const bad = join(cwd, 'bad.yaml');
+    writeFileSync(bad, 'configs:\n  ai.threshold: 7.5\n  ai.model: small\n  ai.debug: true\n');
+    expect((await hotconf(['import', bad, '--yes', '-n', ns])).code).toBe(0);
+
+    let run = await hotconf(['restore', '--to-revision', '1', '--dry-run', '-n', ns]);
+    expect(run.code).toBe(7);
+    expect(run.stdout).toMatch(/- ai\.debug: true → deleted/);
+    expect(run.stdout).toMatch(/~ ai\.threshold: 7\.5 → 0\.75/);
+    expect(run.stdout).toMatch(/at revision 2: 2 key\(s\) to restore to revision 1/);
+    run = await hotconf(['restore', '--to-revision', '1', '-n', ns]);
+    expect(run.code).toBe(1); // not a terminal: no silent apply
+    run = await hotconf(['restore', '--to-revision', '1', '--yes', '-n', ns, '--reason', 'undo bad import']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/restored 2 key\(s\) of .* to revision 1: now at revision 3/);
+    const listed = JSON.parse((await hotconf(['ls', '-n', ns, '--json'])).stdout) as { entries: Array<{ key: string; value: unknown }> };
+    expect(listed.entries.map((e) => [e.key, e.value])).toEqual([
+      ['ai.model', 'small'],
+      ['ai.threshold', 0.75],
+    ]);
+    // Already restored: nothing to do, exit 0.
+    run = await hotconf(['restore', '--to-revision', '1', '--yes', '-n', ns]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/nothing to restore/);
   });
 
   it('watch tails changes and resumes across a gateway restart without missing or repeating one', async () => {

@@ -6,26 +6,31 @@ import { table, when } from '../output.js';
 export const convergence: Command = {
   name: 'convergence',
   summary: 'which services have applied which revision (answers "8 of 10 pods updated")',
-  usage: 'convergence [--check]\n  --check   exit 7 unless every live client has applied the latest revision',
+  usage: 'convergence [--check]\n  --check   exit 7 unless every listed client (STALE ones included) has applied the latest revision',
   options: { check: { type: 'boolean' } },
   async run(context) {
     const namespace = context.namespace();
     const { convergence: view } = await context.client().request(ConvergenceDocument, { namespace });
     if (context.json) printJson(context, view);
     else {
-      const clients = [...view.clients].sort((a, b) => b.lag - a.lag || (a.clientId < b.clientId ? -1 : 1));
+      // STALE first (silent pods are what this command exists to find), then the most behind.
+      const order = { STALE: 0, LAGGING: 1, CURRENT: 2 } as const;
+      const clients = [...view.clients].sort((a, b) => order[a.state] - order[b.state] || b.lag - a.lag || (a.clientId < b.clientId ? -1 : 1));
       if (clients.length > 0) {
         context.output.out(
           table(
-            ['CLIENT', 'APPLIED', 'LAG', 'LAST SEEN'],
-            clients.map((c) => [c.clientId, String(c.appliedRevision), String(c.lag), when(c.lastSeenAt)]),
+            ['CLIENT', 'STATE', 'APPLIED', 'LAG', 'LAST SEEN'],
+            clients.map((c) => [c.clientId, c.state, String(c.appliedRevision), String(c.lag), when(c.lastSeenAt)]),
           ),
         );
       }
-      const behind = view.clients.filter((c) => c.lag > 0).length;
+      const current = view.clients.filter((c) => c.state === 'CURRENT').length;
+      const stale = view.clients.filter((c) => c.state === 'STALE').length;
       context.output.out(
         `${namespace} at revision ${view.revision}: ${view.converged ? 'converged' : 'NOT converged'} — ` +
-          `${view.clients.length - behind} of ${view.clients.length} client(s) up to date\n`,
+          `${current} of ${view.clients.length} client(s) up to date` +
+          (stale > 0 ? ` (${stale} silent: STALE)` : '') +
+          '\n',
       );
     }
     return context.values.check && !view.converged ? EXIT.DIFFERENT : EXIT.OK;

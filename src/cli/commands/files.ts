@@ -4,17 +4,49 @@ import { isDeepStrictEqual } from 'node:util';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { printJson, requireArg, stringOption, type Command, type CommandContext } from '../context.js';
 import { CliError, EXIT, usage } from '../exit-codes.js';
-import { ConfigsDocument, SetConfigsDocument, type BatchInput } from '../operations.js';
+import { ExportDocument, SetConfigsDocument, type BatchInput, type ExportedEntry } from '../operations.js';
 import { compact, progressBar, waitingIndicator, type Waiting } from '../output.js';
+
+/** A key's settings besides its value, as an export records them. */
+export interface KeySettings {
+  description: string | null;
+  secret: boolean;
+  schema: unknown;
+}
 
 /**
  * A config file: YAML or JSON, either the export format
- * `{ namespace?, revision?, configs: { key: value } }` or a flat `{ key: value }` map.
+ * `{ namespace?, revision?, configs: { key: value }, settings?: { key: { description?, secret?, schema? } } }`
+ * or a flat `{ key: value }` map. With a `settings` section, every key's description and schema
+ * are the file's (absent = none) and `secret: true` makes it secret; without one, an import
+ * leaves the keys' settings as they are.
  */
 export interface ConfigFile {
   namespace: string | null;
   configs: Map<string, unknown>;
+  /** Null when the file has no `settings` section (a flat map, or an export from before 0.1). */
+  settings: Map<string, KeySettings> | null;
 }
+
+function settingsOf(path: string, raw: unknown, keys: Iterable<string>): Map<string, KeySettings> {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw usage(`${path}: settings must map keys to { description, secret, schema }`);
+  const record = raw as Record<string, unknown>;
+  const settings = new Map<string, KeySettings>();
+  for (const key of keys) {
+    const one = (record[key] ?? {}) as Record<string, unknown>;
+    if (typeof one !== 'object' || one === null || Array.isArray(one)) throw usage(`${path}: settings of ${key} must be a mapping`);
+    const { description = null, secret = false, schema = null } = one;
+    if (description !== null && typeof description !== 'string') throw usage(`${path}: settings.${key}.description must be a string`);
+    if (typeof secret !== 'boolean') throw usage(`${path}: settings.${key}.secret must be true or false`);
+    settings.set(key, { description, secret, schema });
+  }
+  return settings;
+}
+
+/** What the file says a key's settings are, in the form the gateway answers (for the diff). */
+const sameSettings = (entry: ExportedEntry, settings: KeySettings | undefined): boolean =>
+  settings === undefined ||
+  ((entry.description ?? null) === settings.description && isDeepStrictEqual(entry.schema ?? null, settings.schema ?? null) && (entry.secret || !settings.secret));
 
 export function readConfigFile(path: string): ConfigFile {
   let text: string;
@@ -42,7 +74,8 @@ export function readConfigFile(path: string): ConfigFile {
     if (value === null || value === undefined) throw usage(`${path}: ${key} has no value (null is not a config value)`);
     configs.set(key, value);
   }
-  return { namespace, configs };
+  const settings = exportForm && record.settings !== undefined ? settingsOf(path, record.settings, configs.keys()) : null;
+  return { namespace, configs, settings };
 }
 
 export interface FileDiff {
@@ -64,14 +97,14 @@ function namespaceFor(context: CommandContext, file: ConfigFile): string {
 }
 
 export async function diffFile(context: CommandContext, file: ConfigFile, namespace: string): Promise<FileDiff> {
-  const { configs } = await context.client().request(ConfigsDocument, { namespace, prefix: null });
+  const { configs } = await context.client().request(ExportDocument, { namespace, prefix: null });
   const current = new Map(configs.entries.map((e) => [e.key, e]));
   const diff: FileDiff = { namespace, revision: configs.revision, added: [], changed: [], unchanged: 0, onlyInGateway: [] };
   for (const [key, value] of file.configs) {
     const entry = current.get(key);
     if (!entry) diff.added.push({ key, value });
     // A redacted secret cannot be compared: it counts as changed so an import rewrites it.
-    else if (entry.redacted || !isDeepStrictEqual(entry.value, value)) {
+    else if (entry.redacted || !isDeepStrictEqual(entry.value, value) || !sameSettings(entry, file.settings?.get(key))) {
       diff.changed.push({ key, from: entry.redacted ? null : entry.value, to: value, version: entry.version, redacted: entry.redacted });
     } else diff.unchanged += 1;
   }
@@ -116,6 +149,7 @@ export const exportCommand: Command = {
   summary: 'write the namespace (or a prefix) as YAML or JSON',
   usage:
     'export [PREFIX] [--format yaml|json] [--output FILE]\n' +
+    '  every key with its settings (description, secret flag, JSON Schema), so import restores them;\n' +
     '  secret values the token may not read are left out (and listed on stderr)',
   options: { format: { type: 'string' }, output: { type: 'string', short: 'o' } },
   async run(context) {
@@ -123,14 +157,24 @@ export const exportCommand: Command = {
     const outputPath = stringOption(context.values, 'output');
     const format = stringOption(context.values, 'format') ?? (context.json || outputPath?.endsWith('.json') ? 'json' : 'yaml');
     if (format !== 'yaml' && format !== 'json') throw usage('--format must be yaml or json');
-    const { configs } = await context.client().request(ConfigsDocument, { namespace, prefix: context.args[0] ?? null });
+    const { configs } = await context.client().request(ExportDocument, { namespace, prefix: context.args[0] ?? null });
     const body: Record<string, unknown> = {};
+    const settings: Record<string, Partial<KeySettings>> = {};
     const skipped: string[] = [];
     for (const entry of [...configs.entries].sort((a, b) => (a.key < b.key ? -1 : 1))) {
-      if (entry.redacted) skipped.push(entry.key);
-      else body[entry.key] = entry.value;
+      // A secret value travels only to a caller allowed to read it.
+      if (entry.redacted) {
+        skipped.push(entry.key);
+        continue;
+      }
+      body[entry.key] = entry.value;
+      const kept: Partial<KeySettings> = {};
+      if (entry.description !== null) kept.description = entry.description;
+      if (entry.secret) kept.secret = true;
+      if (entry.schema !== null && entry.schema !== undefined) kept.schema = entry.schema;
+      if (Object.keys(kept).length > 0) settings[entry.key] = kept;
     }
-    const document = { namespace, revision: configs.revision, configs: body };
+    const document = { namespace, revision: configs.revision, configs: body, settings };
     const text = format === 'json' ? `${JSON.stringify(document, null, 2)}\n` : stringifyYaml(document, { lineWidth: 0 });
     if (outputPath) writeFileSync(outputPath, text);
     else context.output.out(text);
@@ -176,9 +220,16 @@ export const importCommand: Command = {
     }
     // Each key carries the version the diff saw: a concurrent change fails the whole batch
     // instead of being silently overwritten.
+    // With a settings section the file says what each key's description and schema are; it may
+    // make a key secret, never make one readable (secret is sent only as true).
+    const withSettings = (key: string): Partial<BatchInput> => {
+      const settings = file.settings?.get(key);
+      if (!settings) return {};
+      return { description: settings.description, schema: settings.schema ?? null, ...(settings.secret ? { secret: true } : {}) };
+    };
     const inputs: BatchInput[] = [
-      ...plan.added.map(({ key, value }) => ({ key, value, expectedVersion: 0 })),
-      ...plan.changed.map(({ key, to, version }) => ({ key, value: to, expectedVersion: version })),
+      ...plan.added.map(({ key, value }) => ({ key, value, expectedVersion: 0, ...withSettings(key) })),
+      ...plan.changed.map(({ key, to, version }) => ({ key, value: to, expectedVersion: version, ...withSettings(key) })),
     ];
     // Two phases, each shown for what it is: the upload (bytes on the socket, a real bar), then
     // the commit, one transaction on the gateway that reports no progress of its own: say so,

@@ -7,6 +7,16 @@ export type ChangeOp =
   | 'DELETE'
   | 'SET';
 
+/**
+ * CURRENT: the client reported the namespace's current revision. LAGGING: it reported an older one
+ * recently. STALE: no report within HOTCONF_CONVERGENCE_TIMEOUT_S (a frozen or partitioned pod);
+ * it stays listed, and keeps converged false, until it says goodbye or HOTCONF_CLIENT_RETENTION_H passes.
+ */
+export type ClientState =
+  | 'CURRENT'
+  | 'LAGGING'
+  | 'STALE';
+
 export type ConfigChangedSubscriptionVariables = Exact<{
   namespace: string;
   prefix?: string | null | undefined;
@@ -48,7 +58,7 @@ export type ConvergenceQueryVariables = Exact<{
 }>;
 
 
-export type ConvergenceQuery = { convergence: { namespace: string, revision: number, converged: boolean, clients: Array<{ clientId: string, appliedRevision: number, lag: number, lastSeenAt: string }> } };
+export type ConvergenceQuery = { convergence: { namespace: string, revision: number, converged: boolean, clients: Array<{ clientId: string, appliedRevision: number, lag: number, lastSeenAt: string, state: ClientState }> } };
 
 export type EvaluateFlagQueryVariables = Exact<{
   namespace: string;
@@ -183,6 +193,7 @@ export const ConvergenceDocument = new TypedDocumentString(`
       appliedRevision
       lag
       lastSeenAt
+      state
     }
   }
 }

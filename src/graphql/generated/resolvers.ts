@@ -1,6 +1,6 @@
 import type { JsonValue } from '../../core/types.js';
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
-import type { EntryModel, ChangeModel, SnapshotModel, ChangePageModel, DriftModel } from '../mappers.js';
+import type { EntryModel, ChangeModel, SnapshotModel, ChangePageModel, DriftModel, RestorePlanModel, RestoreChangeModel } from '../mappers.js';
 import type { GraphQLContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = T | null | undefined;
@@ -287,6 +287,8 @@ export type Query = {
   convergence: Convergence;
   evaluateFlag: FlagEvaluation;
   namespaces: Array<Namespace>;
+  /** What restoreConfigs(namespace, toRevision, prefix) would change now, without changing anything. */
+  restorePlan: RestorePlan;
 };
 
 
@@ -326,6 +328,35 @@ export type QueryEvaluateFlagArgs = {
   key: Scalars['String']['input'];
   namespace: Scalars['String']['input'];
   userId: Scalars['String']['input'];
+};
+
+
+export type QueryRestorePlanArgs = {
+  namespace: Scalars['String']['input'];
+  prefix?: InputMaybe<Scalars['String']['input']>;
+  toRevision: Scalars['SafeInt']['input'];
+};
+
+/** One key a restore would change. */
+export type RestoreChange = {
+  __typename?: 'RestoreChange';
+  /** The entry now (null when the key does not exist now). */
+  current?: Maybe<ConfigEntry>;
+  key: Scalars['String']['output'];
+  /** SET: the key gets its value and settings back as they were; DELETE: it did not exist then. */
+  op: ChangeOp;
+  /** The entry as it was at toRevision, which the restore writes as a new version (null for DELETE). */
+  restored?: Maybe<ConfigEntry>;
+};
+
+/** What restoreConfigs would write now: review it, then restore with expectedRevision = revision. */
+export type RestorePlan = {
+  __typename?: 'RestorePlan';
+  changes: Array<RestoreChange>;
+  namespace: Scalars['String']['output'];
+  /** The namespace's current revision. */
+  revision: Scalars['SafeInt']['output'];
+  toRevision: Scalars['SafeInt']['output'];
 };
 
 export type SetConfigInput = {
@@ -453,6 +484,8 @@ export type ResolversTypes = {
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Namespace: ResolverTypeWrapper<Namespace>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  RestoreChange: ResolverTypeWrapper<RestoreChangeModel>;
+  RestorePlan: ResolverTypeWrapper<RestorePlanModel>;
   SafeInt: ResolverTypeWrapper<Scalars['SafeInt']['output']>;
   SetConfigInput: SetConfigInput;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
@@ -479,6 +512,8 @@ export type ResolversParentTypes = {
   Mutation: Record<PropertyKey, never>;
   Namespace: Namespace;
   Query: Record<PropertyKey, never>;
+  RestoreChange: RestoreChangeModel;
+  RestorePlan: RestorePlanModel;
   SafeInt: Scalars['SafeInt']['output'];
   SetConfigInput: SetConfigInput;
   String: Scalars['String']['output'];
@@ -599,6 +634,21 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   convergence?: Resolver<ResolversTypes['Convergence'], ParentType, ContextType, RequireFields<QueryConvergenceArgs, 'namespace'>>;
   evaluateFlag?: Resolver<ResolversTypes['FlagEvaluation'], ParentType, ContextType, RequireFields<QueryEvaluateFlagArgs, 'key' | 'namespace' | 'userId'>>;
   namespaces?: Resolver<Array<ResolversTypes['Namespace']>, ParentType, ContextType>;
+  restorePlan?: Resolver<ResolversTypes['RestorePlan'], ParentType, ContextType, RequireFields<QueryRestorePlanArgs, 'namespace' | 'toRevision'>>;
+};
+
+export type RestoreChangeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RestoreChange'] = ResolversParentTypes['RestoreChange']> = {
+  current?: Resolver<Maybe<ResolversTypes['ConfigEntry']>, ParentType, ContextType>;
+  key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  op?: Resolver<ResolversTypes['ChangeOp'], ParentType, ContextType>;
+  restored?: Resolver<Maybe<ResolversTypes['ConfigEntry']>, ParentType, ContextType>;
+};
+
+export type RestorePlanResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RestorePlan'] = ResolversParentTypes['RestorePlan']> = {
+  changes?: Resolver<Array<ResolversTypes['RestoreChange']>, ParentType, ContextType>;
+  namespace?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  revision?: Resolver<ResolversTypes['SafeInt'], ParentType, ContextType>;
+  toRevision?: Resolver<ResolversTypes['SafeInt'], ParentType, ContextType>;
 };
 
 export interface SafeIntScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['SafeInt'], any> {
@@ -623,6 +673,8 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Mutation?: MutationResolvers<ContextType>;
   Namespace?: NamespaceResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  RestoreChange?: RestoreChangeResolvers<ContextType>;
+  RestorePlan?: RestorePlanResolvers<ContextType>;
   SafeInt?: GraphQLScalarType;
   Subscription?: SubscriptionResolvers<ContextType>;
 };

@@ -63,6 +63,13 @@ export const Query: QueryResolvers = {
     return { key, userId, enabled: result.enabled, bucket: result.bucket, version: entry.version, reason: result.reason };
   },
 
+  async restorePlan(_root, { namespace, toRevision, prefix }, { guard, service, validate }) {
+    validate.namespace(namespace);
+    // A plan shows past values, like history: readers may see it, secrets redacted as anywhere.
+    guard.read(namespace);
+    return service.restorePlan(namespace, { toRevision, prefix });
+  },
+
   async convergence(_root, { namespace }, { guard, convergence, validate }) {
     validate.namespace(namespace);
     guard.read(namespace);
