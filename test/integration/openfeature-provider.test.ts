@@ -4,6 +4,9 @@
  * `evaluateFlag` (and its OFREP endpoint), configuration-changed events from pushed changes, and a
  * provider status that follows the gateway going away and coming back.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { OFREPProvider } from '@openfeature/ofrep-provider';
 import { OpenFeature, ProviderEvents, ProviderStatus, type Client, type EventDetails } from '@openfeature/server-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -179,6 +182,19 @@ describe('OpenFeature server provider: local evaluation from pushed state', () =
     await client.close();
     await waitFor(() => flags.providerStatus === ProviderStatus.FATAL, 15_000, 'PROVIDER_FATAL');
     expect(await flags.getBooleanDetails('flags.everyone', false)).toMatchObject({ value: false, errorCode: 'PROVIDER_FATAL' });
+  });
+
+  it('started from the fallback file with no gateway: STALE, answering from the file', async () => {
+    const fallbackFile = join(await mkdtemp(join(tmpdir(), 'hotconf-of-')), 'snapshot.json');
+    const writer = createConfigClient({ url: gateway.url, namespace: ns, token: reader, fallbackFile });
+    await writer.ready();
+    await writer.close();
+    const nobody = `http://127.0.0.1:${await freePort()}/graphql`;
+    await OpenFeature.setProviderAndWait('fallback', createOpenFeatureProvider({ url: nobody, namespace: ns, token: reader, fallbackFile }));
+    const flags = OpenFeature.getClient('fallback');
+    await waitFor(() => flags.providerStatus === ProviderStatus.STALE, 15_000, 'PROVIDER_STALE');
+    expect(await flags.getStringDetails('ai.model', 'small')).toMatchObject({ value: 'large', reason: 'STATIC', flagMetadata: { source: 'fallback' } });
+    await rm(dirname(fallbackFile), { recursive: true, force: true });
   });
 
   it('initialize fails like ready(): ERROR while the client keeps trying, FATAL for a refused fixed token', async () => {
