@@ -175,3 +175,102 @@ export function evaluateFlag(flagKey: string, value: unknown, userId: string): F
     ? { enabled: true, bucket, reason: 'ROLLOUT_IN' }
     : { enabled: false, bucket, reason: 'ROLLOUT_OUT' };
 }
+
+// ---- OpenFeature --------------------------------------------------------------------------
+
+/**
+ * The OpenFeature resolution reasons hotconf answers with (the OFREP endpoint and the SDK's
+ * provider alike): the kill switch is `DISABLED`, a targeting rule `TARGETING_MATCH`, a full
+ * rollout and any plain config value `STATIC`, a partial rollout `SPLIT`.
+ */
+export type OpenFeatureReason = 'STATIC' | 'TARGETING_MATCH' | 'SPLIT' | 'DISABLED';
+
+/** The OpenFeature error codes hotconf answers with; the caller then gets its default value. */
+export type OpenFeatureErrorCode = 'FLAG_NOT_FOUND' | 'TARGETING_KEY_MISSING' | 'TYPE_MISMATCH' | 'GENERAL';
+
+/** The OpenFeature flag types (`getBooleanValue`, `getStringValue`, `getNumberValue`, `getObjectValue`). */
+export type OpenFeatureType = 'boolean' | 'string' | 'number' | 'object';
+
+/** A successful OpenFeature resolution. */
+export interface OpenFeatureSuccess {
+  /** A flag's answer (boolean), or a plain config value as it is. */
+  value: unknown;
+  reason: OpenFeatureReason;
+  /** `on` / `off` for flags; none for plain config values. */
+  variant?: 'on' | 'off';
+  /** The entry's `version` and `revision`, and for a flag asked with a targeting key the user's `bucket`. */
+  metadata: Record<string, number>;
+}
+
+/** A failed OpenFeature resolution. */
+export interface OpenFeatureFailure {
+  errorCode: OpenFeatureErrorCode;
+  errorDetails: string;
+}
+
+export type OpenFeatureResolution = OpenFeatureSuccess | OpenFeatureFailure;
+
+/** What an OpenFeature resolution needs of an entry. */
+export interface OpenFeatureEntry {
+  value: unknown;
+  version: number;
+  revision: number;
+}
+
+const REASONS: Record<Exclude<FlagReason, 'INVALID'>, OpenFeatureReason> = {
+  DISABLED: 'DISABLED',
+  RULE: 'TARGETING_MATCH',
+  FULL: 'STATIC',
+  ROLLOUT_IN: 'SPLIT',
+  ROLLOUT_OUT: 'SPLIT',
+};
+
+/** Whether `value` is of OpenFeature type `type` (arrays are JSON objects, as `typeof` says). */
+export function isOpenFeatureType(value: unknown, type: OpenFeatureType): boolean {
+  return type === 'object' ? typeof value === 'object' && value !== null : typeof value === type;
+}
+
+/**
+ * How hotconf answers an OpenFeature evaluation of `key`: the one mapping behind the gateway's
+ * OFREP endpoint and the SDK's OpenFeature provider, so both answer exactly what `evaluateFlag`
+ * answers.
+ * - no entry: `FLAG_NOT_FOUND`;
+ * - a flag (`{ enabled, rolloutPercentage, rules? }`): a boolean, `evaluateFlag`'s answer for
+ *   `targetingKey`, with variant `on`/`off`; `TARGETING_KEY_MISSING` when the answer depends on
+ *   the user (enabled with rules or a partial rollout) and there is no targeting key; `GENERAL`
+ *   for a flag-like value that is not a valid flag;
+ * - any other value (`0.85`, `"large"`, an object): the value itself, `STATIC`;
+ * - `expectedType` given and the value of another type: `TYPE_MISMATCH` (as OpenFeature SDKs
+ *   check; the OFREP endpoint leaves that check to the remote provider).
+ * @example resolveOpenFeature('flags.new-checkout', { value: { enabled: true, rolloutPercentage: 30 }, version: 3, revision: 17 }, 'user-42', 'boolean')
+ */
+export function resolveOpenFeature(
+  key: string,
+  entry: OpenFeatureEntry | null | undefined,
+  targetingKey: string | undefined,
+  expectedType?: OpenFeatureType,
+): OpenFeatureResolution {
+  if (!entry) return { errorCode: 'FLAG_NOT_FOUND', errorDetails: `flag ${key} does not exist` };
+  const metadata: Record<string, number> = { version: entry.version, revision: entry.revision };
+  let success: OpenFeatureSuccess;
+  if (!isFlagLike(entry.value)) {
+    success = { value: entry.value, reason: 'STATIC', metadata };
+  } else {
+    const flag = entry.value;
+    if (!isFlagValue(flag)) return { errorCode: 'GENERAL', errorDetails: `${key} is not a valid flag` };
+    // The answer depends on who asks only when some users are in and others out.
+    const perUser = flag.enabled && ((flag.rules?.length ?? 0) > 0 || (flag.rolloutPercentage > 0 && flag.rolloutPercentage < 100));
+    if (perUser && targetingKey === undefined) {
+      return { errorCode: 'TARGETING_KEY_MISSING', errorDetails: `${key} is rolled out per user: send context.targetingKey` };
+    }
+    const result = evaluateFlag(key, flag, targetingKey ?? '');
+    if (targetingKey !== undefined) metadata.bucket = result.bucket;
+    // A valid flag never evaluates to INVALID.
+    success = { value: result.enabled, variant: result.enabled ? 'on' : 'off', reason: REASONS[result.reason as Exclude<FlagReason, 'INVALID'>], metadata };
+  }
+  if (expectedType !== undefined && !isOpenFeatureType(success.value, expectedType)) {
+    const actual = Array.isArray(success.value) ? 'array' : typeof success.value;
+    return { errorCode: 'TYPE_MISMATCH', errorDetails: `${key} is of type ${actual}, not ${expectedType}` };
+  }
+  return success;
+}

@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createSchema } from 'graphql-yoga';
-import type { GraphQLSchema } from 'graphql';
+import type { GraphQLScalarType, GraphQLSchema } from 'graphql';
 import type { Resolvers } from './generated/resolvers.js';
 import type { GraphQLContext } from './context.js';
 import { DateTimeScalar, JSONScalar, SafeIntScalar } from './scalars.js';
@@ -33,6 +33,16 @@ export const resolvers: Resolvers = {
   ConfigChangePage,
 };
 
+/**
+ * A scalar's behaviour only, so that its description and `@specifiedBy` URL come from the SDL:
+ * graphql-tools copies every own property of a GraphQLScalarType onto the schema's type, and
+ * `specifiedByURL: undefined` would erase what introspection (and codegen) should see.
+ */
+function behaviourOf({ serialize, parseValue, parseLiteral }: GraphQLScalarType) {
+  return { serialize, parseValue, parseLiteral };
+}
+
 export function createGatewaySchema(): GraphQLSchema {
-  return createSchema<GraphQLContext>({ typeDefs: loadTypeDefs(), resolvers: resolvers as never });
+  const scalars = { JSON: behaviourOf(JSONScalar), DateTime: behaviourOf(DateTimeScalar), SafeInt: behaviourOf(SafeIntScalar) };
+  return createSchema<GraphQLContext>({ typeDefs: loadTypeDefs(), resolvers: { ...resolvers, ...scalars } as never });
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { evaluateFlag, isFlagLike, isFlagValue, type FlagReason } from '../core/flags.js';
-import type { ConfigStore, Entry, Guard, JsonValue, Principal } from '../core/types.js';
+import { resolveOpenFeature, type OpenFeatureErrorCode, type OpenFeatureSuccess } from '../core/flags.js';
+import type { ConfigStore, Entry, Guard, Principal } from '../core/types.js';
 import type { Validator } from '../core/validation.js';
 import { isGatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -24,17 +24,9 @@ export interface OfrepOptions {
   logger?: Pick<Logger, 'warn' | 'error'>;
 }
 
-/** OFREP's success reasons. */
-type OfrepReason = 'STATIC' | 'TARGETING_MATCH' | 'SPLIT' | 'DISABLED' | 'DEFAULT' | 'UNKNOWN';
-type OfrepErrorCode = 'PARSE_ERROR' | 'TARGETING_KEY_MISSING' | 'INVALID_CONTEXT' | 'GENERAL' | 'FLAG_NOT_FOUND';
+type OfrepErrorCode = OpenFeatureErrorCode | 'PARSE_ERROR' | 'INVALID_CONTEXT';
 
-interface Success {
-  key: string;
-  value: JsonValue;
-  reason: OfrepReason;
-  variant?: string;
-  metadata: Record<string, string | number | boolean>;
-}
+type Success = OpenFeatureSuccess & { key: string };
 interface Failure {
   key: string;
   errorCode: OfrepErrorCode;
@@ -42,15 +34,6 @@ interface Failure {
 }
 
 const PREFIX = '/ofrep/v1/evaluate/flags';
-
-const REASONS: Record<FlagReason, OfrepReason> = {
-  DISABLED: 'DISABLED',
-  RULE: 'TARGETING_MATCH',
-  FULL: 'STATIC',
-  ROLLOUT_IN: 'SPLIT',
-  ROLLOUT_OUT: 'SPLIT',
-  INVALID: 'DEFAULT',
-};
 
 /** A refusal of the whole request, with its HTTP status. */
 class OfrepRefusal extends Error {
@@ -66,23 +49,12 @@ class OfrepRefusal extends Error {
 }
 
 /**
- * One entry as an OFREP flag. A flag (`{ enabled, rolloutPercentage, rules? }`) is a boolean
- * whose answer for the context's `targetingKey` is `evaluateFlag`'s; any other config value is
- * served as a static typed flag (number, string, boolean or object).
+ * One entry as an OFREP flag: `resolveOpenFeature`'s answer, the same mapping the SDK's
+ * OpenFeature provider uses. A flag is a boolean whose answer for the context's `targetingKey` is
+ * `evaluateFlag`'s; any other config value is served as a static typed flag.
  */
 export function evaluateEntry(entry: Entry, targetingKey: string | undefined): Success | Failure {
-  const metadata: Success['metadata'] = { version: entry.version, revision: entry.revision };
-  if (!isFlagLike(entry.value)) return { key: entry.key, value: entry.value, reason: 'STATIC', metadata };
-  if (!isFlagValue(entry.value)) return { key: entry.key, errorCode: 'GENERAL', errorDetails: `${entry.key} is not a valid flag` };
-  const flag = entry.value;
-  // The answer depends on who asks only when some users are in and others out.
-  const perUser = flag.enabled && ((flag.rules?.length ?? 0) > 0 || (flag.rolloutPercentage > 0 && flag.rolloutPercentage < 100));
-  if (perUser && targetingKey === undefined) {
-    return { key: entry.key, errorCode: 'TARGETING_KEY_MISSING', errorDetails: `${entry.key} is rolled out per user: send context.targetingKey` };
-  }
-  const result = evaluateFlag(entry.key, flag, targetingKey ?? '');
-  if (targetingKey !== undefined) metadata.bucket = result.bucket;
-  return { key: entry.key, value: result.enabled, variant: result.enabled ? 'on' : 'off', reason: REASONS[result.reason], metadata };
+  return { key: entry.key, ...resolveOpenFeature(entry.key, entry, targetingKey) };
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -51,6 +51,9 @@ let ops: Installed;
 let serviceDir: string;
 /** The operator's project: the hotconf package. */
 let opsDir: string;
+/** A service that uses OpenFeature: @hotconf/client, @openfeature/server-sdk, typescript and @types/node. */
+let openFeatureDir: string;
+let openFeature: Installed;
 const SET = /* GraphQL */ `mutation Set($input: SetConfigInput!) { setConfig(input: $input) { version } }`;
 
 async function pack(cwd: string, destination: string): Promise<Packed> {
@@ -123,6 +126,11 @@ function node(
   });
 }
 
+/** The version of `name` this repository installed (the scratch projects install the same). */
+async function versionOf(name: string): Promise<string> {
+  return (JSON.parse(await readFile(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} kB`;
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
@@ -134,11 +142,21 @@ beforeAll(async () => {
   const tarballs = join(scratch, 'tarballs');
   await mkdir(tarballs);
   [clientTarball, serverTarball] = [await pack(CLIENT_DIR, tarballs), await pack(ROOT, tarballs)];
-  const typescript = (JSON.parse(await readFile(join(ROOT, 'node_modules/typescript/package.json'), 'utf8')) as { version: string }).version;
+  const typescript = await versionOf('typescript');
   database = await createTestDatabase('packages');
-  [[serviceDir, service], [opsDir, ops], gateway] = await Promise.all([
+  [[serviceDir, service], [opsDir, ops], [openFeatureDir, openFeature], gateway] = await Promise.all([
     project('service', [join(tarballs, clientTarball.filename), `typescript@${typescript}`], { type: 'module' }),
     project('ops', [join(tarballs, serverTarball.filename)]),
+    project(
+      'openfeature',
+      [
+        join(tarballs, clientTarball.filename),
+        `@openfeature/server-sdk@${await versionOf('@openfeature/server-sdk')}`,
+        `typescript@${typescript}`,
+        `@types/node@${await versionOf('@types/node')}`,
+      ],
+      { type: 'module' },
+    ),
     startGateway({ env: { DATABASE_URL: database.url } }),
   ]);
   token = await testToken({ sub: 'packages-test', role: 'admin' });
@@ -149,6 +167,7 @@ beforeAll(async () => {
       `installed with @hotconf/client (+ typescript for the tsc check): ${service.packages.length} packages (${service.packages.join(', ')}), ` +
         `${mb(service.bytes)}, ${mb(service.bytes - (await diskUsage(join(serviceDir, 'node_modules/typescript'))))} without typescript`,
       `installed with hotconf: ${ops.packages.length} packages, ${mb(ops.bytes)}`,
+      `installed with @hotconf/client + @openfeature/server-sdk (+ typescript, @types/node): ${openFeature.packages.length} packages (${openFeature.packages.join(', ')})`,
       `EBADENGINE: @hotconf/client install: [${engineWarnings(service.output).join(', ')}]; hotconf install: [${engineWarnings(ops.output).join(', ')}]`,
     ].join('\n'),
   );
@@ -169,10 +188,17 @@ describe('the packed packages, installed outside the repository', () => {
     const outside = paths.filter((path) => !/^(dist\/client\/|dist\/core\/flags\.(js|d\.ts)$|README\.md$|package\.json$)/.test(path));
     expect(outside).toEqual([]);
     expect(paths.filter((path) => /\.(ts|map|tsbuildinfo)$/.test(path) && !path.endsWith('.d.ts'))).toEqual([]);
+    expect(paths).toContain('dist/client/openfeature.js');
+    expect(paths).toContain('dist/client/openfeature.d.ts');
     const manifest = JSON.parse(await readFile(join(serviceDir, 'node_modules/@hotconf/client/package.json'), 'utf8')) as {
       dependencies: Record<string, string>;
+      peerDependencies?: Record<string, string>;
+      peerDependenciesMeta?: Record<string, { optional?: boolean }>;
     };
     expect(Object.keys(manifest.dependencies).sort()).toEqual(['graphql-ws', 'ws']);
+    // OpenFeature is an optional peer: a service that does not use it installs nothing more (below).
+    expect(Object.keys(manifest.peerDependencies ?? {})).toEqual(['@openfeature/server-sdk']);
+    expect(manifest.peerDependenciesMeta?.['@openfeature/server-sdk']?.optional).toBe(true);
     // graphql-ws declares graphql as a peer, so npm installs it; the SDK never loads it (see below).
     const extra = service.packages.filter((name) => !['@hotconf/client', 'graphql-ws', 'ws', 'graphql', 'typescript'].includes(name));
     expect(extra).toEqual([]);
@@ -332,5 +358,111 @@ await config.close();`;
     expect(help.code, help.stderr).toBe(0);
     expect(help.stdout).toMatch(/hotconf/i);
     expect(help.stdout).toMatch(/\bget\b/);
+  });
+  it('@hotconf/client/openfeature: with @openfeature/server-sdk installed, a plain node service evaluates flags and hears changes', async () => {
+    const namespace = 'packages-openfeature';
+    await gql(gateway.url, token, SET, { input: { namespace, key: 'flags.checkout', value: { enabled: true, rolloutPercentage: 30 } } });
+    await gql(gateway.url, token, SET, { input: { namespace, key: 'ai.threshold', value: 0.75 } });
+    await writeFile(
+      join(openFeatureDir, 'flags.mjs'),
+      `import { OpenFeature, ProviderEvents } from '@openfeature/server-sdk';
+import { createOpenFeatureProvider } from '@hotconf/client/openfeature';
+await OpenFeature.setProviderAndWait(createOpenFeatureProvider({ url: process.env.HOTCONF_URL, namespace: process.env.NS, token: process.env.HOTCONF_TOKEN }));
+const flags = OpenFeature.getClient();
+const details = await flags.getBooleanDetails('flags.checkout', false, { targetingKey: 'user-1' });
+const threshold = await flags.getNumberValue('ai.threshold', 0);
+const changed = new Promise((resolve) => flags.addHandler(ProviderEvents.ConfigurationChanged, (event) => resolve(event.flagsChanged)));
+console.log(JSON.stringify({ ready: true, value: details.value, reason: details.reason, bucket: details.flagMetadata.bucket, threshold }));
+const flagsChanged = await changed;
+console.log(JSON.stringify({ flagsChanged, threshold: await flags.getNumberValue('ai.threshold', 0) }));
+await OpenFeature.close();
+`,
+    );
+    let ready = false;
+    const finished = node(['flags.mjs'], openFeatureDir, {
+      env: { HOTCONF_URL: gateway.url, NS: namespace, HOTCONF_TOKEN: token },
+      onLine: (line) => (ready ||= line.includes('"ready":true')),
+    });
+    await waitFor(() => ready, 30_000, 'the OpenFeature service to be ready');
+    await gql(gateway.url, token, SET, { input: { namespace, key: 'ai.threshold', value: 0.85 } });
+    // The process ends by itself after OpenFeature.close(): the provider holds nothing open then.
+    const { code, stdout, stderr } = await finished;
+    expect(code, stderr).toBe(0);
+    const expected = await gql<{ evaluateFlag: { enabled: boolean; bucket: number } }>(
+      gateway.url,
+      token,
+      /* GraphQL */ `query ($ns: String!) { evaluateFlag(namespace: $ns, key: "flags.checkout", userId: "user-1") { enabled bucket } }`,
+      { ns: namespace },
+    );
+    const [first, second] = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(first).toEqual({ ready: true, value: expected.evaluateFlag.enabled, reason: 'SPLIT', bucket: expected.evaluateFlag.bucket, threshold: 0.75 });
+    expect(second).toEqual({ flagsChanged: ['ai.threshold'], threshold: 0.85 });
+    expect(stderr).toBe('');
+  });
+
+  it('@hotconf/client/openfeature typechecks under tsc --strict nodenext, with default and strict libs', async () => {
+    await writeFile(
+      join(openFeatureDir, 'flags.ts'),
+      `import { OpenFeature, type Provider } from '@openfeature/server-sdk';
+import { createConfigClient } from '@hotconf/client';
+import { createOpenFeatureProvider, type HotconfOpenFeatureProvider, type OpenFeatureProviderOptions } from '@hotconf/client/openfeature';
+
+const options: OpenFeatureProviderOptions = { url: 'http://127.0.0.1:4000/graphql', namespace: 'demo-platform', token: () => 'a-token' };
+const owned: HotconfOpenFeatureProvider = createOpenFeatureProvider(options);
+const config = createConfigClient({ url: 'http://127.0.0.1:4000/graphql', namespace: 'demo-platform' });
+const shared: Provider = createOpenFeatureProvider({ client: config });
+
+export async function main(userId: string): Promise<number> {
+  await OpenFeature.setProviderAndWait(owned);
+  await OpenFeature.setProviderAndWait('shared', shared);
+  const flags = OpenFeature.getClient();
+  const enabled: boolean = await flags.getBooleanValue('flags.new-checkout', false, { targetingKey: userId });
+  const threshold: number = await flags.getNumberValue('ai.threshold', 0.75);
+  const state: string | undefined = owned.client?.state;
+  void state;
+  await OpenFeature.close();
+  await config.close();
+  return enabled ? threshold : 0;
+}
+`,
+    );
+    const base = { strict: true, module: 'nodenext', moduleResolution: 'nodenext', noEmit: true, types: ['node'] };
+    await writeFile(join(openFeatureDir, 'tsconfig.default.json'), JSON.stringify({ compilerOptions: base, files: ['flags.ts'] }));
+    await writeFile(
+      join(openFeatureDir, 'tsconfig.strict.json'),
+      JSON.stringify({
+        compilerOptions: {
+          ...base,
+          target: 'ES2022',
+          lib: ['ES2022'],
+          exactOptionalPropertyTypes: true,
+          noUncheckedIndexedAccess: true,
+          noPropertyAccessFromIndexSignature: true,
+          noImplicitOverride: true,
+          verbatimModuleSyntax: true,
+          isolatedModules: true,
+        },
+        files: ['flags.ts'],
+      }),
+    );
+    const tsc = join(openFeatureDir, 'node_modules/typescript/bin/tsc');
+    for (const config of ['tsconfig.default.json', 'tsconfig.strict.json']) {
+      const { code, stdout, stderr } = await node([tsc, '-p', config], openFeatureDir);
+      expect(`${config}: exit ${code}\n${stdout}${stderr}`).toBe(`${config}: exit 0\n`);
+    }
+  });
+
+  it('hotconf/client/openfeature works from the hotconf package once @openfeature/server-sdk is installed', async () => {
+    const namespace = 'packages-reexport-openfeature';
+    await gql(gateway.url, token, SET, { input: { namespace, key: 'ai.model', value: 'large' } });
+    await run(NPM, [...INSTALL, `@openfeature/server-sdk@${await versionOf('@openfeature/server-sdk')}`], { cwd: opsDir, maxBuffer: 16 << 20 });
+    const script = `const { OpenFeature } = await import('@openfeature/server-sdk');
+const { createOpenFeatureProvider } = await import('hotconf/client/openfeature');
+await OpenFeature.setProviderAndWait(createOpenFeatureProvider({ url: process.env.HOTCONF_URL, namespace: process.env.NS, token: process.env.HOTCONF_TOKEN }));
+console.log(JSON.stringify(await OpenFeature.getClient().getStringDetails('ai.model', 'small')));
+await OpenFeature.close();`;
+    const result = await node(['--input-type=module', '-e', script], opsDir, { env: { HOTCONF_URL: gateway.url, NS: namespace, HOTCONF_TOKEN: token } });
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout.trim())).toMatchObject({ flagKey: 'ai.model', value: 'large', reason: 'STATIC' });
   });
 });
