@@ -245,6 +245,27 @@ describe('OpenTelemetry: one trace follows a change across the fleet', () => {
     expect(history.data.config.history[0]!.traceId).toBe(traceId);
   });
 
+  it('a mutation over graphql-ws runs under the traceparent of its subscribe message', async () => {
+    const namespace = uniqueNamespace('wsmut');
+    const caller = { traceId: hex(16), spanId: hex(8) };
+    const client = createClient({ url: b.wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
+    clients.push(client);
+    const result = await new Promise<unknown>((resolve, reject) => {
+      let value: unknown;
+      client.subscribe(
+        { query: SET_CONFIG, variables: { input: { namespace, key: 'k', value: 1 } }, extensions: { traceparent: traceparent(caller.traceId, caller.spanId) } },
+        { next: (next) => void (value = next), error: reject, complete: () => resolve(value) },
+      );
+    });
+    expect(result).toMatchObject({ data: { setConfig: { key: 'k', version: 1 } } });
+    const request = await spanOf(b, caller.traceId, 'mutation SetConfig');
+    expect(parentOf(request)).toBe(caller.spanId);
+    expect(request.attributes).toMatchObject({ 'hotconf.transport': 'graphql-ws', 'graphql.operation.type': 'mutation' });
+    // The resolver ran with the operation's span active.
+    expect(parentOf(await spanOf(b, caller.traceId, 'hotconf.commit'))).toBe(request.spanContext().spanId);
+    expect(parentOf(await spanOf(b, caller.traceId, 'hotconf.publish'))).toBe(request.spanContext().spanId);
+  });
+
   it('a batch counts its keys; a refused write marks its commit span with the code only', async () => {
     const namespace = uniqueNamespace('batch');
     const caller = { traceId: hex(16), spanId: hex(8) };
