@@ -64,6 +64,25 @@ function runIn<T>(ctx: Context, wrapped: () => T, done?: (error?: unknown) => vo
   return result;
 }
 
+/**
+ * graphql-ws operations whose span is still open, by their context: how to end it with a result or
+ * an error. Module-wide so that the WebSocket endpoint can settle one without knowing the tracing.
+ */
+const openOperations = new WeakMap<object, (outcome: { result?: unknown; error?: unknown }) => void>();
+
+/**
+ * Ends the span of the graphql-ws operation of `context` (if it has one) once `outcome` settles,
+ * and returns `outcome` untouched. For the subscriptions that never run a subscribe of their own:
+ * one joining a shared execution, one refused by a limit.
+ */
+export function settleOperation<T>(context: unknown, outcome: T): T {
+  const settle = typeof context === 'object' && context !== null ? openOperations.get(context) : undefined;
+  if (!settle) return outcome;
+  if (isThenable(outcome)) outcome.then((result) => settle({ result }), (error: unknown) => settle({ error }));
+  else settle({ result: outcome });
+  return outcome;
+}
+
 /** The name of an operation's span (GraphQL semantic conventions): `mutation SetConfig`, or its type alone. */
 function describe(document: DocumentNode, operationName: string | null | undefined): { type: string | null; name: string | null } {
   const operation = getOperationAST(document, operationName);
@@ -98,7 +117,7 @@ export function createRequestTracing({ tracer }: { tracer: Tracer }): RequestTra
   };
 
   const recordResult = (span: Span | undefined, result: ExecutionResult | AsyncIterable<ExecutionResult>) => {
-    if (!span || isAsyncIterable(result) || !result.errors?.length) return;
+    if (!span?.isRecording() || isAsyncIterable(result) || !result.errors?.length) return;
     const codes = new Set<string>();
     for (const error of result.errors) {
       const code = error.extensions?.code;
@@ -151,6 +170,10 @@ export function createRequestTracing({ tracer }: { tracer: Tracer }): RequestTra
           const span = tracer.startSpan('GraphQL Operation', { kind: SpanKind.SERVER, attributes: { 'hotconf.transport': 'graphql-ws' } }, parent);
           spans.set(operation, span);
           operationSpans.add(span);
+          openOperations.set(operation, ({ result, error }) => {
+            if (result !== undefined && typeof result === 'object' && result !== null) recordResult(span, result as ExecutionResult);
+            end(span, error);
+          });
         }
         wrapped();
       },
@@ -174,10 +197,13 @@ export function createRequestTracing({ tracer }: { tracer: Tracer }): RequestTra
     },
     onValidate({ context, params }) {
       return ({ valid }) => {
-        const span = spanOf(context as OperationContext);
-        if (valid || !span) return;
+        const operation = context as OperationContext & { params?: { operationName?: string | null } };
+        const span = spanOf(operation);
+        if (!span) return;
+        // Named here, before execution: a subscription that joins a shared execution runs none.
+        name(span, params.documentAST, operation.params?.operationName);
+        if (valid) return;
         span.setAttribute('hotconf.graphql.error_codes', ['GRAPHQL_VALIDATION_FAILED']);
-        name(span, params.documentAST, null);
         if (operationSpans.has(span)) end(span);
       };
     },

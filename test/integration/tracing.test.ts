@@ -245,6 +245,19 @@ describe('OpenTelemetry: one trace follows a change across the fleet', () => {
     expect(history.data.config.history[0]!.traceId).toBe(traceId);
   });
 
+  it('graphql-ws subscriptions that share one execution each have their own span', async () => {
+    const namespace = uniqueNamespace('shared');
+    const callers = [0, 1, 2].map(() => ({ traceId: hex(16), spanId: hex(8) }));
+    for (const caller of callers) {
+      watchWs(b, namespace, { traceparent: traceparent(caller.traceId, caller.spanId) });
+      // One at a time: the later ones join the first one's execution.
+      await spanOf(b, caller.traceId, 'subscription Watch');
+    }
+    // Proof they share: B's only shared execution serves all three (more than one subscriber).
+    expect(b.app.metrics.sharedWsStats().sharedSubscriptions).toBeGreaterThanOrEqual(3);
+    for (const caller of callers) expect(parentOf(await spanOf(b, caller.traceId, 'subscription Watch'))).toBe(caller.spanId);
+  });
+
   it('a mutation over graphql-ws runs under the traceparent of its subscribe message', async () => {
     const namespace = uniqueNamespace('wsmut');
     const caller = { traceId: hex(16), spanId: hex(8) };
