@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SET_CONFIG, gql, startGateway, subscribeWs, testToken, uniqueNamespace, wsClient } from '../helpers/gateway.js';
 import { waitFor } from '../helpers/net.js';
@@ -6,6 +9,8 @@ import { startOtlpReceiver } from '../helpers/otlp.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 describe.each(['http/protobuf', 'http/json'])('a gateway process with OTEL_EXPORTER_OTLP_ENDPOINT exports its spans (%s)', (protocol) => {
   let database: TestDatabase;
@@ -64,5 +69,42 @@ describe.each(['http/protobuf', 'http/json'])('a gateway process with OTEL_EXPOR
     } finally {
       await client.dispose();
     }
+  });
+});
+
+describe('loading the SDK', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase('otlpload');
+  });
+  afterAll(() => database?.drop());
+
+  /** Starts the compiled gateway in a fresh node process with `env`, does a mutation, and lists the OpenTelemetry packages loaded. */
+  const loadedPackages = async (env: Record<string, string>): Promise<string[]> => {
+    const script = `
+      import { createRequire } from 'node:module';
+      import { createApp } from './dist/app.js';
+      import { loadConfig } from './dist/config.js';
+      import { createLogger } from './dist/logger.js';
+      const app = await createApp(loadConfig({ ...process.env, PORT: '0', HOST: '127.0.0.1', HOTCONF_RATE_LIMIT_PER_MIN: '0' }), { logger: createLogger({ level: 'silent' }) });
+      await app.start();
+      await app.stop();
+      const packages = Object.keys(createRequire(import.meta.url).cache).map((file) => /node_modules\\/(@opentelemetry\\/[^/]+)\\//.exec(file)?.[1]).filter(Boolean);
+      process.stdout.write(JSON.stringify([...new Set(packages)].sort()));
+    `;
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', DATABASE_URL: database.url, HOTCONF_JWT_SECRET: 'load-test-secret', ...env },
+    });
+    return JSON.parse(stdout) as string[];
+  };
+
+  it('a gateway without an OTLP endpoint loads no SDK (only the API the core calls); one with an endpoint does', async () => {
+    const without = await loadedPackages({});
+    expect(without.filter((name) => name !== '@opentelemetry/api')).toEqual([]);
+    await using receiver = await startOtlpReceiver();
+    const withEndpoint = await loadedPackages({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    expect(withEndpoint).toEqual(expect.arrayContaining(['@opentelemetry/sdk-trace-base', '@opentelemetry/exporter-trace-otlp-proto']));
+    expect(withEndpoint).not.toContain('@opentelemetry/exporter-trace-otlp-http');
   });
 });
