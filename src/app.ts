@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Tracer, TracerProvider } from '@opentelemetry/api';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import { createGuard } from './auth/guard.js';
@@ -51,8 +52,18 @@ export interface App extends AsyncDisposable {
 
 const HOUR_MS = 3_600_000;
 
+/** What `createApp` takes besides the configuration. */
+export interface AppOptions {
+  logger: Logger;
+  /**
+   * Spans go to this provider instead of one built from `config.tracing` (tests, embedding); the
+   * caller owns it (`stop()` does not shut it down). @default undefined
+   */
+  tracerProvider?: TracerProvider;
+}
+
 /** The composition root: the one place that wires store, bus, feed, GraphQL and HTTP. */
-export async function createApp(config: Readonly<Config>, { logger }: { logger: Logger }): Promise<App> {
+export async function createApp(config: Readonly<Config>, { logger, tracerProvider }: AppOptions): Promise<App> {
   const database: Database = await connectDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
@@ -73,6 +84,20 @@ export async function createApp(config: Readonly<Config>, { logger }: { logger: 
   };
 
   try {
+    // Tracing off (no endpoint, no provider): the SDK is never loaded and no module gets a tracer.
+    let tracer: Tracer | undefined;
+    if (tracerProvider || config.tracing) {
+      const sdk = await import('./server/tracing.js');
+      sdk.installTracingGlobals();
+      if (tracerProvider) {
+        tracer = tracerProvider.getTracer(sdk.TRACER_NAME, VERSION);
+      } else if (config.tracing) {
+        const tracing = await sdk.startTracing(config.tracing, { version: VERSION, logger });
+        tracer = tracing.tracer;
+        // Last step of shutdown: spans of everything stopped before it are exported.
+        disposers.unshift(() => tracing.shutdown());
+      }
+    }
     // PGlite is this process's own: it is always migrated. A Postgres fleet may leave it to
     // `hotconf migrate` (HOTCONF_MIGRATE=0), e.g. as a deploy step before the gateways roll.
     if (config.migrate || database.driver === 'pglite') {
@@ -99,6 +124,7 @@ export async function createApp(config: Readonly<Config>, { logger }: { logger: 
       onDeliver: (change) => {
         if (!change.replayed) metrics.observeDelivery(change.changedAt);
       },
+      tracer,
     });
     disposers.push(() => feed.close());
     const auth = createAuthenticator({ jwtSecret: config.jwtSecret, jwksUrl: config.jwksUrl, dataDir: config.dataDir, logger });
@@ -111,6 +137,7 @@ export async function createApp(config: Readonly<Config>, { logger }: { logger: 
       logger,
       inlineValueBytes: config.inlineValueBytes,
       onCommitted: (result) => metrics.recordWrite(result),
+      tracer,
     });
     const reports = createClientReportStore(database.db);
     const convergence = createConvergence({
@@ -154,6 +181,7 @@ export async function createApp(config: Readonly<Config>, { logger }: { logger: 
       guardFor: (principal) => createGuard(principal, { required: auth.required }),
       logger,
       graphiql: config.development,
+      tracer,
       plugins: [
         usePersistedQueries({ redis: commandsRedis, keyPrefix: config.channelPrefix, logger }),
         useMetrics(metrics),

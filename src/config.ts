@@ -78,10 +78,37 @@ export interface Config {
    * @default [] (no encryption)
    */
   secretKeys: readonly Buffer[];
+  /**
+   * OpenTelemetry tracing (docs/TRACING.md), on when an OTLP endpoint is configured
+   * (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or `OTEL_EXPORTER_OTLP_ENDPOINT`) and not turned off
+   * (`OTEL_SDK_DISABLED=true`, `OTEL_TRACES_EXPORTER=none`). null: no SDK is loaded.
+   * @default null
+   */
+  tracing: TracingConfig | null;
   /** @default 'info' */
   logLevel: string;
   /** GraphiQL and friendlier errors. @default NODE_ENV !== 'production' */
   development: boolean;
+}
+
+/**
+ * Where and how spans are exported. The SDK also honours its own standard variables for what is
+ * not here (`OTEL_EXPORTER_OTLP_HEADERS`, `_TIMEOUT`, `_COMPRESSION`, `_CERTIFICATE`,
+ * `OTEL_TRACES_SAMPLER`, `OTEL_BSP_*`): it reads those itself, so credentials in the headers
+ * never pass through hotconf.
+ */
+export interface TracingConfig {
+  /**
+   * The OTLP/HTTP traces URL: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` as given, else
+   * `OTEL_EXPORTER_OTLP_ENDPOINT` with `/v1/traces` appended. Never logged (it may hold credentials).
+   */
+  endpoint: string;
+  /** `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` / `OTEL_EXPORTER_OTLP_PROTOCOL`. @default 'http/protobuf' */
+  protocol: 'http/protobuf' | 'http/json';
+  /** `service.name` (`OTEL_SERVICE_NAME`, else a `service.name` in `OTEL_RESOURCE_ATTRIBUTES`). @default 'hotconf' */
+  serviceName: string;
+  /** More resource attributes (`OTEL_RESOURCE_ATTRIBUTES`: `key=value,…`, percent-encoded). @default {} */
+  resourceAttributes: Readonly<Record<string, string>>;
 }
 
 type Env = Record<string, string | undefined>;
@@ -143,6 +170,40 @@ function secretKeys(env: Env): Buffer[] {
   }
 }
 
+/** The OTLP traces exporter's settings from the standard OpenTelemetry variables; null = tracing off. */
+function tracing(env: Env): TracingConfig | null {
+  if (bool(env, 'OTEL_SDK_DISABLED', false)) return null;
+  const exporter = (env.OTEL_TRACES_EXPORTER || 'otlp').trim();
+  if (exporter === 'none') return null;
+  if (exporter !== 'otlp') throw new ConfigError(`OTEL_TRACES_EXPORTER must be otlp or none, got ${JSON.stringify(exporter)}`);
+  const http = ['http:', 'https:'];
+  let endpoint = url(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', http);
+  if (endpoint === null) {
+    const base = url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', http);
+    if (base === null) return null;
+    // The specification's rule for the signal-independent variable: the signal's path is appended.
+    endpoint = `${base.replace(/\/+$/, '')}/v1/traces`;
+  }
+  const protocol = (env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL || env.OTEL_EXPORTER_OTLP_PROTOCOL || 'http/protobuf').trim();
+  if (protocol !== 'http/protobuf' && protocol !== 'http/json') {
+    throw new ConfigError(`OTEL_EXPORTER_OTLP_PROTOCOL must be http/protobuf or http/json (OTLP over HTTP, port 4318), got ${JSON.stringify(protocol)}`);
+  }
+  const resourceAttributes: Record<string, string> = {};
+  for (const pair of (env.OTEL_RESOURCE_ATTRIBUTES ?? '').split(',')) {
+    if (pair.trim() === '') continue;
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new ConfigError('OTEL_RESOURCE_ATTRIBUTES must be a list of key=value pairs separated by commas');
+    try {
+      resourceAttributes[decodeURIComponent(pair.slice(0, at).trim())] = decodeURIComponent(pair.slice(at + 1).trim());
+    } catch {
+      throw new ConfigError('OTEL_RESOURCE_ATTRIBUTES has a malformed percent-encoding');
+    }
+  }
+  // As the specification orders it: OTEL_SERVICE_NAME, then a service.name among the attributes.
+  const serviceName = env.OTEL_SERVICE_NAME?.trim() || resourceAttributes['service.name'] || 'hotconf';
+  return { endpoint, protocol, serviceName, resourceAttributes };
+}
+
 /** Parse and validate the environment. Throws `ConfigError` with the variable's name. */
 export function loadConfig(env: Env = process.env): Readonly<Config> {
   const jwtSecret = env.HOTCONF_JWT_SECRET || null;
@@ -184,6 +245,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     convergenceTimeoutS: int(env, 'HOTCONF_CONVERGENCE_TIMEOUT_S', 60, 1),
     clientRetentionH: int(env, 'HOTCONF_CLIENT_RETENTION_H', 24, 1),
     secretKeys: secretKeys(env),
+    tracing: tracing(env),
     logLevel: env.LOG_LEVEL || 'info',
     development: env.NODE_ENV !== 'production',
   };

@@ -1,4 +1,6 @@
+import type { Tracer } from '@opentelemetry/api';
 import { fromChangeMessage } from '../core/change-message.js';
+import { busOrigin, localOrigin, startDelivery, traceRepair, type DeliveryOrigin } from '../core/tracing.js';
 import type {
   Change,
   ChangeBus,
@@ -54,6 +56,11 @@ export interface ChangeFeedOptions {
    * observe propagation delay from `changedAt`.
    */
   onDeliver?: (change: DeliveredChange) => void;
+  /**
+   * Traces each revision handed to this feed's watchers, as a child of its writer's publish (bus)
+   * or request (local), or of a repair (history): docs/TRACING.md. @default undefined (off)
+   */
+  tracer?: Tracer;
 }
 
 /** A revision received live whose values may still have to be read from the store. */
@@ -61,6 +68,8 @@ interface PendingRevision {
   revision: number;
   changes: Array<Change & { valueOmitted?: boolean }>;
   needsValues: boolean;
+  /** Set only when tracing: the parent of its delivery span. */
+  origin?: DeliveryOrigin;
 }
 
 /** One revision's changes as delivered; the objects are shared by every subscription. */
@@ -144,6 +153,7 @@ export function createChangeFeed({
   logger,
   onRepair,
   onDeliver,
+  tracer,
 }: ChangeFeedOptions): ChangeFeed {
   // A resume replay is paced by its consumer and must never trip the overflow meant for live
   // changes: pages of at most half the queue, fetched when the queue is at most a quarter full.
@@ -291,7 +301,12 @@ export function createChangeFeed({
     if (closed || namespaces.get(ns.name) !== ns) return;
     if (ns.initialized && message.revision <= ns.delivered) return;
     const changes = fromChangeMessage(message);
-    accept(ns, { revision: message.revision, changes, needsValues: changes.some((change) => change.valueOmitted) });
+    accept(ns, {
+      revision: message.revision,
+      changes,
+      needsValues: changes.some((change) => change.valueOmitted),
+      origin: tracer ? busOrigin(message.trace) : undefined,
+    });
   };
 
   // ---------------------------------------------------------------- ordered delivery
@@ -331,11 +346,13 @@ export function createChangeFeed({
     return marked;
   };
 
-  const deliver = (ns: NamespaceState, batch: Batch) => {
+  const deliver = (ns: NamespaceState, batch: Batch, origin: DeliveryOrigin | undefined) => {
+    const span = tracer && origin ? startDelivery(tracer, batch.revision, batch.changes, ns.watchers.size, origin) : null;
     ns.delivered = batch.revision;
     lastMessageAt = Date.now();
     if (onDeliver) for (const change of batch.changes) onDeliver(change);
     for (const watcher of ns.watchers) watcher.offer(batch);
+    span?.end();
   };
 
   /**
@@ -361,7 +378,7 @@ export function createChangeFeed({
             .then(
               (filled) => {
                 stepSucceeded(ns);
-                if (filled && next.revision === ns.delivered + 1) deliver(ns, toBatch(next.revision, filled, false));
+                if (filled && next.revision === ns.delivered + 1) deliver(ns, toBatch(next.revision, filled, false), next.origin);
                 else ns.repairWanted ??= 'gap';
               },
               (error: unknown) => {
@@ -377,7 +394,7 @@ export function createChangeFeed({
           return;
         }
         ns.pending.delete(next.revision);
-        deliver(ns, toBatch(next.revision, next.changes, false));
+        deliver(ns, toBatch(next.revision, next.changes, false), next.origin);
         continue;
       }
       for (const revision of ns.pending.keys()) if (revision <= ns.delivered) ns.pending.delete(revision);
@@ -404,6 +421,8 @@ export function createChangeFeed({
 
   const repair = async (ns: NamespaceState, reason: RepairReason): Promise<void> => {
     const from = ns.delivered;
+    const traced = tracer ? traceRepair(tracer, ns.name, reason, from) : null;
+    let failure: unknown;
     try {
       // Bounded: a namespace far behind is caught up over several pumps, never in one endless loop.
       for (let pageCount = 0; pageCount < 1_000 && !closed; pageCount++) {
@@ -413,13 +432,14 @@ export function createChangeFeed({
           const revision = page.changes[index]!.revision;
           let end = index;
           while (end < page.changes.length && page.changes[end]!.revision === revision) end++;
-          if (revision > ns.delivered) deliver(ns, toBatch(revision, page.changes.slice(index, end), true));
+          if (revision > ns.delivered) deliver(ns, toBatch(revision, page.changes.slice(index, end), true), traced?.originOf(ns.pending.get(revision)?.origin));
           index = end;
         }
         if (!page.hasMore) break;
       }
       stepSucceeded(ns);
     } catch (error) {
+      failure = error;
       if (isGatewayError(error) && error.code === 'REVISION_COMPACTED') {
         // History no longer reaches back to what was delivered: subscribers must relist.
         logger?.error({ namespace: ns.name, revision: ns.delivered }, 'repair impossible: history compacted');
@@ -443,6 +463,7 @@ export function createChangeFeed({
         stepFailed(ns);
       }
     } finally {
+      traced?.end(ns.delivered, failure);
       const revisions = ns.delivered - from;
       if (revisions > 0) {
         repairs[reason]++;
@@ -774,7 +795,7 @@ export function createChangeFeed({
     committed(result: WriteResult) {
       const ns = namespaces.get(result.namespace);
       if (!ns || closed || result.changes.length === 0) return;
-      accept(ns, { revision: result.revision, changes: result.changes, needsValues: false });
+      accept(ns, { revision: result.revision, changes: result.changes, needsValues: false, origin: tracer ? localOrigin() : undefined });
     },
 
     position(namespace) {

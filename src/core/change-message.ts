@@ -1,13 +1,15 @@
-import type { Change, ChangeMessage, WriteResult } from './types.js';
+import type { Change, ChangeMessage, TraceCarrier, WriteResult } from './types.js';
 
 /**
  * The bus message for one committed write. Secret values never leave Postgres, and values
- * larger than `inlineValueBytes` stay there too: receivers read them from the store.
+ * larger than `inlineValueBytes` stay there too: receivers read them from the store. `trace` is
+ * the publish span's W3C context, carried only when the gateway traces.
  */
-export function toChangeMessage(result: WriteResult, inlineValueBytes: number): ChangeMessage {
+export function toChangeMessage(result: WriteResult, inlineValueBytes: number, trace?: TraceCarrier): ChangeMessage {
   return {
     namespace: result.namespace,
     revision: result.revision,
+    ...(trace ? { trace } : {}),
     changes: result.changes.map((change) => {
       const inline =
         !change.secret && (change.value === null || Buffer.byteLength(JSON.stringify(change.value)) <= inlineValueBytes);

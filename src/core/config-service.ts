@@ -1,6 +1,8 @@
+import type { Tracer } from '@opentelemetry/api';
 import type { Logger } from '../logger.js';
 import { GatewayError } from '../errors.js';
 import { toChangeMessage } from './change-message.js';
+import { traceCommit, tracePublish } from './tracing.js';
 import { isFlagLike, validateFlagValue } from './flags.js';
 import type { Validator } from './validation.js';
 import { planRestore } from './restore.js';
@@ -59,6 +61,11 @@ export interface ConfigServiceOptions {
   inlineValueBytes?: number;
   /** Called after every commit (metrics). */
   onCommitted?: (result: WriteResult) => void;
+  /**
+   * Traces the commit and the publish (docs/TRACING.md), and carries the publish's trace context
+   * in the bus message. @default undefined (tracing off: no span, nothing carried)
+   */
+  tracer?: Tracer;
 }
 
 /**
@@ -74,6 +81,7 @@ export function createConfigService({
   logger,
   inlineValueBytes = 65_536, // 64 KiB
   onCommitted,
+  tracer,
 }: ConfigServiceOptions): ConfigService {
   // Keys, values, schemas, versions and texts are checked once, by the store, inside the write
   // (a value is walked once: lone surrogates, U+0000, depth, size). What is left here is
@@ -90,9 +98,18 @@ export function createConfigService({
   };
 
   const commit = async (namespace: string, ops: WriteOp[], meta: WriteMeta, options?: WriteOptions): Promise<WriteResult> => {
-    const result = await store.write(namespace, ops, meta, options);
-    feed.committed(result);
-    bus.publish(toChangeMessage(result, inlineValueBytes));
+    let result: WriteResult;
+    if (tracer) {
+      // commit → local delivery → publish, each a child of the request's span; the message
+      // carries the publish's context so every other gateway's delivery joins this trace.
+      result = await traceCommit(tracer, namespace, () => store.write(namespace, ops, meta, options));
+      feed.committed(result);
+      tracePublish(tracer, result, (trace) => bus.publish(toChangeMessage(result, inlineValueBytes, trace)));
+    } else {
+      result = await store.write(namespace, ops, meta, options);
+      feed.committed(result);
+      bus.publish(toChangeMessage(result, inlineValueBytes));
+    }
     for (const change of result.changes) {
       logger.info(
         {

@@ -193,6 +193,15 @@ export interface ConfigStore {
 }
 
 /**
+ * W3C trace context (`traceparent`, and `tracestate` when there is one) in the form a
+ * propagator writes into a carrier.
+ */
+export interface TraceCarrier {
+  traceparent?: string;
+  tracestate?: string;
+}
+
+/**
  * What crosses between gateway instances for one committed revision. The bus is a hint for
  * speed; Postgres history is the truth. Values of secret entries, and values larger than the
  * inline limit, are never carried (`valueOmitted: true`): receivers read them from the store.
@@ -200,6 +209,12 @@ export interface ConfigStore {
 export interface ChangeMessage {
   namespace: string;
   revision: number;
+  /**
+   * The trace context of the publish, when the writing gateway traces: each receiving gateway's
+   * delivery span is its child. Absent from gateways that do not trace or predate it; receivers
+   * that do not know it ignore it.
+   */
+  trace?: TraceCarrier;
   changes: Array<{
     key: string;
     op: ChangeOp;

@@ -10,7 +10,11 @@ const TRACE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 export function traceIdFrom(headers: { get(name: string): string | null }): string {
   const parent = headers.get('traceparent')?.trim().match(TRACEPARENT)?.[1];
   if (parent && !/^0+$/.test(parent)) return parent;
+  return clientTraceId(headers) ?? randomBytes(16).toString('hex');
+}
+
+/** The caller's `x-trace-id`, when it fits the syntax (else null: it is never logged verbatim). */
+export function clientTraceId(headers: { get(name: string): string | null }): string | null {
   const given = headers.get('x-trace-id')?.trim();
-  if (given && TRACE_ID.test(given)) return given;
-  return randomBytes(16).toString('hex');
+  return given && TRACE_ID.test(given) ? given : null;
 }

@@ -19,6 +19,7 @@ import type { ChangeFeed, DeliveredChange, Principal, WatchOptions } from '../co
 import { isGatewayError } from '../errors.js';
 import { isAsyncIterable as isStream, onStreamEnd, type TransportContext } from './transport.js';
 import { subjectOf, type SubscriptionLimiter, type SubscriptionSlot } from './use-subscription-limits.js';
+import { settleOperation } from './use-tracing.js';
 import type { GatewayYoga } from './yoga.js';
 
 /** The graphql-ws context of one socket, with the caller `onConnect` verified. */
@@ -182,8 +183,8 @@ export function attachWebSocket({
       subscribe: (args) => {
         const release = takeSlot(args, (args.rootValue as RootValue).target.socket);
         // Refused before it starts; the socket stays open for the caller's other subscriptions.
-        if (release instanceof GraphQLError) return { errors: [release] };
-        const outcome = subscribeOnSocket(args);
+        if (release instanceof GraphQLError) return settleOperation(args.contextValue, { errors: [release] });
+        const outcome = settleOperation(args.contextValue, subscribeOnSocket(args));
         if (!release) return outcome;
         // Every end path gives the slot back once: the stream finishing or failing, being returned
         // (a complete message, the socket closing), or no stream at all.

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Tracer } from '@opentelemetry/api';
 import { GraphQLError, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { ERROR_CODES, isGatewayError, isUnavailableError, type ErrorCode } from '../errors.js';
@@ -10,6 +11,7 @@ import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from './graphiql.js';
 import { traceIdFrom } from './trace.js';
 import { isAsyncIterable, useEndUnsentStreams, type TransportContext } from './transport.js';
 import { INVALID_TOKEN_CHALLENGE, setHttpStatus } from './use-operation-limits.js';
+import { createRequestTracing } from './use-tracing.js';
 import { useTokenLifetime } from './use-token-lifetime.js';
 
 export interface ServerContext {
@@ -39,6 +41,11 @@ export interface YogaOptions {
   /** GraphiQL at /graphql in a browser. @default false */
   graphiql?: boolean;
   plugins?: Plugin[];
+  /**
+   * One span per request and per graphql-ws operation, under the caller's `traceparent`; the
+   * request's trace id is then its span's (docs/TRACING.md). @default undefined (tracing off)
+   */
+  tracer?: Tracer;
 }
 
 /** `Authorization` from an HTTP header or from a graphql-ws `connection_init` payload. */
@@ -139,11 +146,12 @@ function badUserInput(error: GraphQLError): GraphQLError {
 }
 
 /** graphql-yoga for HTTP (GET/POST, GraphQL over HTTP) and SSE; graphql-ws reuses its envelop. */
-export function createGatewayYoga({ schema, services, authenticate, guardFor, logger, graphiql = false, plugins = [] }: YogaOptions): GatewayYoga {
+export function createGatewayYoga({ schema, services, authenticate, guardFor, logger, graphiql = false, plugins = [], tracer }: YogaOptions): GatewayYoga {
+  const tracing = tracer ? createRequestTracing({ tracer }) : null;
   const traceIds = new WeakMap<Request, string>();
   const echoTraceId: Plugin = {
     onRequest({ request }) {
-      traceIds.set(request, traceIdFrom(request.headers));
+      traceIds.set(request, tracing?.traceIdOf({ request }) ?? traceIdFrom(request.headers));
     },
     onResponse({ request, response }) {
       const traceId = traceIds.get(request);
@@ -204,10 +212,11 @@ export function createGatewayYoga({ schema, services, authenticate, guardFor, lo
         });
       },
     },
-    plugins: [echoTraceId, useRequestErrorCodes(), useTokenLifetime(), ...plugins, useEndUnsentStreams()],
+    plugins: [...(tracing ? [tracing.plugin] : []), echoTraceId, useRequestErrorCodes(), useTokenLifetime(), ...plugins, useEndUnsentStreams()],
     context: async (initial: InitialContext): Promise<GraphQLContext> => {
       const principal = initial.principal !== undefined ? initial.principal : await authenticateRequest(authenticate, authorizationFrom(initial));
-      const traceId = initial.traceId ?? (initial.request ? traceIds.get(initial.request) : undefined) ?? randomUUID().replace(/-/g, '');
+      const traceId =
+        initial.traceId ?? tracing?.traceIdOf(initial) ?? (initial.request ? traceIds.get(initial.request) : undefined) ?? randomUUID().replace(/-/g, '');
       return { ...services, principal, guard: guardFor(principal), traceId };
     },
   });
