@@ -173,12 +173,17 @@ describe('Redis stopped or hung: the insurance limiter answers', () => {
     return outcomes;
   };
 
+  // The bound is the documented one: at most RATE in a calendar minute and RATE + ⌈RATE/6⌉ in any
+  // 60 s. A burst that straddles a minute edge (likelier on a loaded machine, where each answer
+  // can wait for the Redis timeout) may pass one more than RATE; it never passes more than that,
+  // and everything past it is RATE_LIMITED.
   const expectCountedLocally = (outcomes: Awaited<ReturnType<typeof burst>>) => {
     expect(outcomes.slice(0, RATE).map((o) => [o.status, o.code])).toEqual(Array.from({ length: RATE }, () => [200, undefined]));
-    expect(outcomes.slice(RATE).map((o) => [o.status, o.code])).toEqual([
-      [429, 'RATE_LIMITED'],
-      [429, 'RATE_LIMITED'],
-    ]);
+    const rest = outcomes.slice(RATE).map((o) => [o.status, o.code]);
+    const passed = rest.filter(([status]) => status === 200).length;
+    expect(passed).toBeLessThanOrEqual(Math.ceil(RATE / 6));
+    expect(rest.filter(([status]) => status !== 200)).toEqual(Array.from({ length: rest.length - passed }, () => [429, 'RATE_LIMITED']));
+    expect(rest.at(-1)).toEqual([429, 'RATE_LIMITED']);
   };
 
   it('with Redis hung (connections open, no replies) writes are answered and counted by the gateway alone', async () => {
