@@ -7,6 +7,12 @@ import { execFileSync, spawnSync } from 'node:child_process';
 /** command → Debian package that provides it (and what needs it). */
 const TOOLS = [
   { command: 'promtool', pkg: 'prometheus', why: 'alert-rule unit tests (deploy/prometheus/alerts.test.yml)' },
+  { command: 'pgbouncer', pkg: 'pgbouncer', why: 'transaction-pooler tests (test/integration/pgbouncer.test.ts)' },
+  { command: 'chromium', pkg: 'chromium', why: 'the GraphiQL page rendered offline (test/integration/graphiql.test.ts)' },
+  { command: 'curl', pkg: 'curl', why: 'the README and example commands, run as written' },
+  { command: 'openssl', pkg: 'openssl', why: 'TLS certificates for the Redis and SDK TLS tests' },
+  { command: 'redis-cli', pkg: 'redis-tools', why: 'creating the test Redis Cluster' },
+  { command: 'ip', pkg: 'iproute2', why: 'the README test, run in its own network namespace' },
 ];
 
 const has = (command) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
