@@ -30,8 +30,10 @@ import { createSubscriptionLimiter, useSubscriptionLimits } from './server/use-s
 import { attachWebSocket } from './server/websocket.js';
 import { createGatewayYoga } from './server/yoga.js';
 
-/** The package version, reported by /ready. */
-export const VERSION = '0.1.0';
+import { VERSION } from './version.js';
+
+/** The package version (package.json), reported by /health and /ready. */
+export { VERSION };
 
 /** A composed gateway: everything wired, nothing listening until `start()`. */
 export interface App extends AsyncDisposable {
