@@ -14,6 +14,7 @@
 import { Ajv, type ErrorObject, type FuncKeywordDefinition, type ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import { LRUCache } from 'lru-cache';
 import { RE2JS } from 're2js';
 import { GatewayError } from '../errors.js';
 import type { JsonValue } from './types.js';
@@ -177,7 +178,7 @@ function configure<T extends Ajv | Ajv2020>(ajv: T): T {
 
 let ajv2020: Ajv2020 | null = null;
 let ajv07: Ajv | null = null;
-const cache = new Map<string, ValidateFunction>();
+const cache = new LRUCache<string, ValidateFunction>({ max: CACHE_SIZE });
 
 function instanceFor(schema: JsonValue): Ajv | Ajv2020 {
   const declared = typeof schema === 'object' && schema !== null && !Array.isArray(schema) ? schema.$schema : undefined;
@@ -364,11 +365,7 @@ function assertSafeStructure(schema: JsonValue): void {
 function compile(schema: JsonValue): ValidateFunction {
   const text = JSON.stringify(schema);
   const hit = cache.get(text);
-  if (hit) {
-    cache.delete(text);
-    cache.set(text, hit);
-    return hit;
-  }
+  if (hit) return hit;
   if (typeof schema !== 'boolean' && (typeof schema !== 'object' || schema === null || Array.isArray(schema))) {
     throw new Error('a JSON Schema is an object or a boolean');
   }
@@ -384,7 +381,6 @@ function compile(schema: JsonValue): ValidateFunction {
     compileBudgetLeft = Number.POSITIVE_INFINITY;
   }
   cache.set(text, validate);
-  if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value as string);
   return validate;
 }
 
