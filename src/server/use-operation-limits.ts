@@ -1,3 +1,25 @@
+/**
+ * Operation limits (depth, aliases, tokens, cost, root fields, directives) and the introspection
+ * guard, applied while a document is parsed.
+ *
+ * Why not GraphQL Armor (`@escape.tech/graphql-armor-max-depth`, `-max-aliases`, `-max-tokens`,
+ * `-cost-limit`, `-max-directives`; evaluated at 2.3-2.6 for issue 13): each would change the
+ * contract or need an adapter longer than the code it replaces.
+ * - Errors: Armor throws `GraphQLError('Syntax Error: Query depth limit of 15 exceeded, found
+ *   16.')` with no `extensions.code`; the contract (and test/integration/limits.test.ts, the fuzz
+ *   tests) is `BAD_USER_INPUT`, HTTP 400, with `extensions.limit`/`max`/`actual`. Getting that
+ *   back means an `onReject` per plugin that parses Armor's message for the numbers.
+ * - Cost: Armor weighs objects 2, scalars 1 and multiplies by 1.5 per level (a fragment bomb is
+ *   reported as cost 6.8e20, past safe integers); ours is the number of field selections after
+ *   fragment expansion, which is what `maxCost` (5,000) documents.
+ * - Depth: Armor counts every inline fragment and spread as a level unless `flattenFragments`;
+ *   here fragments never add depth (`{ a { ... on Q { a } } }` is 2 deep, Armor says 3).
+ * - Phase: Armor's rules run at validation, after the document is parsed and cached; these
+ *   limits refuse it while parsing, and the token limit is graphql-js's own `maxTokens` parse
+ *   option (Armor's max-tokens proxies the lexer to do the same).
+ * - There is no root-fields limit in Armor.
+ * Measuring stays linear on fragment bombs either way (`measureOperations` memoises fragments).
+ */
 import {
   Kind,
   parse,
