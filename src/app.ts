@@ -32,7 +32,6 @@ import { useRateLimit } from './server/use-rate-limit.js';
 import { createSubscriptionLimiter, useSubscriptionLimits } from './server/use-subscription-limits.js';
 import { attachWebSocket } from './server/websocket.js';
 import { createGatewayYoga } from './server/yoga.js';
-
 import { VERSION } from './version.js';
 
 /** The package version (package.json), reported by /health and /ready. */
