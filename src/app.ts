@@ -21,7 +21,10 @@ import { connectDatabase, type Database } from './db/connect.js';
 import { createGatewaySchema } from './graphql/schema.js';
 import { createHealthHandlers } from './server/health.js';
 import { createHttpServer } from './server/http.js';
-import { createMetrics, useMetrics, type Metrics } from './server/metrics.js';
+import { createMetrics, type Metrics } from './server/metrics.js';
+import { createMetricsEndpoint } from './server/metrics-endpoint.js';
+import { connectMetricsSources } from './server/metrics-sources.js';
+import { useMetrics } from './server/use-metrics.js';
 import { createOfrepHandler } from './server/ofrep.js';
 import { useOperationLimits } from './server/use-operation-limits.js';
 import { usePersistedQueries } from './server/use-persisted-queries.js';
@@ -29,9 +32,10 @@ import { useRateLimit } from './server/use-rate-limit.js';
 import { createSubscriptionLimiter, useSubscriptionLimits } from './server/use-subscription-limits.js';
 import { attachWebSocket } from './server/websocket.js';
 import { createGatewayYoga } from './server/yoga.js';
+import { VERSION } from './version.js';
 
-/** The package version, reported by /ready. */
-export const VERSION = '0.1.0';
+/** The package version (package.json), reported by /health and /ready. */
+export { VERSION };
 
 /** A composed gateway: everything wired, nothing listening until `start()`. */
 export interface App extends AsyncDisposable {
@@ -147,18 +151,6 @@ export async function createApp(config: Readonly<Config>, { logger, tracerProvid
       retentionH: config.clientRetentionH,
     });
 
-    // The health handlers connect feed, bus and store to the metrics; the lag comes from here.
-    metrics.setSources({
-      convergenceLag: async () => {
-        const lag: Record<string, number> = {};
-        for (const namespace of Object.keys(feed.stats().revisions)) {
-          const view = await convergence.get(namespace);
-          lag[namespace] = Math.max(0, ...view.clients.map((client) => client.lag));
-        }
-        return lag;
-      },
-    });
-
     // The commands connection: the mutation rate limit (per subject, across every gateway sharing
     // this Redis) and the persisted-query store. Auto-pipelining makes a mutation's eight window
     // counters one round trip.
@@ -199,7 +191,9 @@ export async function createApp(config: Readonly<Config>, { logger, tracerProvid
       validate,
       logger,
     });
-    const ops = async (req: IncomingMessage, res: ServerResponse) => (await health.handleOpsRequest(req, res)) || (await ofrep(req, res));
+    const serveMetrics = createMetricsEndpoint(metrics);
+    const ops = async (req: IncomingMessage, res: ServerResponse) =>
+      (await health.handleOpsRequest(req, res)) || (await serveMetrics(req, res)) || (await ofrep(req, res));
     const server = createHttpServer({ yoga, ops, maxBodyBytes: config.maxBodyBytes, logger });
     const websocket = attachWebSocket({
       server,
@@ -209,7 +203,7 @@ export async function createApp(config: Readonly<Config>, { logger, tracerProvid
       subscriptionLimiter,
       onConnect: (ctx) => authenticateConnection(auth, ctx.connectionParams, (code, reason) => ctx.extra.socket.close(code, reason)),
     });
-    metrics.setSources({ sharedWs: () => websocket.stats() });
+    connectMetricsSources(metrics, { store, bus, feed, convergence, websocket });
 
     // History retention and forgotten clients: hourly, and once shortly after start.
     const housekeeping = async () => {

@@ -1,3 +1,25 @@
+/**
+ * Operation limits (depth, aliases, tokens, cost, root fields, directives) and the introspection
+ * guard, applied while a document is parsed.
+ *
+ * Why not GraphQL Armor (`@escape.tech/graphql-armor-max-depth`, `-max-aliases`, `-max-tokens`,
+ * `-cost-limit`, `-max-directives`; evaluated at 2.3-2.6 for issue 13): each would change the
+ * contract or need an adapter longer than the code it replaces.
+ * - Errors: Armor throws `GraphQLError('Syntax Error: Query depth limit of 15 exceeded, found
+ *   16.')` with no `extensions.code`; the contract (and test/integration/limits.test.ts, the fuzz
+ *   tests) is `BAD_USER_INPUT`, HTTP 400, with `extensions.limit`/`max`/`actual`. Getting that
+ *   back means an `onReject` per plugin that parses Armor's message for the numbers.
+ * - Cost: Armor weighs objects 2, scalars 1 and multiplies by 1.5 per level (a fragment bomb is
+ *   reported as cost 6.8e20, past safe integers); ours is the number of field selections after
+ *   fragment expansion, which is what `maxCost` (5,000) documents.
+ * - Depth: Armor counts every inline fragment and spread as a level unless `flattenFragments`;
+ *   here fragments never add depth (`{ a { ... on Q { a } } }` is 2 deep, Armor says 3).
+ * - Phase: Armor's rules run at validation, after the document is parsed and cached; these
+ *   limits refuse it while parsing, and the token limit is graphql-js's own `maxTokens` parse
+ *   option (Armor's max-tokens proxies the lexer to do the same).
+ * - There is no root-fields limit in Armor.
+ * Measuring stays linear on fragment bombs either way (`measureOperations` memoises fragments).
+ */
 import {
   Kind,
   parse,
@@ -251,61 +273,4 @@ export function setHttpStatus(error: GatewayError, headers?: Record<string, stri
   // ErrorExtensions is flat on purpose; yoga's `http` extension is internal and stripped from
   // responses, so it is attached here rather than widened in the public type.
   (error.extensions as Record<string, unknown>).http = all ? { status, headers: all } : { status };
-}
-
-export interface RequestBodyLimitOptions {
-  /** Largest request body accepted. @default 4_194_304 (4 MiB) */
-  maxBodyBytes?: number;
-}
-
-function tooLarge(fetchAPI: { Response: typeof Response }, maxBodyBytes: number): Response {
-  return new fetchAPI.Response(
-    JSON.stringify({
-      errors: [{ message: `Request body exceeds ${maxBodyBytes} bytes`, extensions: { code: 'BAD_USER_INPUT', limit: 'body', max: maxBodyBytes } }],
-    }),
-    { status: 413, headers: { 'content-type': 'application/json; charset=utf-8', connection: 'close' } },
-  );
-}
-
-/**
- * Answers 413 (`BAD_USER_INPUT`) to a request whose body is over `maxBodyBytes`: at once from
- * `Content-Length`, or, for a chunked body, as soon as the bytes read pass the limit; it never
- * buffers more than the limit.
- */
-export function useRequestBodyLimit({ maxBodyBytes = 4 * 1_048_576 }: RequestBodyLimitOptions = {}): Plugin {
-  return {
-    onRequestParse({ request, requestParser, setRequestParser, fetchAPI, endResponse }) {
-      if (!request.body || !requestParser) return;
-      const declared = request.headers.get('content-length');
-      if (declared !== null) {
-        if (Number(declared) > maxBodyBytes) endResponse(tooLarge(fetchAPI, maxBodyBytes));
-        // A declared length is enforced by the HTTP layer (a body longer than it is not read).
-        return;
-      }
-      setRequestParser(async (incoming) => {
-        const reader = incoming.body?.getReader();
-        const chunks: Uint8Array[] = [];
-        let size = 0;
-        if (reader) {
-          for (;;) {
-            const { done, value } = await reader.read();
-            if (done) break;
-            size += value.byteLength;
-            if (size > maxBodyBytes) {
-              await reader.cancel().catch(() => {});
-              return tooLarge(fetchAPI, maxBodyBytes);
-            }
-            chunks.push(value);
-          }
-        }
-        const body = new Uint8Array(size);
-        let offset = 0;
-        for (const chunk of chunks) {
-          body.set(chunk, offset);
-          offset += chunk.byteLength;
-        }
-        return requestParser(new fetchAPI.Request(incoming.url, { method: incoming.method, headers: incoming.headers, body }));
-      });
-    },
-  };
 }
