@@ -1,17 +1,11 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { print, type DocumentNode } from 'graphql';
-import type { Operation } from '../client/transport.js';
+import { source, toWebSocketUrl, type Operation, type ResponseError } from '../client/transport.js';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { CliError, EXIT } from './exit-codes.js';
 
-/** A GraphQL error as the gateway sends it. */
-export interface ResponseError {
-  message: string;
-  extensions?: { code?: unknown; [name: string]: unknown };
-}
+export type { ResponseError };
 
 export interface RequestOptions {
   /** Called as the request body is written: bytes sent so far, total bytes. */
@@ -28,16 +22,8 @@ export interface GatewayClient {
   webSocket(options?: { onClosed?: (event: unknown) => void; onConnected?: () => void }): Client;
 }
 
-/** A CLI document (parsed) or one of the SDK's generated operation strings. */
-export type AnyDocument<TData, TVariables> = TypedDocumentNode<TData, TVariables> | Operation<TData, TVariables>;
-
-const printed = new WeakMap<DocumentNode, string>();
-function source(document: AnyDocument<unknown, never>): string {
-  if (!('kind' in document)) return document.toString();
-  let text = printed.get(document);
-  if (text === undefined) printed.set(document, (text = print(document)));
-  return text;
-}
+/** A generated operation (the CLI's or the SDK's): its text with its types attached. */
+export type AnyDocument<TData, TVariables> = Operation<TData, TVariables>;
 
 /** Maps a GraphQL error code to the CLI's exit code. */
 export function exitCodeFor(code: string): number {
@@ -78,11 +64,6 @@ function parseJson<T>(text: string): T | null {
   } catch {
     return null;
   }
-}
-
-/** `http(s)://…` → `ws(s)://…`. */
-export function toWebSocketUrl(url: string): string {
-  return url.replace(/^http(s?):/i, (_, s: string) => `ws${s}:`);
 }
 
 /**

@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { print } from 'graphql';
 import { intOption, stringOption, type Command, type CommandContext } from '../context.js';
 import { CliError, EXIT } from '../exit-codes.js';
 import { errorFromResponse, type ResponseError } from '../gateway-client.js';
@@ -155,4 +154,4 @@ function describe(error: unknown, code: number | null): string {
   return 'connection lost';
 }
 
-const WATCH_QUERY = print(WatchDocument);
+const WATCH_QUERY = WatchDocument.toString();
