@@ -11,15 +11,6 @@ export interface Operation<TData, TVariables> {
   readonly __apiType?: (variables: TVariables) => TData;
 }
 
-/** Codes after which retrying the same request cannot help. */
-export const FATAL_CODES: ReadonlySet<string> = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'HTTP_401', 'HTTP_403', 'BAD_USER_INPUT']);
-
-/** Refusals of the token itself: a token function may hand out a better one next time. */
-export const AUTH_CODES: ReadonlySet<string> = new Set(['UNAUTHENTICATED', 'HTTP_401']);
-
-/** Codes that mean the client's revision is not servable and it must list again. */
-export const RELIST_CODES: ReadonlySet<string> = new Set(['REVISION_COMPACTED', 'REVISION_AHEAD']);
-
 /** The operation's text. */
 export function source(document: Operation<unknown, never>): string {
   return document.toString();
@@ -100,4 +91,15 @@ export function describeNetworkError(error: unknown): { code: string; message: s
     current = (current as { cause?: unknown }).cause;
   }
   return { code: 'NETWORK', message: error instanceof Error ? error.message : String(error) };
+}
+
+/** Any failure as a `ConfigClientError`: GraphQL errors (an array) by their first code, else by its network code. */
+export function toClientError(reason: unknown): ConfigClientError {
+  if (reason instanceof ConfigClientError) return reason;
+  if (Array.isArray(reason)) {
+    const errors = reason as ResponseError[];
+    return new ConfigClientError(errors[0]?.message ?? 'subscription failed', errorCode(errors), errors);
+  }
+  const { code, message } = describeNetworkError(reason);
+  return new ConfigClientError(message, code, [], { cause: reason });
 }
