@@ -1,8 +1,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { source, toWebSocketUrl, type Operation, type ResponseError } from '../client/transport.js';
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
+import type { ConfigClientError } from '../client/errors.js';
+import { source, type Operation, type ResponseError } from '../client/transport.js';
 import { CliError, EXIT } from './exit-codes.js';
 
 export type { ResponseError };
@@ -16,10 +15,10 @@ export interface RequestOptions {
 
 export interface GatewayClient {
   readonly url: string;
+  /** The bearer token, or null (anonymous). */
+  readonly token: string | null;
   /** One GraphQL operation over HTTP POST; rejects with `CliError` carrying the right exit code. */
   request<TData, TVariables>(document: AnyDocument<TData, TVariables>, variables: TVariables, options?: RequestOptions): Promise<TData>;
-  /** A graphql-ws client on the same URL (no automatic retries: callers resume themselves). */
-  webSocket(options?: { onClosed?: (event: unknown) => void; onConnected?: () => void }): Client;
 }
 
 /** A generated operation (the CLI's or the SDK's): its text with its types attached. */
@@ -55,6 +54,13 @@ export function errorFromResponse(errors: readonly ResponseError[]): CliError {
   const current = first?.extensions?.currentVersion;
   if (code === 'VERSION_CONFLICT' && typeof current === 'number' && !/current version/i.test(message)) message += ` (current version: ${current})`;
   return new CliError(message, exitCodeFor(code), code, first?.extensions);
+}
+
+/** A `CliError` for an error of the client library (a watch that ended for good). */
+export function errorFromClient(error: ConfigClientError): CliError {
+  if (error.errors.length > 0) return errorFromResponse(error.errors);
+  const code = error.code === 'HTTP_401' ? 'UNAUTHENTICATED' : error.code === 'HTTP_403' ? 'FORBIDDEN' : error.code;
+  return new CliError(error.message, exitCodeFor(code), code);
 }
 
 /** The parsed body, or null when it is not JSON (a proxy's error page...). */
@@ -141,24 +147,5 @@ export function createGatewayClient({ url, token }: { url: string; token?: strin
     });
   };
 
-  return {
-    url,
-    request,
-    webSocket({ onClosed, onConnected } = {}) {
-      return createClient({
-        url: toWebSocketUrl(url),
-        webSocketImpl: WebSocket,
-        connectionParams: authorization ? { authorization } : {},
-        retryAttempts: 0,
-        lazy: true,
-        // Fail fast when the gateway is gone: the caller backs off and resumes.
-        connectionAckWaitTimeout: 10_000,
-        keepAlive: 10_000,
-        on: {
-          closed: (event) => onClosed?.(event),
-          connected: () => onConnected?.(),
-        },
-      });
-    },
-  };
+  return { url, token: token ?? null, request };
 }

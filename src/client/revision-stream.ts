@@ -17,6 +17,8 @@ export interface Retry {
   verdict: Exclude<Verdict, { action: 'stop' }>;
   /** Failed attempts since the stream was last healthy (data or a pong), this one included. */
   failures: number;
+  /** The backoff before the next attempt. */
+  delayMs: number;
 }
 
 export interface RevisionStreamOptions<TData> extends ConnectionTimings {
@@ -135,13 +137,14 @@ export function createRevisionStream<TData>(options: RevisionStreamOptions<TData
       if (verdict.action === 'stop') return ending.error;
       if (verdict.rotate) urlIndex += 1;
       failures += 1;
+      const delayMs = backoffDelay(failures, urls.length, { initialMs: backoffInitialMs, maxMs: backoffMaxMs }, random);
       try {
-        await options.onRetry?.({ error: ending.error, verdict, failures });
+        await options.onRetry?.({ error: ending.error, verdict, failures, delayMs });
       } catch (caught) {
         return toClientError(caught);
       }
       if (stopping.signal.aborted) return null;
-      await sleep(backoffDelay(failures, urls.length, { initialMs: backoffInitialMs, maxMs: backoffMaxMs }, random), stopping.signal);
+      await sleep(delayMs, stopping.signal);
     }
     return null;
   }
