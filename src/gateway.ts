@@ -17,9 +17,11 @@ export class EntryPointError extends Error {
   /**
    * `CONFIG`: the environment is invalid (ConfigError); `NO_KEY`: no signing key to mint with;
    * `JWKS`: tokens come from an identity provider; `CLAIMS`: the token's claims were refused;
-   * `MIGRATION`: a migration failed; `START`: the gateway could not be built or listen.
+   * `MIGRATION`: a migration failed; `START`: the gateway could not be built or listen;
+   * `NO_SECRET_KEYS`: HOTCONF_SECRET_KEYS is not set; `SECRET_UNREADABLE`: a stored secret
+   * opens with no given key; `ROTATION`: re-encryption failed (nothing was changed).
    */
-  readonly code: 'CONFIG' | 'NO_KEY' | 'JWKS' | 'CLAIMS' | 'MIGRATION' | 'START';
+  readonly code: 'CONFIG' | 'NO_KEY' | 'JWKS' | 'CLAIMS' | 'MIGRATION' | 'START' | 'NO_SECRET_KEYS' | 'SECRET_UNREADABLE' | 'ROTATION';
   constructor(message: string, code: EntryPointError['code'], options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'EntryPointError';
@@ -164,5 +166,48 @@ export async function issueToken({ role, sub, namespaces, secrets = false, expir
     return await mintToken({ secret, sub, role, namespaces, secrets, expiresIn });
   } catch (error) {
     throw new EntryPointError((error as Error).message, 'CLAIMS', { cause: error });
+  }
+}
+
+/**
+ * Re-encrypts every secret value at rest under the first key of HOTCONF_SECRET_KEYS, in one
+ * transaction, after applying migrations. `onProgress` gets the rows done so far and the total.
+ * Rejects with `EntryPointError` (`CONFIG`, `NO_SECRET_KEYS`, `SECRET_UNREADABLE`, `ROTATION`).
+ */
+export async function rotateSecrets({
+  env = process.env,
+  onProgress,
+}: { env?: GatewayEnv; onProgress?: (progress: { done: number; total: number; keyId: string }) => void } = {}): Promise<{
+  done: number;
+  alreadyCurrent: number;
+  keyId: string;
+}> {
+  const config = await configFrom(env);
+  if (config.secretKeys.length === 0) {
+    throw new EntryPointError('HOTCONF_SECRET_KEYS is not set: give the key to encrypt with first, then every key still in use', 'NO_SECRET_KEYS');
+  }
+  const [{ createSecretBox, SecretUnreadableError }, { connectDatabase }, { rotateSecretValues }] = await Promise.all([
+    import('./core/secret-box.js'),
+    import('./db/connect.js'),
+    import('./db/secret-rotation.js'),
+  ]);
+  const box = createSecretBox(config.secretKeys);
+  const database = await connectDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    // Migrations first: rotation needs the encrypted_value columns.
+    await database.migrate();
+    const result = await rotateSecretValues({
+      database,
+      box,
+      onProgress: ({ done, total }) => onProgress?.({ done, total, keyId: box.encryptingKeyId }),
+    });
+    return { done: result.done, alreadyCurrent: result.alreadyCurrent, keyId: result.keyId };
+  } catch (error) {
+    if (error instanceof SecretUnreadableError) {
+      throw new EntryPointError(`rotation stopped, nothing was changed: ${error.message}`, 'SECRET_UNREADABLE', { cause: error });
+    }
+    throw new EntryPointError(`rotation failed, nothing was changed: ${(error as Error).message}`, 'ROTATION', { cause: error });
+  } finally {
+    await database.close();
   }
 }
