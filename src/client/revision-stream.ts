@@ -4,6 +4,14 @@
  * ends act on `close-codes.ts`'s verdict: stop, list again, or back off and retry — on the next
  * URL or the same one. Transport and timers are injected, so the state machine is unit-tested
  * with fakes (test/unit/client-stream.test.ts).
+ *
+ * Why not graphql-ws's own `retryAttempts`/`retryWait`/`shouldRetry` with a `url()` function:
+ * its retry re-sends the first subscribe's payload (the resume point must move with every
+ * applied revision), a `REVISION_*` refusal ends the subscription rather than the socket (so it
+ * needs a list between attempts that graphql-ws cannot make), the SDK must say every attempt
+ * (state and error events, the fallback file after the first round over the URLs), and its
+ * keep-alive timers hold the process open. One loop here does all of it for the SDK and the CLI;
+ * each connection is still plain graphql-ws (connection.ts), with its retries off.
  */
 import { judge, type Ending, type Verdict } from './close-codes.js';
 import { openWatch, type ConnectionTimings, type Watch, type WatchOptions } from './connection.js';

@@ -103,3 +103,51 @@ export function toClientError(reason: unknown): ConfigClientError {
   const { code, message } = describeNetworkError(reason);
   return new ConfigClientError(message, code, [], { cause: reason });
 }
+
+/** The gateway URLs of `createConfigClient`'s options, checked: `url` or `urls`, http(s) or ws(s). */
+export function gatewayUrls(options: { url?: string | undefined; urls?: string | readonly string[] | undefined }): string[] {
+  if (options.url !== undefined && options.urls !== undefined) {
+    throw new TypeError('createConfigClient: give `url` or `urls`, not both');
+  }
+  const given = options.url !== undefined ? [options.url] : typeof options.urls === 'string' ? [options.urls] : [...(options.urls ?? [])];
+  if (given.length === 0) throw new TypeError('createConfigClient: a gateway URL is required (`url` or `urls`)');
+  for (const url of given) {
+    let protocol: string;
+    try {
+      protocol = new URL(url).protocol;
+    } catch {
+      throw new TypeError(`createConfigClient: ${JSON.stringify(url)} is not a URL (expected http(s)://host:port/graphql)`);
+    }
+    if (!['http:', 'https:', 'ws:', 'wss:'].includes(protocol)) {
+      throw new TypeError(`createConfigClient: ${JSON.stringify(url)} is not an http(s) or ws(s) URL`);
+    }
+  }
+  return given;
+}
+
+/**
+ * The token for one connection attempt: the string, or a fresh one from the function, within
+ * `timeoutMs`. A function that fails, hangs or returns nothing is `TOKEN_UNAVAILABLE`.
+ */
+export async function tokenForAttempt(token: string | (() => string | Promise<string>) | undefined, timeoutMs: number): Promise<string | undefined> {
+  if (typeof token !== 'function') return token;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const value = await Promise.race([
+      Promise.resolve().then(token),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new ConfigClientError(`the token function gave no token within ${timeoutMs} ms`, 'TOKEN_UNAVAILABLE')), timeoutMs);
+        timer.unref?.();
+      }),
+    ]);
+    if (typeof value !== 'string' || value === '') throw new ConfigClientError('the token function returned no token', 'TOKEN_UNAVAILABLE');
+    return value;
+  } catch (error) {
+    if (error instanceof ConfigClientError) throw error;
+    throw new ConfigClientError(`the token function failed: ${error instanceof Error ? error.message : String(error)}`, 'TOKEN_UNAVAILABLE', [], {
+      cause: error,
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+}
