@@ -8,6 +8,7 @@ import { errorFromClient } from '../gateway-client.js';
 import type { CliWatchSubscription } from '../generated/operations.js';
 import { NamespacesDocument, WatchDocument, type ChangeResult } from '../operations.js';
 import { compact, when } from '../output.js';
+import { createTailCursor } from '../tail-cursor.js';
 
 function line(change: ChangeResult): string {
   const value = change.op === 'DELETE' ? '' : change.redacted ? '[redacted]' : compact(change.value, 80);
@@ -49,15 +50,12 @@ export const watch: Command = {
     const maxCount = intOption(context.values, 'count', 1);
     const { output, signal } = context;
     const client = context.client();
-    let since = intOption(context.values, 'since') ?? (await currentRevision(context, namespace));
-    // Keys already printed at revision `since`: a batch shares one revision, and a disconnect in
-    // the middle of one must resume inside it without printing its first keys twice.
-    let printedAtSince = new Set<string>();
+    const cursor = createTailCursor(intOption(context.values, 'since') ?? (await currentRevision(context, namespace)));
     let printed = 0;
     let failures = 0;
     let connected = false;
     let relist = false;
-    output.err(`watching ${namespace}${prefix ? ` under ${prefix}` : ''} from revision ${since} (Ctrl-C to stop)\n`);
+    output.err(`watching ${namespace}${prefix ? ` under ${prefix}` : ''} from revision ${cursor.since} (Ctrl-C to stop)\n`);
     if (signal.aborted) return EXIT.OK;
 
     const stream = createRevisionStream<CliWatchSubscription>({
@@ -66,7 +64,7 @@ export const watch: Command = {
       token: async () => client.token ?? undefined,
       refreshableToken: false,
       query: WatchDocument.toString(),
-      variables: () => ({ namespace, prefix, keys, sinceRevision: printedAtSince.size > 0 ? since - 1 : since }),
+      variables: () => ({ namespace, prefix, keys, sinceRevision: cursor.resumeFrom() }),
       ackTimeoutMs: 10_000, // 10 s
       keepAliveMs: 10_000, // 10 s
       pongTimeoutMs: 5_000, // 5 s
@@ -76,22 +74,16 @@ export const watch: Command = {
       beforeWatch: async () => {
         connected = false;
         if (!relist) return;
-        since = await currentRevision(context, namespace);
-        printedAtSince = new Set();
+        cursor.restart(await currentRevision(context, namespace));
         relist = false;
       },
       onConnected: () => {
         connected = true;
-        if (failures > 0) output.err(`reconnected; resuming after revision ${since}\n`);
+        if (failures > 0) output.err(`reconnected; resuming after revision ${cursor.since}\n`);
         failures = 0;
       },
       onData: ({ configChanged: change }) => {
-        if (change.revision < since || (change.revision === since && printedAtSince.has(change.key))) return null;
-        if (change.revision > since) {
-          since = change.revision;
-          printedAtSince = new Set();
-        }
-        printedAtSince.add(change.key);
+        if (!cursor.accept(change)) return null;
         output.out(context.json ? `${JSON.stringify(change)}\n` : line(change));
         printed += 1;
         if (maxCount !== undefined && printed >= maxCount) stream.stop();
@@ -99,7 +91,7 @@ export const watch: Command = {
       },
       onRetry: ({ error, verdict, delayMs }) => {
         if (verdict.action === 'relist') {
-          output.err(`revision ${since} cannot be resumed (${error?.code}): continuing from the current revision\n`);
+          output.err(`revision ${cursor.since} cannot be resumed (${error?.code}): continuing from the current revision\n`);
           relist = true;
           return;
         }
