@@ -30,6 +30,20 @@ import { createSubscriptionLimiter, useSubscriptionLimits } from './server/use-s
 import { attachWebSocket } from './server/websocket.js';
 import { createGatewayYoga } from './server/yoga.js';
 
+// The gateway's entry points as functions (what `node dist/main.js` and `hotconf serve`/`migrate`/
+// `token`/`secrets rotate` run), for embedding and scripts.
+export {
+  EntryPointError,
+  issueToken,
+  migrate,
+  rotateSecrets,
+  startGateway,
+  type GatewayEnv,
+  type IssueTokenOptions,
+  type StartGatewayOptions,
+  type StartedGateway,
+} from './gateway.js';
+
 /** The package version, reported by /ready. */
 export const VERSION = '0.1.0';
 
