@@ -37,6 +37,20 @@ import { VERSION } from './version.js';
 /** The package version (package.json), reported by /health and /ready. */
 export { VERSION };
 
+// The gateway's entry points as functions (what `node dist/main.js` and `hotconf serve`/`migrate`/
+// `token`/`secrets rotate` run), for embedding and scripts.
+export {
+  EntryPointError,
+  issueToken,
+  migrate,
+  rotateSecrets,
+  startGateway,
+  type GatewayEnv,
+  type IssueTokenOptions,
+  type StartGatewayOptions,
+  type StartedGateway,
+} from './gateway.js';
+
 /** A composed gateway: everything wired, nothing listening until `start()`. */
 export interface App extends AsyncDisposable {
   readonly server: Server;
