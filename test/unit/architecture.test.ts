@@ -141,7 +141,8 @@ const RULES: readonly Rule[] = [
   {
     name: 'cli: transport only through the client library',
     layer: under('src/cli'),
-    mayImportPackage: (name) => !TRANSPORT.includes(name),
+    // No graphql either: the CLI's documents are generated (codegen), never parsed at run time.
+    mayImportPackage: (name) => name !== 'graphql' && !TRANSPORT.includes(name),
   },
 ];
 
@@ -160,22 +161,13 @@ const KNOWN_VIOLATIONS: readonly string[] = [
   'client: nothing from the gateway | src/client/config-client.ts -> src/core/flags.ts',
   'client: nothing from the gateway | src/client/index.ts -> src/core/flags.ts',
   'client: nothing from the gateway | src/client/openfeature.ts -> src/core/flags.ts',
+  'client: nothing from the gateway | src/client/types.ts -> src/core/flags.ts',
   // The CLI reaches into the gateway and has its own transport (issue 13: "the CLI duplicates
   // the SDK"). Go when every command uses the client library and serve/migrate/token call
   // exported functions (the entry points: ENTRY_POINTS).
-  'cli: only the client library and the entry points | src/cli/commands/admin.ts -> src/auth/tokens.ts',
-  'cli: only the client library and the entry points | src/cli/commands/admin.ts -> src/config.ts',
-  'cli: only the client library and the entry points | src/cli/commands/admin.ts -> src/db/connect.ts',
-  'cli: only the client library and the entry points | src/cli/commands/admin.ts -> src/main.ts',
   'cli: only the client library and the entry points | src/cli/commands/flags.ts -> src/core/flags.ts',
-  'cli: only the client library and the entry points | src/cli/commands/secrets.ts -> src/config.ts',
-  'cli: only the client library and the entry points | src/cli/commands/secrets.ts -> src/core/secret-box.ts',
-  'cli: only the client library and the entry points | src/cli/commands/secrets.ts -> src/db/connect.ts',
-  'cli: only the client library and the entry points | src/cli/commands/secrets.ts -> src/db/secret-rotation.ts',
-  'cli: transport only through the client library | src/cli/gateway-client.ts -> graphql-ws',
   'cli: transport only through the client library | src/cli/gateway-client.ts -> node:http',
   'cli: transport only through the client library | src/cli/gateway-client.ts -> node:https',
-  'cli: transport only through the client library | src/cli/gateway-client.ts -> ws',
 ];
 
 function violations(graph: Map<string, Edge[]>): Set<string> {
