@@ -5,7 +5,7 @@ import type { ChangeBus, ChangeFeed, ChangeMessage, ConfigStore, DeliveredChange
 import { GatewayError, badInput, toGatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { toBatch, type Batch, type PendingRevision } from './feed/batch.js';
-import { createCoalescer } from './feed/coalesce.js';
+import { createCoalescer } from '../core/coalesce.js';
 import { createRevisionChecker, type FollowedNamespace } from './feed/follower.js';
 import { createRepairer, type RepairTarget } from './feed/repairer.js';
 import { replayInto } from './feed/replay.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createCoalescer } from '../../src/bus/feed/coalesce.js';
+import { createCoalescer } from '../../src/core/coalesce.js';
 
 const deferred = <T>() => {
   let resolve!: (value: T) => void;
