@@ -254,6 +254,9 @@ export function createWatchCache({
     );
     const [ok, at] = await Promise.all([built, revision]);
     if (!ok) return null;
+    // Ahead of the database: a write raced the check (fine, but unproven here) or the database
+    // went back in time (a restored backup): either way only Postgres knows.
+    if (view.revision > at) return null;
     return (await reach(view, at)) ? view : null;
   };
 

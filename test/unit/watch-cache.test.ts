@@ -148,3 +148,23 @@ describe('watch cache', () => {
     cache.close();
   });
 });
+
+describe('watch cache, database behind it', () => {
+  it('reads Postgres when the cache is ahead of the database (a restored backup)', async () => {
+    const entries = [entry('a', 1, 1)];
+    let head = 5;
+    const store = {
+      revisions: async (names: readonly string[]) => new Map(names.map((name) => [name, head])),
+      snapshot: async (namespace: string) => ({ namespace, revision: 5, entries }),
+      get: async () => entry('a', 99, 3),
+    } as unknown as ConfigStore;
+    const feed = { watch: async () => createWatchQueue<DeliveredChange>({ maxQueued: 10, lowWater: 1 }).iterator } as unknown as ChangeFeed;
+    const sources: string[] = [];
+    const cache = createWatchCache({ store, feed, validate: { namespace() {}, key() {}, prefix() {} }, onRead: (source) => sources.push(source) });
+    expect(await cache.get('ns', 'a')).toMatchObject({ value: 1 });
+    head = 3;
+    expect(await cache.get('ns', 'a')).toMatchObject({ value: 99 });
+    expect(sources).toEqual(['cache', 'store']);
+    cache.close();
+  });
+});
