@@ -1,71 +1,18 @@
-import type { Tracer } from '@opentelemetry/api';
 import { fromChangeMessage } from '../core/change-message.js';
 import { busOrigin, localOrigin, startDelivery, type DeliveryOrigin } from '../core/tracing.js';
-import type { ChangeBus, ChangeFeed, ChangeMessage, ConfigStore, DeliveredChange, FeedStats, WatchOptions, WriteResult } from '../core/types.js';
+import type { ChangeFeed, ChangeMessage, ConfigStore, FeedStats, WatchOptions, WriteResult } from '../core/types.js';
 import { GatewayError, badInput, toGatewayError } from '../errors.js';
-import type { Logger } from '../logger.js';
 import { toBatch, type Batch, type PendingRevision } from './feed/batch.js';
-import { createCoalescer } from '../core/coalesce.js';
 import { createRevisionChecker, type FollowedNamespace } from './feed/follower.js';
 import { createRepairer, type RepairTarget } from './feed/repairer.js';
-import { replayInto } from './feed/replay.js';
+import { createReplayReader, replayInto } from './feed/replay.js';
 import { createSequencer, type RepairReason, type RevisionSequencer } from './feed/sequencer.js';
 import { backoffMs, bounded } from './feed/step.js';
-import { createWatcher, type Watcher } from './feed/watcher.js';
+import { createWatcher, matcherOf, type Watcher } from './feed/watcher.js';
+import type { ChangeFeedOptions } from './feed/options.js';
 
 export type { RepairReason } from './feed/sequencer.js';
-
-/** Options of the change feed. */
-export interface ChangeFeedOptions {
-  store: ConfigStore;
-  bus: ChangeBus;
-  /** How often watched namespaces' revisions are compared with Postgres. @default 2_000 (2 s) */
-  repairIntervalMs?: number;
-  /**
-   * How long the periodic check waits for a change it found missing to arrive over the bus
-   * before it reads history. @default 100 (100 ms)
-   */
-  periodicGraceMs?: number;
-  /** Revisions read from history per query (repair and resume replay). @default 500 */
-  pageSize?: number;
-  /**
-   * Longest one database step of the feed may take (the periodic revision check, a history page
-   * of a repair, a read of omitted values) before it counts as failed; the step is then retried
-   * with backoff, so a slow or hung query never holds up a namespace or the next check.
-   * @default Math.max(500, repairIntervalMs)
-   */
-  stepTimeoutMs?: number;
-  /**
-   * Longest the first read of a namespace's revision may take when it starts being followed.
-   * Every subscriber arriving meanwhile waits on this one read and fails with it, so it is not
-   * bounded like a background step (which is simply retried): a burst of subscribes on a loaded
-   * machine must not fail them all. @default Math.max(5_000, stepTimeoutMs) (5 s)
-   */
-  startTimeoutMs?: number;
-  /**
-   * Changes one subscriber may have queued but not consumed. A subscriber beyond it is ended with
-   * `SERVICE_UNAVAILABLE` (it resumes with `sinceRevision`) so it cannot hold up anyone else.
-   * @default 10_000
-   */
-  maxQueuedChanges?: number;
-  /** Out-of-order revisions held per namespace while a gap is repaired. @default 10_000 */
-  maxPendingRevisions?: number;
-  /** How long a namespace nobody watches keeps its bus subscription. @default 10_000 (10 s) */
-  idleUnsubscribeMs?: number;
-  logger?: Pick<Logger, 'warn' | 'info' | 'debug' | 'error'>;
-  /** Called after each repair that delivered history, with the number of revisions it delivered. */
-  onRepair?: (reason: RepairReason, revisions: number) => void;
-  /**
-   * Called once per change delivered to a watched namespace (not per subscription), e.g. to
-   * observe propagation delay from `changedAt`.
-   */
-  onDeliver?: (change: DeliveredChange) => void;
-  /**
-   * Traces each revision handed to this feed's watchers, as a child of its writer's publish (bus)
-   * or request (local), or of a repair (history): docs/TRACING.md. @default undefined (off)
-   */
-  tracer?: Tracer;
-}
+export type { ChangeFeedOptions } from './feed/options.js';
 
 /** One followed namespace: its sequencer, its watchers, its bus subscription and its backoff. */
 interface NamespaceState extends FollowedNamespace, RepairTarget {
@@ -126,19 +73,7 @@ export function createChangeFeed({
 
   const following = (ns: NamespaceState) => !closed && namespaces.get(ns.name) === ns;
 
-  /*
-   * History pages of resume replays, shared by subscribers asking for the same page at once: a
-   * burst of subscribers resuming from one revision (a fleet reconnecting) costs the database one
-   * read or two, not one per subscriber — one each exhausted the pool and failed them.
-   */
-  type PageRequest = { namespace: string; since: number; keys: string[] | null; prefix: string | null; limit: number };
-  const pages = createCoalescer(
-    ({ namespace, since, keys, prefix, limit }: PageRequest) => store.changes(namespace, since, { keys, prefix, limit }),
-    ({ namespace, since, keys, prefix, limit }) => JSON.stringify([namespace, since, keys, prefix, limit]),
-  );
-  const replayStore: Pick<ConfigStore, 'changes'> = {
-    changes: (namespace, since, { keys, prefix, limit }) => pages.get({ namespace, since, keys: keys ? [...keys] : null, prefix: prefix ?? null, limit }),
-  };
+  const replayStore = createReplayReader(store);
 
   const repairer = createRepairer({
     store,
@@ -400,12 +335,7 @@ export function createChangeFeed({
       if (sinceRevision !== undefined && sinceRevision !== null && (!Number.isSafeInteger(sinceRevision) || sinceRevision < 0)) {
         throw badInput('sinceRevision must be a non-negative integer', { field: 'sinceRevision' });
       }
-      const keySet = keys && keys.length > 0 ? new Set(keys) : null;
-      const keyPrefix = prefix ? prefix : null;
-      const match =
-        keySet === null && keyPrefix === null
-          ? null
-          : (key: string) => (keySet !== null && keySet.has(key)) || (keyPrefix !== null && key.startsWith(keyPrefix));
+      const { match, filter } = matcherOf(keys, prefix);
 
       const ns = ensureNamespace(namespace);
       try {
@@ -423,7 +353,6 @@ export function createChangeFeed({
       // Buffer live changes from now on, then read history: the buffer starts at or before the
       // revision the first page sees, so replay + buffer covers every revision after `since`.
       const watcher = addWatcher(ns, match, since, true);
-      const filter = { keys: keySet ? [...keySet] : null, prefix: keyPrefix };
       await replayInto(watcher, { store: replayStore, namespace, since, filter, pageSize: replayPageSize });
       return watcher.iterator;
     },

@@ -1,4 +1,5 @@
 import type { ConfigStore, KeyFilter } from '../../core/types.js';
+import { createCoalescer } from '../../core/coalesce.js';
 import { toGatewayError } from '../../errors.js';
 import type { Watcher } from './watcher.js';
 
@@ -48,4 +49,22 @@ export async function replayInto(watcher: Watcher, { store, namespace, since, fi
       watcher.fail(toGatewayError(error));
     }
   })();
+}
+
+/**
+ * The store's history reads for resume replays, shared by subscribers asking for the same page at
+ * once: a burst of subscribers resuming from one revision (a fleet reconnecting) costs the
+ * database one read or two, not one per subscriber (one each exhausted the session pool and
+ * failed them with SERVICE_UNAVAILABLE). A read is shared only by requests that arrived before it
+ * started, so each replay still starts no earlier than its watcher's buffer.
+ */
+export function createReplayReader(store: Pick<ConfigStore, 'changes'>): Pick<ConfigStore, 'changes'> {
+  type PageRequest = { namespace: string; since: number; keys: string[] | null; prefix: string | null; limit: number };
+  const pages = createCoalescer(
+    ({ namespace, since, keys, prefix, limit }: PageRequest) => store.changes(namespace, since, { keys, prefix, limit }),
+    ({ namespace, since, keys, prefix, limit }) => JSON.stringify([namespace, since, keys, prefix, limit]),
+  );
+  return {
+    changes: (namespace, since, { keys, prefix, limit }) => pages.get({ namespace, since, keys: keys ? [...keys] : null, prefix: prefix ?? null, limit }),
+  };
 }

@@ -135,3 +135,20 @@ export function createWatcher({ namespace, match, cursor: start, replaying, maxQ
     },
   };
 }
+
+/**
+ * A subscription's key filter: a key matches when in `keys` or under `prefix` (a union); null
+ * when neither is given (every key). `filter` is the same for history queries.
+ */
+export function matcherOf(
+  keys: readonly string[] | null | undefined,
+  prefix: string | null | undefined,
+): { match: ((key: string) => boolean) | null; filter: { keys: string[] | null; prefix: string | null } } {
+  const keySet = keys && keys.length > 0 ? new Set(keys) : null;
+  const keyPrefix = prefix ? prefix : null;
+  const match =
+    keySet === null && keyPrefix === null
+      ? null
+      : (key: string) => (keySet !== null && keySet.has(key)) || (keyPrefix !== null && key.startsWith(keyPrefix));
+  return { match, filter: { keys: keySet ? [...keySet] : null, prefix: keyPrefix } };
+}
