@@ -308,7 +308,7 @@ export function createChangeFeed({
 
   // ---------------------------------------------------------------- subscriptions
 
-  const addWatcher = (ns: NamespaceState, match: ((key: string) => boolean) | null, cursor: number, replaying: boolean): Watcher => {
+  const addWatcher = (ns: NamespaceState, match: ((key: string) => boolean) | null, cursor: number, replaying: boolean, counted: boolean): Watcher => {
     const watcher: Watcher = createWatcher({
       namespace: ns.name,
       match,
@@ -318,20 +318,20 @@ export function createChangeFeed({
       replayLowWater,
       onEnd: () => {
         if (ns.watchers.delete(watcher)) {
-          subscribers--;
+          if (counted) subscribers--;
           releaseIfIdle(ns);
         }
       },
     });
     ns.watchers.add(watcher);
-    subscribers++;
+    if (counted) subscribers++;
     return watcher;
   };
 
   return {
     async watch(namespace, options: WatchOptions) {
       if (closed) throw new GatewayError('SERVICE_UNAVAILABLE', 'the gateway is shutting down');
-      const { keys, prefix, sinceRevision } = options;
+      const { keys, prefix, sinceRevision, internal = false } = options;
       if (sinceRevision !== undefined && sinceRevision !== null && (!Number.isSafeInteger(sinceRevision) || sinceRevision < 0)) {
         throw badInput('sinceRevision must be a non-negative integer', { field: 'sinceRevision' });
       }
@@ -348,11 +348,11 @@ export function createChangeFeed({
 
       const since = sinceRevision ?? null;
       const delivered = ns.sequencer.delivered;
-      if (since === null || since === delivered) return addWatcher(ns, match, delivered, false).iterator;
+      if (since === null || since === delivered) return addWatcher(ns, match, delivered, false, !internal).iterator;
 
       // Buffer live changes from now on, then read history: the buffer starts at or before the
       // revision the first page sees, so replay + buffer covers every revision after `since`.
-      const watcher = addWatcher(ns, match, since, true);
+      const watcher = addWatcher(ns, match, since, true, !internal);
       await replayInto(watcher, { store: replayStore, namespace, since, filter, pageSize: replayPageSize });
       return watcher.iterator;
     },

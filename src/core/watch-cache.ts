@@ -199,7 +199,7 @@ export function createWatchCache({
     view.ready = (async () => {
       try {
         // Watch first, then read: every revision after the snapshot comes through the watch.
-        const source = await feed.watch(namespace, {});
+        const source = await feed.watch(namespace, { internal: true });
         view.source = source;
         if (view.dropped) {
           void source.return?.();
