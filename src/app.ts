@@ -14,6 +14,8 @@ import { createConfigService } from './core/config-service.js';
 import { createConvergence } from './core/convergence.js';
 import type { ChangeBus, ChangeFeed, ConfigStore } from './core/types.js';
 import { createValidator } from './core/validation.js';
+import { countStoreCalls } from './core/counted-store.js';
+import { createWatchCache } from './core/watch-cache.js';
 import { createSecretBox } from './core/secret-box.js';
 import { createClientReportStore } from './db/client-reports.js';
 import { createConfigStore } from './db/config-store.js';
@@ -125,8 +127,8 @@ export async function createApp(config: Readonly<Config>, { logger, tracerProvid
     }
     const validate = createValidator({ maxValueBytes: config.maxValueBytes, maxBatchSize: config.maxBatchSize });
     const secretBox = config.secretKeys.length > 0 ? createSecretBox(config.secretKeys) : null;
-    const store = createConfigStore({ database, validator: validate, secretBox });
     const metrics = createMetrics();
+    const store = countStoreCalls(createConfigStore({ database, validator: validate, secretBox }), (method) => metrics.storeCalls.inc({ method }));
     // Every Redis connection (bus publisher and subscriber, rate limiter) comes from one factory:
     // one URL, the same credentials and TLS, standalone or Cluster, trouble logged once per cause.
     const redis = config.redisUrl ? createRedisClientFactory({ redisUrl: config.redisUrl, cluster: config.redisCluster, logger }) : null;
@@ -145,6 +147,11 @@ export async function createApp(config: Readonly<Config>, { logger, tracerProvid
       tracer,
     });
     disposers.push(() => feed.close());
+    // Reads from memory where provably current (DESIGN.md "Propagation" 5); writes and everything
+    // else go to the store itself.
+    const cache = createWatchCache({ store, feed, validate, logger, onRead: (source) => metrics.reads.inc({ source }) });
+    disposers.push(() => cache.close());
+    const reads: ConfigStore = { ...store, get: cache.get, snapshot: cache.snapshot };
     const auth = createAuthenticator({ jwtSecret: config.jwtSecret, jwksUrl: config.jwksUrl, dataDir: config.dataDir, logger });
     disposers.push(() => auth.close());
     const service = createConfigService({
@@ -182,7 +189,7 @@ export async function createApp(config: Readonly<Config>, { logger, tracerProvid
     });
     const yoga = createGatewayYoga({
       schema: createGatewaySchema(),
-      services: { store, service, feed, convergence, logger, validate },
+      services: { store: reads, service, feed, convergence, logger, validate },
       authenticate: (authorization) => auth.authenticate(authorization),
       guardFor: (principal) => createGuard(principal, { required: auth.required }),
       logger,
@@ -199,7 +206,7 @@ export async function createApp(config: Readonly<Config>, { logger, tracerProvid
 
     const health = createHealthHandlers({ store, bus, feed, metrics, version: VERSION, startedAt: new Date() });
     const ofrep = createOfrepHandler({
-      store,
+      store: reads,
       authenticate: (authorization) => auth.authenticate(authorization),
       guardFor: (principal) => createGuard(principal, { required: auth.required }),
       validate,

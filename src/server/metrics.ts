@@ -63,6 +63,10 @@ export interface Metrics {
   readonly redisUp: Gauge;
   readonly postgresUp: Gauge;
   readonly publishFailures: Counter;
+  /** Reads (`config`, `configs`, `configDrift`, flag evaluation, OFREP) by where they were answered: `cache` or `store`. */
+  readonly reads: Counter<'source'>;
+  /** Calls of the store (each one statement or one transaction on Postgres), by method. */
+  readonly storeCalls: Counter<'method'>;
   /** Connect the gauges to live state; later calls add to / replace earlier sources. */
   setSources(sources: MetricsSources): void;
   /** Count one committed write (call once per `WriteResult`). */
@@ -107,6 +111,8 @@ export const METRIC_NAMES = [
   'hotconf_db_pool_max',
   'hotconf_db_pool_connections',
   'hotconf_db_pool_waiting',
+  'hotconf_reads_total',
+  'hotconf_store_calls_total',
 ] as const;
 
 /** Timeout helper that never leaves a timer behind. */
@@ -226,6 +232,19 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
     },
   });
 
+  const reads = new Counter({
+    name: 'hotconf_reads_total',
+    help: 'Reads (config, configs, configDrift, flag evaluation, OFREP) by where they were answered: cache (memory) or store (Postgres)',
+    labelNames: ['source'] as const,
+    registers: [registry],
+  });
+  for (const source of ['cache', 'store'] as const) reads.inc({ source }, 0);
+  const storeCalls = new Counter({
+    name: 'hotconf_store_calls_total',
+    help: 'Calls of the config store (each one statement or one transaction on Postgres), by method',
+    labelNames: ['method'] as const,
+    registers: [registry],
+  });
   // Incremented by the change feed as it repairs (`gapRepairs.inc({ reason }, count)`).
   const gapRepairs = new Counter({
     name: 'hotconf_gap_repairs_total',
@@ -324,6 +343,8 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
     redisUp,
     postgresUp,
     publishFailures,
+    reads,
+    storeCalls,
     sharedWsStats: () => {
       const shared = sources.sharedWs?.();
       return { sharedExecutions: shared?.sharedExecutions ?? 0, sharedSubscriptions: shared?.sharedSubscriptions ?? 0 };
