@@ -1,6 +1,16 @@
 import { and, asc, desc, eq, gt, gte, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import { GatewayError } from '../errors.js';
-import { assertValidSchema, assertValueMatches } from '../core/json-schema.js';
+import {
+  checkWriteInput,
+  planWrite,
+  readsOf,
+  stampResult,
+  targetKey,
+  type CurrentEntry,
+  type PlannedRow,
+  type RollbackTarget,
+  type WriteState,
+} from '../core/write-plan.js';
 import type {
   Change,
   ChangePage,
@@ -246,223 +256,74 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
   const entryOf = (row: EntryRow) => toEntry(row, secretBox);
   const changeOf = (row: HistoryRow) => toChange(row, secretBox);
 
-  function checkWrite(namespace: string, ops: readonly WriteOp[]): void {
-    validator.namespace(namespace);
-    validator.batchSize(ops.length);
-    const seen = new Set<string>();
-    ops.forEach((op, index) => {
-      const at = (field: string) => (ops.length === 1 ? field : `inputs.${index}.${field}`);
-      validator.key(op.key, at('key'));
-      if (seen.has(op.key)) {
-        throw new GatewayError('BAD_USER_INPUT', `Key ${op.key} appears more than once in one batch`, {
-          field: at('key'),
-          key: op.key,
-        });
-      }
-      seen.add(op.key);
-      if (op.expectedVersion !== undefined && op.expectedVersion !== null) {
-        validator.version(op.expectedVersion, { field: at('expectedVersion'), min: 0 });
-      }
-      if (op.kind === 'set') {
-        validator.value(op.value, at('value'));
-        if (typeof op.description === 'string') validator.text(op.description, at('description'));
-        if (op.schema !== undefined && op.schema !== null) {
-          validator.value(op.schema, at('schema'));
-          assertValidSchema(op.schema, at('schema'));
-        }
-      } else if (op.kind === 'rollback') {
-        validator.version(op.toVersion, { field: at('toVersion'), min: 1 });
-      }
-    });
-  }
+  const rules = { validator, validateValue };
+
+  const toCurrent = (row: CurrentRow): CurrentEntry => ({
+    key: row.key,
+    version: row.version,
+    deleted: row.deleted,
+    description: row.description,
+    secret: row.secret,
+    schema: parseJson(row.schema),
+  });
+
+  const toTarget = (namespace: string, row: TargetRow): RollbackTarget => ({
+    key: row.key,
+    version: row.version,
+    op: row.op === 'DELETE' ? 'DELETE' : 'SET',
+    hasValue: row.value !== null || row.encrypted_value !== null,
+    value: row.op === 'DELETE' ? null : (decodeValue(secretBox, namespace, row.key, parseJson(row.value), row.encrypted_value) as JsonValue | SecretUnreadableError | null),
+    secret: row.secret,
+    description: row.description,
+    schema: parseJson(row.schema),
+  });
+
+  /** A planned row as `APPLY_WRITE_SQL` takes it: a secret value encrypted once, for its entry and history row alike. */
+  const toApplied = (namespace: string, row: PlannedRow): AppliedRow => {
+    const encrypted = row.secret && secretBox && row.value !== null ? secretBox.seal(JSON.stringify(row.value), secretContext(namespace, row.key)) : null;
+    return {
+      key: row.key,
+      op: row.op,
+      version: row.version,
+      value: encrypted === null ? row.value : null,
+      encrypted,
+      deleted: row.deleted,
+      description: row.description,
+      secret: row.secret,
+      schema: row.schema,
+    };
+  };
 
   async function write(namespace: string, ops: readonly WriteOp[], meta: WriteMeta, options: WriteOptions = {}): Promise<WriteResult> {
-    checkWrite(namespace, ops);
-    if (meta.reason !== null) validator.text(meta.reason, 'reason');
-    if (meta.actor !== null) validator.text(meta.actor, 'actor');
-    // Unset: a trusted in-process caller (CLI tools, tests); the GraphQL layer always sets it.
-    const mayRevealSecrets = meta.canReadSecrets;
+    checkWriteInput(validator, namespace, ops, meta);
+    const reads = readsOf(ops);
     // Replaced by the database's commit-time stamp once the transaction is done.
-    let changedAt = now?.() ?? new Date();
-    const keys = ops.map((op) => op.key);
-    const rollbacks = ops.filter((op): op is Extract<WriteOp, { kind: 'rollback' }> => op.kind === 'rollback');
+    const placeholder = now?.() ?? new Date();
 
-    const { result, stamped } = await database.transaction(async (tx) => {
+    const { plan, stamped } = await database.transaction(async (tx) => {
       // Issued together: they are pipelined on the transaction's connection, in order, so the
       // entry reads run (each with a fresh read-committed snapshot) after the namespace row lock
       // is held. Never merge them into one statement: its snapshot would predate the lock wait.
       const [, bumped, current, targets] = await Promise.all([
         tx.query(WRITE_PATH_SQL, ['api']),
         tx.query<{ revision: string | number; require_reason: boolean }>(BUMP_REVISION_SQL, [namespace]),
-        tx.query<CurrentRow>(CURRENT_ENTRIES_SQL, [namespace, JSON.stringify(keys)]),
-        rollbacks.length === 0
-          ? Promise.resolve([] as TargetRow[])
-          : tx.query<TargetRow>(ROLLBACK_TARGETS_SQL, [
-              namespace,
-              JSON.stringify(rollbacks.map((op) => ({ key: op.key, version: op.toVersion }))),
-            ]),
+        tx.query<CurrentRow>(CURRENT_ENTRIES_SQL, [namespace, JSON.stringify(reads.keys)]),
+        reads.targets.length === 0 ? Promise.resolve([] as TargetRow[]) : tx.query<TargetRow>(ROLLBACK_TARGETS_SQL, [namespace, JSON.stringify(reads.targets)]),
       ]);
-      const revision = Number(bumped[0]!.revision);
-      const { expectedRevision } = options;
-      if (expectedRevision !== undefined && expectedRevision !== null && expectedRevision !== revision - 1) {
-        throw new GatewayError(
-          'VERSION_CONFLICT',
-          `Revision conflict on namespace ${namespace}: expected revision ${expectedRevision}, current revision is ${revision - 1}`,
-          { currentRevision: revision - 1, expectedRevision },
-        );
-      }
-      if (bumped[0]!.require_reason && !meta.reason?.trim()) {
-        throw new GatewayError('BAD_USER_INPUT', `REASON_REQUIRED: namespace ${namespace} requires a reason for every change`, {
-          field: 'reason',
-          rule: 'REASON_REQUIRED',
-        });
-      }
-      const byKey = new Map(current.map((row) => [row.key, row]));
-      const targetByKey = new Map(targets.map((row) => [`${row.key}\u0000${row.version}`, row]));
-
-      const rows: AppliedRow[] = [];
-      const changes: Change[] = [];
-      const written: Entry[] = [];
-
-      for (const op of ops) {
-        const row = byKey.get(op.key);
-        const live = row !== undefined && !row.deleted;
-        const currentVersion = live ? row.version : 0;
-        if (op.expectedVersion !== undefined && op.expectedVersion !== null && op.expectedVersion !== currentVersion) {
-          throw new GatewayError(
-            'VERSION_CONFLICT',
-            `Version conflict on ${op.key}: expected version ${op.expectedVersion}, current version is ${currentVersion}`,
-            { key: op.key, currentVersion, expectedVersion: op.expectedVersion },
-          );
-        }
-        // A re-create continues after the tombstone's version; versions are never reused.
-        const version = (row?.version ?? 0) + 1;
-        let value: JsonValue | null;
-        let description: string | null;
-        let secret: boolean;
-        let schema: JsonValue | null;
-        if (op.kind === 'delete') {
-          if (!live) {
-            throw new GatewayError('NOT_FOUND', `Config ${op.key} does not exist in namespace ${namespace}`, { key: op.key });
-          }
-          value = null;
-          description = row.description;
-          secret = row.secret;
-          schema = parseJson(row.schema);
-        } else {
-          // A deleted key starts afresh: its old description, secret flag and schema are gone with it.
-          const base = live ? row : null;
-          description = base?.description ?? null;
-          secret = base?.secret ?? false;
-          schema = parseJson(base?.schema ?? null);
-          if (op.kind === 'set') {
-            value = op.value;
-            if (op.description !== undefined) description = op.description;
-            if (op.secret !== undefined && op.secret !== null) {
-              // The current value (and its history) would become readable by every reader.
-              if (secret && !op.secret && !mayRevealSecrets) {
-                throw new GatewayError(
-                  'FORBIDDEN',
-                  `${op.key} is secret: clearing secret needs the secrets claim (or admin)`,
-                  { key: op.key, field: ops.length === 1 ? 'secret' : `inputs.${ops.indexOf(op)}.secret` },
-                );
-              }
-              secret = op.secret;
-            }
-            if (op.schema !== undefined) schema = op.schema;
-          } else {
-            const target = targetByKey.get(`${op.key}\u0000${op.toVersion}`);
-            if (!target || target.op !== 'SET' || (target.value === null && target.encrypted_value === null)) {
-              throw new GatewayError(
-                'NOT_FOUND',
-                `Version ${op.toVersion} of ${op.key} is not in history (never written, a delete, or compacted)`,
-                { key: op.key, toVersion: op.toVersion },
-              );
-            }
-            if (target.secret && !mayRevealSecrets) {
-              throw new GatewayError(
-                'FORBIDDEN',
-                `Version ${op.toVersion} of ${op.key} was written as a secret: rolling back to it needs the secrets claim (or admin)`,
-                { key: op.key, toVersion: op.toVersion },
-              );
-            }
-            value = decodeValue(secretBox, namespace, op.key, parseJson(target.value), target.encrypted_value);
-            if (value instanceof SecretUnreadableError) throw value;
-            if (op.withSettings) {
-              // A restore: the key as that version left it, settings included.
-              if (secret && !target.secret && !mayRevealSecrets) {
-                throw new GatewayError('FORBIDDEN', `${op.key} is secret: restoring it as not secret needs the secrets claim (or admin)`, {
-                  key: op.key,
-                  toVersion: op.toVersion,
-                });
-              }
-              description = target.description;
-              secret = target.secret;
-              schema = parseJson(target.schema);
-            } else if (!live && row) {
-              // Rolling back a deleted key brings it back with the settings it had then.
-              description = row.description;
-              secret = row.secret;
-              schema = parseJson(row.schema);
-            }
-            // A value written as secret stays secret, whatever the key's setting is now.
-            secret ||= target.secret;
-          }
-          if (schema !== null) assertValueMatches(schema, value!, op.key, { secret });
-          validateValue?.(value!, op.key, namespace);
-          written.push({
-            namespace,
-            key: op.key,
-            value: value!,
-            version,
-            revision,
-            updatedAt: changedAt,
-            updatedBy: meta.actor,
-            description,
-            secret,
-            schema,
-          });
-        }
-        const change: Change = {
-          namespace,
-          key: op.key,
-          op: op.kind === 'delete' ? 'DELETE' : 'SET',
-          version,
-          revision,
-          value,
-          changedAt,
-          changedBy: meta.actor,
-          reason: meta.reason,
-          traceId: meta.traceId,
-          secret,
-          description,
-          schema,
-        };
-        changes.push(change);
-        // Encrypted once, stored in the entry and its history row alike.
-        const encrypted = secret && secretBox && value !== null ? secretBox.seal(JSON.stringify(value), secretContext(namespace, op.key)) : null;
-        rows.push({
-          key: op.key,
-          op: change.op,
-          version,
-          value: encrypted === null ? value : null,
-          encrypted,
-          deleted: op.kind === 'delete',
-          description,
-          secret,
-          schema,
-        });
-      }
-
-      const params: SqlParam[] = [namespace, revision, now ? changedAt.toISOString() : null, meta.actor, meta.reason, meta.traceId, JSON.stringify(rows)];
+      const state: WriteState = {
+        revision: Number(bumped[0]!.revision) - 1,
+        requireReason: bumped[0]!.require_reason,
+        current: new Map(current.map((row) => [row.key, toCurrent(row)])),
+        targets: new Map(targets.map((row) => [targetKey(row.key, row.version), toTarget(namespace, row)])),
+      };
+      const plan = planWrite(rules, namespace, ops, meta, options, state, placeholder);
+      const rows = plan.rows.map((row) => toApplied(namespace, row));
+      const params: SqlParam[] = [namespace, plan.revision, now ? placeholder.toISOString() : null, meta.actor, meta.reason, meta.traceId, JSON.stringify(rows)];
       const stamped = tx.beforeCommit<{ changed_at_ms: string }>(APPLY_WRITE_SQL, params);
-      return { result: { namespace, revision, changes, entries: written } satisfies WriteResult, stamped };
+      return { plan, stamped };
     });
     // Committed: the answer, the bus message and the database carry the commit-time stamp.
-    changedAt = new Date(Number((await stamped)[0]!.changed_at_ms));
-    for (const change of result.changes) change.changedAt = changedAt;
-    for (const entry of result.entries) entry.updatedAt = changedAt;
-    return result;
+    return stampResult(plan.result, plan.revision, new Date(Number((await stamped)[0]!.changed_at_ms)));
   }
 
   async function get(namespace: string, key: string): Promise<Entry | null> {
