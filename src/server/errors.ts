@@ -1,5 +1,5 @@
 import { GraphQLError, type ASTNode, type Source } from 'graphql';
-import { GatewayError, type ErrorCode, type ErrorDetails } from '../errors.js';
+import { isGatewayError, type GatewayError, type ErrorCode, type ErrorDetails } from '../errors.js';
 
 /**
  * The edge's view of a `GatewayError` (src/errors.ts): its HTTP status, and its GraphQL form
@@ -55,6 +55,14 @@ export function toGraphQLError(error: GatewayError | GraphQLGatewayError, locati
   const http = error instanceof GraphQLGatewayError ? error.extensions.http : undefined;
   if (http !== undefined) (located.extensions as Record<string, unknown>).http = http;
   return located;
+}
+
+/**
+ * The code a client will see for `error`: its `extensions.code`, or, for a resolver's error not
+ * yet masked (graphql-js wraps what a resolver throws), the code of the `GatewayError` inside.
+ */
+export function errorCodeOf(error: { extensions?: Record<string, unknown>; originalError?: unknown }): unknown {
+  return error.extensions?.code ?? (isGatewayError(error.originalError) ? error.originalError.code : undefined);
 }
 
 /** A refusal the server raises itself, already in its GraphQL form. */

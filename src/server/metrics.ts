@@ -2,6 +2,7 @@ import { getOperationAST, type DocumentNode, type ExecutionResult, type GraphQLE
 import type { Plugin } from 'graphql-yoga';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ChangeBus, FeedStats, WriteResult } from '../core/types.js';
+import { errorCodeOf } from './errors.js';
 
 /** Live state the gauges read when Prometheus scrapes (nothing polls when nobody scrapes). */
 export interface MetricsSources {
@@ -353,7 +354,7 @@ export function outcomeCode(result: ExecutionResult | readonly ExecutionResult[]
   const first = Array.isArray(result) ? result[0] : result;
   const errors = (first as ExecutionResult | undefined)?.errors as readonly GraphQLError[] | undefined;
   if (!errors || errors.length === 0) return 'OK';
-  const code = errors[0]?.extensions?.code;
+  const code = errors[0] ? errorCodeOf(errors[0]) : undefined;
   return typeof code === 'string' && /^[A-Z_]{1,64}$/.test(code) ? code : 'INTERNAL_SERVER_ERROR';
 }
 
