@@ -9,6 +9,8 @@ import {
   type CurrentEntry,
   type PlannedRow,
   type RollbackTarget,
+  hasReason,
+  type WritePlan,
   type WriteState,
 } from '../core/write-plan.js';
 import type {
@@ -34,7 +36,7 @@ import { entries, history, namespaces } from './schema.js';
 
 export interface ConfigStoreOptions {
   /** An open database from `connectDatabase`; the store does not close it. */
-  database: Pick<Database, 'db' | 'driver' | 'transaction' | 'ping' | 'stats'>;
+  database: Pick<Database, 'db' | 'driver' | 'transaction' | 'query' | 'ping' | 'stats'>;
   /** Input checks; built from `maxValueBytes` / `maxBatchSize` when omitted. */
   validator?: Validator;
   /** Largest value, in bytes of JSON (ignored when `validator` is given). @default 1_048_576 (1 MiB) */
@@ -138,54 +140,81 @@ function toChange(row: HistoryRow, box: SecretBox | null): Change {
  */
 export const WRITE_PATH_SQL = /* SQL */ `select set_config('hotconf.write_path', $1::text, true)`;
 
-const BUMP_REVISION_SQL = /* SQL */ `
-  insert into namespaces (name, revision) values ($1, 1)
-  on conflict (name) do update set revision = namespaces.revision + 1
-  returning revision, require_reason`;
+/*
+ * A write is two statements, neither inside a transaction of ours: READ_STATE_SQL reads what the
+ * plan needs (no lock), then APPLY_WRITE_SQL calls hotconf_apply_write (migration 0005), which
+ * takes the namespace revision row lock, re-checks under it every row the plan assumed, and
+ * writes the entries and history rows. The lock is held only inside PostgreSQL. When another
+ * write changed a key of the plan in between, the function refuses with STALE_PLAN and the write
+ * reads and plans again; after a few tries it reads under the namespace lock (LOCK_NAMESPACE_SQL)
+ * and cannot go stale.
+ */
 
-interface CurrentRow extends Record<string, unknown> {
-  key: string;
-  version: number;
-  deleted: boolean;
-  description: string | null;
-  secret: boolean;
-  schema: string | null;
+/** SQLSTATE hotconf_apply_write raises when the plan it was given no longer holds. */
+const STALE_PLAN = 'HC409';
+/** Tries without the namespace lock before reading under it. */
+const OPTIMISTIC_ATTEMPTS = 2;
+/** Tries in all before giving up (only a namespace created between lock and apply gets here). */
+const MAX_ATTEMPTS = 8;
+
+/**
+ * $1 namespace, $2 JSON array of keys, $3 JSON array of { key, version } rollback targets. One
+ * statement, so one snapshot: the namespace head and the rows agree. Everything comes as one JSON
+ * document per column (the statement text is the same for one key or a thousand).
+ */
+const READ_STATE_SQL = /* SQL */ `
+  select
+    (select json_build_object('revision', revision::text, 'requireReason', require_reason) from namespaces where name = $1)::text as head,
+    (select coalesce(json_agg(json_build_object(
+        'key', key, 'version', version, 'deleted', deleted, 'description', description, 'secret', secret, 'schema', schema)), '[]'::json)
+      from entries
+      where namespace = $1 and key in (select jsonb_array_elements_text($2::text::jsonb)))::text as current,
+    (select coalesce(json_agg(json_build_object(
+        'key', h.key, 'version', h.version, 'op', h.op, 'value', h.value, 'encrypted', h.encrypted_value,
+        'hasValue', h.value is not null or h.encrypted_value is not null,
+        'secret', h.secret, 'description', h.description, 'schema', h.schema)), '[]'::json)
+      from history h join jsonb_to_recordset($3::text::jsonb) as t(key text, version int)
+        on h.key = t.key and h.version = t.version
+      where h.namespace = $1)::text as targets`;
+
+/** $1 namespace. Taken first, in a transaction, by a write that went stale too often. */
+const LOCK_NAMESPACE_SQL = /* SQL */ `select 1 from namespaces where name = $1 for update`;
+
+/**
+ * $1 namespace, $2 JSON array of `AppliedRow`, $3 actor, $4 reason, $5 trace id,
+ * $6 expected revision (null: any), $7 whether a reason was given, $8 changed_at (null: the
+ * database's clock, right before commit, to the millisecond). Returns the revision and the
+ * instant in ms since epoch.
+ */
+const APPLY_WRITE_SQL = /* SQL */ `
+  select revision::text as revision, changed_at_ms::text as changed_at_ms
+  from hotconf_apply_write($1::text, $2::text::jsonb, $3::text, $4::text, $5::text, $6::text::bigint, $7::boolean, $8::text::timestamptz)`;
+
+interface StateRow extends Record<string, unknown> {
+  head: string | null;
+  current: string;
+  targets: string;
 }
 
-interface TargetRow extends Record<string, unknown> {
+interface TargetJson {
   key: string;
   version: number;
   op: string;
-  value: string | null;
-  encrypted_value: string | null;
+  value: JsonValue | null;
+  encrypted: string | null;
+  hasValue: boolean;
   secret: boolean;
   description: string | null;
-  schema: string | null;
+  schema: JsonValue | null;
 }
 
-/*
- * Rows travel as one JSON parameter expanded by jsonb_to_recordset: the statement text is the
- * same for one key or a thousand, so it is prepared once per connection, and Postgres parses one
- * JSON document instead of thousands of parameters.
- */
-
-/** $1 namespace, $2 JSON array of keys. */
-const CURRENT_ENTRIES_SQL = /* SQL */ `
-  select key, version, deleted, description, secret, schema::text as schema from entries
-  where namespace = $1 and key in (select jsonb_array_elements_text($2::text::jsonb))`;
-
-/** $1 namespace, $2 JSON array of { key, version }. */
-const ROLLBACK_TARGETS_SQL = /* SQL */ `
-  select h.key, h.version, h.op, h.value::text as value, h.encrypted_value, h.secret, h.description, h.schema::text as schema
-  from history h join jsonb_to_recordset($2::text::jsonb) as t(key text, version int)
-    on h.key = t.key and h.version = t.version
-  where h.namespace = $1`;
-
-/** One op of `APPLY_WRITE_SQL`'s JSON parameter. */
+/** One row of `APPLY_WRITE_SQL`'s JSON parameter. */
 interface AppliedRow {
   key: string;
   op: 'SET' | 'DELETE';
   version: number;
+  /** The version the plan read (0: absent); the function refuses the plan when it changed. */
+  base_version: number;
   /** Null when the value is encrypted (then in `encrypted`) or deleted. */
   value: JsonValue | null;
   encrypted: string | null;
@@ -195,31 +224,13 @@ interface AppliedRow {
   schema: JsonValue | null;
 }
 
-/**
- * $1 namespace, $2 revision, $3 changed_at (null = the database's clock now), $4 actor,
- * $5 reason, $6 trace id, $7 JSON array of `AppliedRow`. The last statement of the transaction:
- * `clock_timestamp()` here is as close to COMMIT as PostgreSQL allows (`now()` would be the
- * transaction's start, before the namespace lock wait). Truncated to milliseconds so the
- * database, the answer and the bus message carry the same instant. Returns it in ms since epoch.
- */
-const APPLY_WRITE_SQL = /* SQL */ `
-  with stamp as (
-    select coalesce($3::text::timestamptz, date_trunc('milliseconds', clock_timestamp())) as at
-  ), rows as (
-    select * from jsonb_to_recordset($7::text::jsonb) as t(
-      key text, op text, version int, value jsonb, encrypted text, deleted bool, description text, secret bool, schema jsonb)
-  ), applied as (
-    insert into entries (namespace, key, value, encrypted_value, version, revision, deleted, updated_at, updated_by, description, secret, schema)
-    select $1, key, value, encrypted, version, $2::bigint, deleted, (select at from stamp), $4::text, description, secret, schema from rows
-    on conflict (namespace, key) do update set
-      value = excluded.value, encrypted_value = excluded.encrypted_value, version = excluded.version,
-      revision = excluded.revision, deleted = excluded.deleted, updated_at = excluded.updated_at,
-      updated_by = excluded.updated_by, description = excluded.description, secret = excluded.secret, schema = excluded.schema
-  ), logged as (
-    insert into history (namespace, revision, key, op, version, value, encrypted_value, secret, description, schema, actor, reason, trace_id, changed_at)
-    select $1, $2::bigint, key, op, version, value, encrypted, secret, description, schema, $4::text, $5::text, $6::text, (select at from stamp) from rows
-  )
-  select (extract(epoch from at) * 1000)::bigint::text as changed_at_ms from stamp`;
+function isStalePlan(error: unknown): boolean {
+  for (let current = error, depth = 0; current && typeof current === 'object' && depth < 5; depth++) {
+    if ((current as { code?: unknown }).code === STALE_PLAN) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
 
 const parseJson = (text: string | null): JsonValue | null => (text === null ? null : (JSON.parse(text) as JsonValue));
 
@@ -258,25 +269,35 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
 
   const rules = { validator, validateValue };
 
-  const toCurrent = (row: CurrentRow): CurrentEntry => ({
-    key: row.key,
-    version: row.version,
-    deleted: row.deleted,
-    description: row.description,
-    secret: row.secret,
-    schema: parseJson(row.schema),
-  });
-
-  const toTarget = (namespace: string, row: TargetRow): RollbackTarget => ({
-    key: row.key,
-    version: row.version,
-    op: row.op === 'DELETE' ? 'DELETE' : 'SET',
-    hasValue: row.value !== null || row.encrypted_value !== null,
-    value: row.op === 'DELETE' ? null : (decodeValue(secretBox, namespace, row.key, parseJson(row.value), row.encrypted_value) as JsonValue | SecretUnreadableError | null),
-    secret: row.secret,
-    description: row.description,
-    schema: parseJson(row.schema),
-  });
+  /** The rows `READ_STATE_SQL` returned, as the write plan takes them. */
+  const toState = (namespace: string, row: StateRow): WriteState => {
+    const head = row.head === null ? null : (JSON.parse(row.head) as { revision: string; requireReason: boolean });
+    const current = JSON.parse(row.current) as CurrentEntry[];
+    const targets = JSON.parse(row.targets) as TargetJson[];
+    return {
+      revision: head ? Number(head.revision) : 0,
+      requireReason: head?.requireReason ?? false,
+      current: new Map(current.map((entry): [string, CurrentEntry] => [entry.key, entry])),
+      targets: new Map(
+        targets.map((target): [string, RollbackTarget] => [
+          targetKey(target.key, target.version),
+          {
+            key: target.key,
+            version: target.version,
+            op: target.op === 'DELETE' ? 'DELETE' : 'SET',
+            hasValue: target.hasValue,
+            value:
+              target.op === 'DELETE'
+                ? null
+                : (decodeValue(secretBox, namespace, target.key, target.value, target.encrypted) as JsonValue | SecretUnreadableError | null),
+            secret: target.secret,
+            description: target.description,
+            schema: target.schema,
+          },
+        ]),
+      ),
+    };
+  };
 
   /** A planned row as `APPLY_WRITE_SQL` takes it: a secret value encrypted once, for its entry and history row alike. */
   const toApplied = (namespace: string, row: PlannedRow): AppliedRow => {
@@ -285,6 +306,7 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
       key: row.key,
       op: row.op,
       version: row.version,
+      base_version: row.baseVersion,
       value: encrypted === null ? row.value : null,
       encrypted,
       deleted: row.deleted,
@@ -294,36 +316,62 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
     };
   };
 
+  type Applied = { revision: string; changed_at_ms: string };
+
   async function write(namespace: string, ops: readonly WriteOp[], meta: WriteMeta, options: WriteOptions = {}): Promise<WriteResult> {
     checkWriteInput(validator, namespace, ops, meta);
     const reads = readsOf(ops);
-    // Replaced by the database's commit-time stamp once the transaction is done.
+    const readParams: SqlParam[] = [namespace, JSON.stringify(reads.keys), JSON.stringify(reads.targets)];
+    // Replaced by the database's commit-time stamp once the write is done.
     const placeholder = now?.() ?? new Date();
+    const expectedRevision = options.expectedRevision ?? null;
+    const plan = (row: StateRow | undefined) =>
+      planWrite(rules, namespace, ops, meta, options, toState(namespace, row ?? { head: null, current: '[]', targets: '[]' }), placeholder);
+    const applyParams = (planned: WritePlan): SqlParam[] => [
+      namespace,
+      JSON.stringify(planned.rows.map((row) => toApplied(namespace, row))),
+      meta.actor,
+      meta.reason,
+      meta.traceId,
+      expectedRevision === null ? null : String(expectedRevision),
+      hasReason(meta),
+      now ? placeholder.toISOString() : null,
+    ];
+    // Committed: the answer, the bus message and the database carry the revision and the commit-time stamp.
+    const committed = (planned: WritePlan, applied: Applied | undefined) =>
+      stampResult(planned.result, Number(applied!.revision), new Date(Number(applied!.changed_at_ms)));
 
-    const { plan, stamped } = await database.transaction(async (tx) => {
-      // Issued together: they are pipelined on the transaction's connection, in order, so the
-      // entry reads run (each with a fresh read-committed snapshot) after the namespace row lock
-      // is held. Never merge them into one statement: its snapshot would predate the lock wait.
-      const [, bumped, current, targets] = await Promise.all([
-        tx.query(WRITE_PATH_SQL, ['api']),
-        tx.query<{ revision: string | number; require_reason: boolean }>(BUMP_REVISION_SQL, [namespace]),
-        tx.query<CurrentRow>(CURRENT_ENTRIES_SQL, [namespace, JSON.stringify(reads.keys)]),
-        reads.targets.length === 0 ? Promise.resolve([] as TargetRow[]) : tx.query<TargetRow>(ROLLBACK_TARGETS_SQL, [namespace, JSON.stringify(reads.targets)]),
-      ]);
-      const state: WriteState = {
-        revision: Number(bumped[0]!.revision) - 1,
-        requireReason: bumped[0]!.require_reason,
-        current: new Map(current.map((row) => [row.key, toCurrent(row)])),
-        targets: new Map(targets.map((row) => [targetKey(row.key, row.version), toTarget(namespace, row)])),
-      };
-      const plan = planWrite(rules, namespace, ops, meta, options, state, placeholder);
-      const rows = plan.rows.map((row) => toApplied(namespace, row));
-      const params: SqlParam[] = [namespace, plan.revision, now ? placeholder.toISOString() : null, meta.actor, meta.reason, meta.traceId, JSON.stringify(rows)];
-      const stamped = tx.beforeCommit<{ changed_at_ms: string }>(APPLY_WRITE_SQL, params);
-      return { plan, stamped };
-    });
-    // Committed: the answer, the bus message and the database carry the commit-time stamp.
-    return stampResult(plan.result, plan.revision, new Date(Number((await stamped)[0]!.changed_at_ms)));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (attempt <= OPTIMISTIC_ATTEMPTS) {
+          const [state] = await database.query<StateRow>(READ_STATE_SQL, readParams);
+          let planned: WritePlan;
+          try {
+            planned = plan(state);
+          } catch {
+            // A refusal (conflict, not found, forbidden, schema) is decided under the lock, as
+            // before: the read may predate a write that was already on its way (a rollback to a
+            // version committed a moment ago must find it).
+            attempt = OPTIMISTIC_ATTEMPTS;
+            continue;
+          }
+          const [applied] = await database.query<Applied>(APPLY_WRITE_SQL, applyParams(planned));
+          return committed(planned, applied);
+        }
+        // Contended: read and apply under the namespace lock, where the plan cannot go stale
+        // (unless the namespace was created in between: then once more).
+        const { planned, applied } = await database.transaction(async (tx) => {
+          const [, [state]] = await Promise.all([tx.query(LOCK_NAMESPACE_SQL, [namespace]), tx.query<StateRow>(READ_STATE_SQL, readParams)]);
+          const planned = plan(state);
+          const [applied] = await tx.query<Applied>(APPLY_WRITE_SQL, applyParams(planned));
+          return { planned, applied };
+        });
+        return committed(planned, applied);
+      } catch (error) {
+        if (isStalePlan(error) && attempt < MAX_ATTEMPTS) continue;
+        throw error;
+      }
+    }
   }
 
   async function get(namespace: string, key: string): Promise<Entry | null> {
