@@ -2,7 +2,8 @@ import type { Tracer } from '@opentelemetry/api';
 import type { Logger } from '../logger.js';
 import { GatewayError } from '../errors.js';
 import { toChangeMessage } from './change-message.js';
-import { traceCommit, tracePublish } from './tracing.js';
+import { createCommitOrder } from './commit-order.js';
+import { inActiveContext, traceCommit, tracePublish } from './tracing.js';
 import { isFlagLike } from './flags.js';
 import type { Validator } from './validation.js';
 import { planRestore } from './restore.js';
@@ -85,19 +86,32 @@ export function createConfigService({
 }: ConfigServiceOptions): ConfigService {
   // A write's input is checked once, by the write plan (write-plan.ts `checkWriteInput`), which
   // the store runs first: keys, values, schemas, versions, texts and the shape of flags.
+
+  // This gateway's commits of a namespace reach the feed and the bus in revision order.
+  const order = createCommitOrder();
+
   const commit = async (namespace: string, ops: WriteOp[], meta: WriteMeta, options?: WriteOptions): Promise<WriteResult> => {
+    const ticket = order.begin(namespace);
     let result: WriteResult;
-    if (tracer) {
+    try {
       // commit → local delivery → publish, each a child of the request's span; the message
       // carries the publish's context so every other gateway's delivery joins this trace.
-      result = await traceCommit(tracer, namespace, () => store.write(namespace, ops, meta, options));
-      feed.committed(result);
-      tracePublish(tracer, result, (trace) => bus.publish(toChangeMessage(result, inlineValueBytes, trace)));
-    } else {
-      result = await store.write(namespace, ops, meta, options);
-      feed.committed(result);
-      bus.publish(toChangeMessage(result, inlineValueBytes));
+      result = tracer ? await traceCommit(tracer, namespace, () => store.write(namespace, ops, meta, options)) : await store.write(namespace, ops, meta, options);
+    } catch (error) {
+      order.abandon(ticket);
+      throw error;
     }
+    const committed = result;
+    const publish = tracer
+      ? inActiveContext(() => {
+          feed.committed(committed);
+          tracePublish(tracer, committed, (trace) => bus.publish(toChangeMessage(committed, inlineValueBytes, trace)));
+        })
+      : () => {
+          feed.committed(committed);
+          bus.publish(toChangeMessage(committed, inlineValueBytes));
+        };
+    await order.committed(ticket, committed.revision, publish);
     for (const change of result.changes) {
       logger.info(
         {
