@@ -1,18 +1,5 @@
 import { and, asc, desc, eq, gt, gte, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import { GatewayError } from '../errors.js';
-import {
-  checkWriteInput,
-  planWrite,
-  readsOf,
-  stampResult,
-  targetKey,
-  type CurrentEntry,
-  type PlannedRow,
-  type RollbackTarget,
-  hasReason,
-  type WritePlan,
-  type WriteState,
-} from '../core/write-plan.js';
 import type {
   Change,
   ChangePage,
@@ -30,8 +17,10 @@ import type {
   NamespaceState,
 } from '../core/types.js';
 import { createValidator, type Validator } from '../core/validation.js';
-import { secretContext, SecretUnreadableError, type SecretBox } from '../core/secret-box.js';
-import type { Database, SqlParam } from './connect.js';
+import type { SecretBox } from '../core/secret-box.js';
+import type { Database } from './connect.js';
+import { decodeValue } from './stored-value.js';
+import { createWritePath } from './write-path.js';
 import { entries, history, namespaces } from './schema.js';
 
 export interface ConfigStoreOptions {
@@ -70,30 +59,6 @@ type HistoryRow = typeof history.$inferSelect;
 /** Upper bound of a prefix range: keys are ASCII below 0x7f, and the columns use "C" collation. */
 const PREFIX_END = '\u007f';
 
-/**
- * A stored value as the domain sees it: plaintext JSON. An encrypted value this gateway cannot
- * decrypt (its key is not configured, or it does not authenticate) is represented by the
- * `SecretUnreadableError` itself: a reader allowed to see secrets gets that error at the value's
- * field (SERVICE_UNAVAILABLE, naming the key id), a reader without the claim gets null as for any
- * secret, and a rollback to it is refused. Never garbage, never a crash, and other keys stay
- * readable.
- */
-function decodeValue(box: SecretBox | null, namespace: string, key: string, value: unknown, encrypted: string | null): JsonValue | null {
-  if (encrypted === null) return (value ?? null) as JsonValue | null;
-  if (!box) {
-    return new SecretUnreadableError(
-      'A secret value is encrypted at rest, but this gateway has no HOTCONF_SECRET_KEYS: set the keys it was encrypted with',
-      null,
-    ) as unknown as JsonValue;
-  }
-  try {
-    return JSON.parse(box.open(encrypted, secretContext(namespace, key))) as JsonValue;
-  } catch (error) {
-    if (error instanceof SecretUnreadableError) return error as unknown as JsonValue;
-    throw error;
-  }
-}
-
 function toEntry(row: EntryRow, box: SecretBox | null): Entry {
   return {
     namespace: row.namespace,
@@ -128,9 +93,9 @@ function toChange(row: HistoryRow, box: SecretBox | null): Change {
 }
 
 /*
- * The write path is raw SQL through `Database.transaction` (the same text on both drivers): it
- * is the hot path, and the query builder cost more than the database did. Parameters are cast
- * via ::text so both drivers send plain text.
+ * The write path (write-path.ts) and the other changes here are raw SQL (the same text on both
+ * drivers): the query builder cost more than the database did. Parameters are cast via ::text
+ * so both drivers send plain text.
  */
 
 /**
@@ -139,100 +104,6 @@ function toChange(row: HistoryRow, box: SecretBox | null): Change {
  * behind the revisions and history. Transaction-scoped, so it holds behind a pooler too.
  */
 export const WRITE_PATH_SQL = /* SQL */ `select set_config('hotconf.write_path', $1::text, true)`;
-
-/*
- * A write is two statements, neither inside a transaction of ours: READ_STATE_SQL reads what the
- * plan needs (no lock), then APPLY_WRITE_SQL calls hotconf_apply_write (migration 0005), which
- * takes the namespace revision row lock, re-checks under it every row the plan assumed, and
- * writes the entries and history rows. The lock is held only inside PostgreSQL. When another
- * write changed a key of the plan in between, the function refuses with STALE_PLAN and the write
- * reads and plans again; after a few tries it reads under the namespace lock (LOCK_NAMESPACE_SQL)
- * and cannot go stale.
- */
-
-/** SQLSTATE hotconf_apply_write raises when the plan it was given no longer holds. */
-const STALE_PLAN = 'HC409';
-/** Tries without the namespace lock before reading under it. */
-const OPTIMISTIC_ATTEMPTS = 2;
-/** Tries in all before giving up (only a namespace created between lock and apply gets here). */
-const MAX_ATTEMPTS = 8;
-
-/**
- * $1 namespace, $2 JSON array of keys, $3 JSON array of { key, version } rollback targets. One
- * statement, so one snapshot: the namespace head and the rows agree. Everything comes as one JSON
- * document per column (the statement text is the same for one key or a thousand).
- */
-const READ_STATE_SQL = /* SQL */ `
-  select
-    (select json_build_object('revision', revision::text, 'requireReason', require_reason) from namespaces where name = $1)::text as head,
-    (select coalesce(json_agg(json_build_object(
-        'key', key, 'version', version, 'deleted', deleted, 'description', description, 'secret', secret, 'schema', schema)), '[]'::json)
-      from entries
-      where namespace = $1 and key in (select jsonb_array_elements_text($2::text::jsonb)))::text as current,
-    (select coalesce(json_agg(json_build_object(
-        'key', h.key, 'version', h.version, 'op', h.op, 'value', h.value, 'encrypted', h.encrypted_value,
-        'hasValue', h.value is not null or h.encrypted_value is not null,
-        'secret', h.secret, 'description', h.description, 'schema', h.schema)), '[]'::json)
-      from history h join jsonb_to_recordset($3::text::jsonb) as t(key text, version int)
-        on h.key = t.key and h.version = t.version
-      where h.namespace = $1)::text as targets`;
-
-/** $1 namespace. Taken first, in a transaction, by a write that went stale too often. */
-const LOCK_NAMESPACE_SQL = /* SQL */ `select 1 from namespaces where name = $1 for update`;
-
-/**
- * $1 namespace, $2 JSON array of `AppliedRow`, $3 actor, $4 reason, $5 trace id,
- * $6 expected revision (null: any), $7 whether a reason was given, $8 changed_at (null: the
- * database's clock, right before commit, to the millisecond). Returns the revision and the
- * instant in ms since epoch.
- */
-const APPLY_WRITE_SQL = /* SQL */ `
-  select revision::text as revision, changed_at_ms::text as changed_at_ms
-  from hotconf_apply_write($1::text, $2::text::jsonb, $3::text, $4::text, $5::text, $6::text::bigint, $7::boolean, $8::text::timestamptz)`;
-
-interface StateRow extends Record<string, unknown> {
-  head: string | null;
-  current: string;
-  targets: string;
-}
-
-interface TargetJson {
-  key: string;
-  version: number;
-  op: string;
-  value: JsonValue | null;
-  encrypted: string | null;
-  hasValue: boolean;
-  secret: boolean;
-  description: string | null;
-  schema: JsonValue | null;
-}
-
-/** One row of `APPLY_WRITE_SQL`'s JSON parameter. */
-interface AppliedRow {
-  key: string;
-  op: 'SET' | 'DELETE';
-  version: number;
-  /** The version the plan read (0: absent); the function refuses the plan when it changed. */
-  base_version: number;
-  /** Null when the value is encrypted (then in `encrypted`) or deleted. */
-  value: JsonValue | null;
-  encrypted: string | null;
-  deleted: boolean;
-  description: string | null;
-  secret: boolean;
-  schema: JsonValue | null;
-}
-
-function isStalePlan(error: unknown): boolean {
-  for (let current = error, depth = 0; current && typeof current === 'object' && depth < 5; depth++) {
-    if ((current as { code?: unknown }).code === STALE_PLAN) return true;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return false;
-}
-
-const parseJson = (text: string | null): JsonValue | null => (text === null ? null : (JSON.parse(text) as JsonValue));
 
 function keyFilter(keyColumn: typeof history.key | typeof entries.key, filter: KeyFilter): SQL | undefined {
   const parts: SQL[] = [];
@@ -245,9 +116,11 @@ function keyFilter(keyColumn: typeof history.key | typeof entries.key, filter: K
 /**
  * The `ConfigStore` on Drizzle, for postgres.js and PGlite alike.
  *
- * Every write is one transaction that first bumps the namespace's counter row: that row lock
- * serialises the namespace's writers, so revisions are contiguous and commit-ordered and
- * compare-and-set checks see the latest committed versions.
+ * Every write is one statement, one transaction (hotconf_apply_write, migration 0005) that first
+ * bumps the namespace's counter row: that row lock serialises the namespace's writers, so
+ * revisions are contiguous and commit-ordered, and the function re-checks under it that every
+ * row the plan (src/core/write-plan.ts) was made from is still current. The store decides
+ * nothing: it reads, asks the core for the plan, encrypts secret values and applies it.
  *
  * @example
  * const store = createConfigStore({ database, maxValueBytes: config.maxValueBytes });
@@ -267,112 +140,7 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
   const entryOf = (row: EntryRow) => toEntry(row, secretBox);
   const changeOf = (row: HistoryRow) => toChange(row, secretBox);
 
-  const rules = { validator, validateValue };
-
-  /** The rows `READ_STATE_SQL` returned, as the write plan takes them. */
-  const toState = (namespace: string, row: StateRow): WriteState => {
-    const head = row.head === null ? null : (JSON.parse(row.head) as { revision: string; requireReason: boolean });
-    const current = JSON.parse(row.current) as CurrentEntry[];
-    const targets = JSON.parse(row.targets) as TargetJson[];
-    return {
-      revision: head ? Number(head.revision) : 0,
-      requireReason: head?.requireReason ?? false,
-      current: new Map(current.map((entry): [string, CurrentEntry] => [entry.key, entry])),
-      targets: new Map(
-        targets.map((target): [string, RollbackTarget] => [
-          targetKey(target.key, target.version),
-          {
-            key: target.key,
-            version: target.version,
-            op: target.op === 'DELETE' ? 'DELETE' : 'SET',
-            hasValue: target.hasValue,
-            value:
-              target.op === 'DELETE'
-                ? null
-                : (decodeValue(secretBox, namespace, target.key, target.value, target.encrypted) as JsonValue | SecretUnreadableError | null),
-            secret: target.secret,
-            description: target.description,
-            schema: target.schema,
-          },
-        ]),
-      ),
-    };
-  };
-
-  /** A planned row as `APPLY_WRITE_SQL` takes it: a secret value encrypted once, for its entry and history row alike. */
-  const toApplied = (namespace: string, row: PlannedRow): AppliedRow => {
-    const encrypted = row.secret && secretBox && row.value !== null ? secretBox.seal(JSON.stringify(row.value), secretContext(namespace, row.key)) : null;
-    return {
-      key: row.key,
-      op: row.op,
-      version: row.version,
-      base_version: row.baseVersion,
-      value: encrypted === null ? row.value : null,
-      encrypted,
-      deleted: row.deleted,
-      description: row.description,
-      secret: row.secret,
-      schema: row.schema,
-    };
-  };
-
-  type Applied = { revision: string; changed_at_ms: string };
-
-  async function write(namespace: string, ops: readonly WriteOp[], meta: WriteMeta, options: WriteOptions = {}): Promise<WriteResult> {
-    checkWriteInput(validator, namespace, ops, meta);
-    const reads = readsOf(ops);
-    const readParams: SqlParam[] = [namespace, JSON.stringify(reads.keys), JSON.stringify(reads.targets)];
-    // Replaced by the database's commit-time stamp once the write is done.
-    const placeholder = now?.() ?? new Date();
-    const expectedRevision = options.expectedRevision ?? null;
-    const plan = (row: StateRow | undefined) =>
-      planWrite(rules, namespace, ops, meta, options, toState(namespace, row ?? { head: null, current: '[]', targets: '[]' }), placeholder);
-    const applyParams = (planned: WritePlan): SqlParam[] => [
-      namespace,
-      JSON.stringify(planned.rows.map((row) => toApplied(namespace, row))),
-      meta.actor,
-      meta.reason,
-      meta.traceId,
-      expectedRevision === null ? null : String(expectedRevision),
-      hasReason(meta),
-      now ? placeholder.toISOString() : null,
-    ];
-    // Committed: the answer, the bus message and the database carry the revision and the commit-time stamp.
-    const committed = (planned: WritePlan, applied: Applied | undefined) =>
-      stampResult(planned.result, Number(applied!.revision), new Date(Number(applied!.changed_at_ms)));
-
-    for (let attempt = 1; ; attempt++) {
-      try {
-        if (attempt <= OPTIMISTIC_ATTEMPTS) {
-          const [state] = await database.query<StateRow>(READ_STATE_SQL, readParams);
-          let planned: WritePlan;
-          try {
-            planned = plan(state);
-          } catch {
-            // A refusal (conflict, not found, forbidden, schema) is decided under the lock, as
-            // before: the read may predate a write that was already on its way (a rollback to a
-            // version committed a moment ago must find it).
-            attempt = OPTIMISTIC_ATTEMPTS;
-            continue;
-          }
-          const [applied] = await database.query<Applied>(APPLY_WRITE_SQL, applyParams(planned));
-          return committed(planned, applied);
-        }
-        // Contended: read and apply under the namespace lock, where the plan cannot go stale
-        // (unless the namespace was created in between: then once more).
-        const { planned, applied } = await database.transaction(async (tx) => {
-          const [, [state]] = await Promise.all([tx.query(LOCK_NAMESPACE_SQL, [namespace]), tx.query<StateRow>(READ_STATE_SQL, readParams)]);
-          const planned = plan(state);
-          const [applied] = await tx.query<Applied>(APPLY_WRITE_SQL, applyParams(planned));
-          return { planned, applied };
-        });
-        return committed(planned, applied);
-      } catch (error) {
-        if (isStalePlan(error) && attempt < MAX_ATTEMPTS) continue;
-        throw error;
-      }
-    }
-  }
+  const write = createWritePath({ database, validator, validateValue, now, secretBox });
 
   async function get(namespace: string, key: string): Promise<Entry | null> {
     validator.namespace(namespace);
