@@ -14,7 +14,7 @@ import { LRUCache } from 'lru-cache';
 import type { Principal, Role } from '../core/types.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { isExpired, tokenExpiredError } from './lifetime.js';
+import { isExpired, tokenExpired } from './lifetime.js';
 
 /** Asymmetric algorithms accepted from a JWKS. HMAC is never accepted there (algorithm confusion). */
 export const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
@@ -289,7 +289,7 @@ export function createAuthenticator(options: AuthenticatorOptions = {}): Authent
       }
       // jose lets `exp` pass within the clock tolerance; the gateway's expiry is `exp` itself, so a
       // request and a graphql-ws connection agree on when a token stops working.
-      if (isExpired(principal)) throw tokenExpiredError();
+      if (isExpired(principal)) throw tokenExpired();
       return principal;
     },
     mint,

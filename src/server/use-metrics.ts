@@ -1,13 +1,14 @@
 import { getOperationAST, type DocumentNode, type ExecutionResult, type GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Metrics, Transport } from './metrics.js';
+import { errorCodeOf } from './errors.js';
 
 /** `extensions.code` of the first error, `OK` when none. */
 export function outcomeCode(result: ExecutionResult | readonly ExecutionResult[] | undefined): string {
   const first = Array.isArray(result) ? result[0] : result;
   const errors = (first as ExecutionResult | undefined)?.errors as readonly GraphQLError[] | undefined;
   if (!errors || errors.length === 0) return 'OK';
-  const code = errors[0]?.extensions?.code;
+  const code = errors[0] ? errorCodeOf(errors[0]) : undefined;
   return typeof code === 'string' && /^[A-Z_]{1,64}$/.test(code) ? code : 'INTERNAL_SERVER_ERROR';
 }
 

@@ -35,7 +35,7 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Guard, Principal } from '../core/types.js';
-import { GatewayError, HTTP_STATUS } from '../errors.js';
+import { GraphQLGatewayError, HTTP_STATUS } from './errors.js';
 
 /** Limits applied to every GraphQL document before validation or execution. */
 export interface OperationLimits {
@@ -67,8 +67,8 @@ interface Stats {
 
 const ZERO: Stats = { depth: 0, cost: 0, aliases: 0, fields: 0 };
 
-function limitError(what: string, actual: number, max: number): GatewayError {
-  return new GatewayError('BAD_USER_INPUT', `Operation ${what} ${actual} exceeds the limit of ${max}`, { limit: what, max, actual });
+function limitError(what: string, actual: number, max: number): GraphQLGatewayError {
+  return new GraphQLGatewayError('BAD_USER_INPUT', `Operation ${what} ${actual} exceeds the limit of ${max}`, { limit: what, max, actual });
 }
 
 /**
@@ -159,7 +159,7 @@ export function parseWithLimits(source: string | Source, options: ParseOptions |
     document = parse(source, { ...options, maxTokens: Math.min(options?.maxTokens ?? Infinity, maxTokens) });
   } catch (error) {
     if (error instanceof Error && TOKEN_LIMIT_MESSAGE.test(error.message)) {
-      throw new GatewayError('BAD_USER_INPUT', `Operation has more than ${maxTokens} tokens; put values in variables`, {
+      throw new GraphQLGatewayError('BAD_USER_INPUT', `Operation has more than ${maxTokens} tokens; put values in variables`, {
         limit: 'tokens',
         max: maxTokens,
       });
@@ -250,7 +250,7 @@ export function useIntrospectionGuard(options: IntrospectionGuardOptions = {}): 
     onExecute({ args, setResultAndStopExecution }) {
       if (publicIntrospection || isAuthenticated(args.contextValue)) return;
       if (!disclosesSchema(args.document, args.schema, args.variableValues as Record<string, unknown> | null | undefined)) return;
-      const error = new GatewayError('UNAUTHENTICATED', 'Introspection requires a bearer token');
+      const error = new GraphQLGatewayError('UNAUTHENTICATED', 'Introspection requires a bearer token');
       setHttpStatus(error);
       setResultAndStopExecution({ errors: [error] });
     },
@@ -267,10 +267,9 @@ export const INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"';
  * decides the response. UNAUTHENTICATED (401) always carries a `WWW-Authenticate` challenge
  * (RFC 9110 §15.5.2), `Bearer` unless `headers` names another.
  */
-export function setHttpStatus(error: GatewayError, headers?: Record<string, string>): void {
+export function setHttpStatus(error: GraphQLGatewayError, headers?: Record<string, string>): void {
   const status = HTTP_STATUS[error.code];
   const all = error.code === 'UNAUTHENTICATED' ? { 'WWW-Authenticate': BEARER_CHALLENGE, ...headers } : headers;
-  // ErrorExtensions is flat on purpose; yoga's `http` extension is internal and stripped from
-  // responses, so it is attached here rather than widened in the public type.
+  // yoga's `http` extension is internal and stripped from responses: attached here only.
   (error.extensions as Record<string, unknown>).http = all ? { status, headers: all } : { status };
 }
