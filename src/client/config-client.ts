@@ -7,7 +7,7 @@
  * service sees: `ready()`, events, state, and what keeps the process alive.
  */
 import { hostname } from 'node:os';
-import { evaluateFlag as evaluateFlagValue } from '../core/flags.js';
+import { evaluateFlag as evaluateFlagValue } from '../shared/flags.js';
 import { readEnvOverrides, DEFAULT_ENV_PREFIX } from './env-overrides.js';
 import { createFallbackWriter, readFallbackFile, type FallbackEntry } from './fallback-file.js';
 import {

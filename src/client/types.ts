@@ -3,7 +3,7 @@
  * events, the client interface. Kept apart from the implementation so the contract reads in one
  * place.
  */
-import type { FlagEvaluationResult } from '../core/flags.js';
+import type { FlagEvaluationResult } from '../shared/flags.js';
 // From errors.js, not transport.js: the emitted .d.ts then references only public modules.
 import type { ConfigClientError } from './errors.js';
 import type { ConfigChangeEvent, ResolvedEntry } from './values.js';

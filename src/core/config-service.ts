@@ -4,7 +4,7 @@ import { GatewayError } from '../errors.js';
 import { toChangeMessage } from './change-message.js';
 import { createCommitOrder } from './commit-order.js';
 import { inActiveContext, traceCommit, tracePublish } from './tracing.js';
-import { isFlagLike } from './flags.js';
+import { isFlagLike } from '../shared/flags.js';
 import type { Validator } from './validation.js';
 import { planRestore } from './restore.js';
 import type { ChangeBus, ChangeFeed, ConfigStore, Entry, JsonValue, Snapshot, WriteMeta, WriteOp, WriteOptions, WriteResult, Change } from './types.js';

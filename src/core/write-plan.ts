@@ -1,6 +1,6 @@
 import { GatewayError } from '../errors.js';
 import { assertValidSchema, assertValueMatches } from './json-schema.js';
-import { isFlagLike, validateFlagValue } from './flags.js';
+import { isFlagLike, validateFlagValue } from '../shared/flags.js';
 import { SecretUnreadableError } from './secret-box.js';
 import type { Change, Entry, JsonValue, WriteMeta, WriteOp, WriteOptions, WriteResult } from './types.js';
 import type { Validator } from './validation.js';

@@ -3,7 +3,7 @@ import { EXIT, usage } from '../exit-codes.js';
 import { ConfigDocument, ConfigsDocument, DisableAllFlagsDocument, EvaluateFlagDocument, SetConfigDocument } from '../operations.js';
 import { table } from '../output.js';
 // The SDK's flag rules (shipped with @hotconf/client), so the CLI and every service agree on what a flag is.
-import { FLAG_DISCRIMINATOR, isFlagLike } from '../../core/flags.js';
+import { FLAG_DISCRIMINATOR, isFlagLike } from '../../shared/flags.js';
 
 interface FlagShape {
   enabled: boolean;
