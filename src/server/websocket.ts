@@ -1,5 +1,4 @@
 import type { Server } from 'node:http';
-import type { Socket } from 'node:net';
 import {
   GraphQLError,
   Kind,
@@ -12,18 +11,18 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { CloseCode, type Context } from 'graphql-ws';
-import { useServer, type Extra } from 'graphql-ws/use/ws';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import { TOKEN_EXPIRED_MESSAGE, isExpired, onExpiry, tokenExpiredError } from '../auth/lifetime.js';
 import type { ChangeFeed, DeliveredChange, Principal, WatchOptions } from '../core/types.js';
 import { isGatewayError } from '../errors.js';
 import { isAsyncIterable as isStream, onStreamEnd, type TransportContext } from './transport.js';
 import { subjectOf, type SubscriptionLimiter, type SubscriptionSlot } from './use-subscription-limits.js';
 import { settleOperation } from './use-tracing.js';
+import { attachGraphqlWs, type FrameWriter, type SocketExtra } from './ws-adapter.js';
 import type { GatewayYoga } from './yoga.js';
 
 /** The graphql-ws context of one socket, with the caller `onConnect` verified. */
-export type SocketContext = Context<Record<string, unknown> | undefined, Extra & { principal?: Principal | null }>;
+export type SocketContext = Context<Record<string, unknown> | undefined, SocketExtra & { principal?: Principal | null }>;
 
 /**
  * Verifies `connection_init`. `false` refuses the socket (4403 unless the hook closed it with its
@@ -52,12 +51,6 @@ export interface WebSocketOptions {
   maxQueuedResults?: number;
   /** Interval of WebSocket pings that detect dead peers. @default 12_000 (12 s) */
   keepAliveMs?: number;
-  /**
-   * Coalesce the frames a socket sends within one event-loop turn into one write: a change for
-   * many subscriptions on one socket costs one syscall instead of one per subscription.
-   * @default true
-   */
-  batchWrites?: boolean;
   /**
    * Members of a shared execution write their `next` frames themselves from the result serialized
    * once, instead of each going through graphql-ws' per-subscriber serialization. @default true
@@ -117,14 +110,11 @@ export function attachWebSocket({
   shareExecution = true,
   maxQueuedResults = 1_000,
   keepAliveMs = 12_000, // 12 s
-  batchWrites = true,
   directWrites = true,
   maxBufferedBytes = 8 * 1_048_576, // 8 MiB
   maxMessageBytes = 4 * 1_048_576, // 4 MiB
   subscriptionLimiter,
 }: WebSocketOptions): WebSocketEndpoint {
-  // ws' own default (100 MiB) would buffer a whole hostile frame before anyone authenticated.
-  const wsServer = new WebSocketServer({ server, path, maxPayload: maxMessageBytes });
   const shared = createSharedExecutions(maxQueuedResults, maxBufferedBytes);
 
   /** Runs a subscription: sharing an execution with others under the same key where it may, else on its own. */
@@ -177,8 +167,12 @@ export function attachWebSocket({
     };
   };
 
-  const disposable = useServer<Record<string, unknown> | undefined, { principal?: Principal | null }>(
-    {
+  const adapter = attachGraphqlWs<Record<string, unknown> | undefined, { principal?: Principal | null }>({
+    server,
+    path,
+    maxMessageBytes,
+    keepAliveMs,
+    graphql: {
       execute: (args) => (args.rootValue as RootValue).execute(args),
       subscribe: (args) => {
         const release = takeSlot(args, (args.rootValue as RootValue).target.socket);
@@ -208,7 +202,7 @@ export function attachWebSocket({
           // Never echo the principal in connection_ack: keep it for the socket's operations.
           if (outcome !== true && outcome !== undefined) {
             ctx.extra.principal = outcome;
-            closeAtExpiry(ctx.extra.socket, outcome);
+            closeAtExpiry(ctx.extra.socket, ctx.extra.frames, outcome);
           }
           return true;
         } catch (error) {
@@ -224,7 +218,7 @@ export function attachWebSocket({
         // The connection's token is checked for every operation: one sent after its exp (just
         // before the close at exp reached the client, or by a client that ignores it) never runs.
         if (isExpired(ctx.extra.principal)) {
-          ctx.extra.socket.close(CloseCode.Unauthorized, TOKEN_EXPIRED_MESSAGE);
+          ctx.extra.frames.close(CloseCode.Unauthorized, TOKEN_EXPIRED_MESSAGE);
           return [tokenExpiredError()];
         }
         const initial: TransportContext & Record<string, unknown> = {
@@ -257,29 +251,24 @@ export function attachWebSocket({
           document,
           variableValues: params.variables,
           contextValue,
-          rootValue: { execute, subscribe, target: { socket: ctx.extra.socket, id } } satisfies RootValue,
+          rootValue: { execute, subscribe, target: { socket: ctx.extra.socket, frames: ctx.extra.frames, id } } satisfies RootValue,
         };
         return args;
       },
     },
-    wsServer,
-    keepAliveMs,
-  );
-
-  // Registered after graphql-ws' own handler, before any message is sent on the socket.
-  if (batchWrites) wsServer.on('connection', corkPerTick);
+  });
 
   let disposing: Promise<void> | null = null;
   const dispose = () =>
     (disposing ??= (async () => {
       // graphql-ws closes every client with 1001 'Going away', then closes the ws server.
-      await disposable.dispose();
+      await adapter.dispose();
       shared.close();
     })());
 
   return {
     dispose,
-    stats: () => ({ sockets: wsServer.clients.size, ...shared.stats() }),
+    stats: () => ({ sockets: adapter.sockets, ...shared.stats() }),
     [Symbol.asyncDispose]: dispose,
   };
 }
@@ -295,33 +284,10 @@ function withoutHttpExtension(error: GraphQLError): GraphQLFormattedError {
 }
 
 /** Closes `socket` with 4401 when `principal`'s token expires; the timer goes with the socket. */
-function closeAtExpiry(socket: WebSocket, principal: Principal | null): void {
+function closeAtExpiry(socket: WebSocket, frames: FrameWriter, principal: Principal | null): void {
   if (socket.readyState !== socket.OPEN) return;
-  const cancel = onExpiry(principal, () => socket.close(CloseCode.Unauthorized, TOKEN_EXPIRED_MESSAGE));
+  const cancel = onExpiry(principal, () => frames.close(CloseCode.Unauthorized, TOKEN_EXPIRED_MESSAGE));
   socket.once('close', cancel);
-}
-
-/**
- * Corks the socket at its first send of an event-loop turn and uncorks it once the turn's
- * microtasks (where a fan-out's sends happen) are done.
- */
-function corkPerTick(ws: WebSocket): void {
-  const raw = (ws as unknown as { _socket?: Socket })._socket;
-  if (!raw || typeof raw.cork !== 'function') return;
-  const send = ws.send.bind(ws) as (...args: unknown[]) => void;
-  let corked = false;
-  const uncork = () => {
-    corked = false;
-    if (!raw.destroyed) raw.uncork();
-  };
-  ws.send = ((...args: unknown[]) => {
-    if (!corked && !raw.destroyed) {
-      corked = true;
-      raw.cork();
-      setImmediate(uncork);
-    }
-    send(...args);
-  }) as WebSocket['send'];
 }
 
 /** A subscription's `sinceRevision` and the namespace it applies to. */
@@ -430,6 +396,7 @@ interface Member {
 /** Where a shared member writes its frames itself: its socket and subscription id. */
 interface DirectTarget {
   socket: WebSocket;
+  frames: FrameWriter;
   id: string;
 }
 
@@ -510,17 +477,17 @@ function createSharedExecutions(maxQueuedResults: number, maxBufferedBytes: numb
       push(result, json) {
         if (ended) return;
         if (direct) {
-          if (direct.socket.readyState !== direct.socket.OPEN) {
+          if (!direct.frames.open) {
             member.end();
             return;
           }
-          if (direct.socket.bufferedAmount > maxBufferedBytes) {
+          if (direct.frames.buffered > maxBufferedBytes) {
             // This subscriber cannot keep up; the others must not wait for it.
-            direct.socket.send(framePrefix + JSON.stringify({ errors: [slowSubscriberError()] }) + '}');
+            direct.frames.write(framePrefix + JSON.stringify({ errors: [slowSubscriberError()] }) + '}');
             member.end();
             return;
           }
-          direct.socket.send(framePrefix + json() + '}');
+          direct.frames.write(framePrefix + json() + '}');
           return;
         }
         if (waiting) {
