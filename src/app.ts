@@ -28,6 +28,7 @@ import { usePersistedQueries } from './server/use-persisted-queries.js';
 import { useRateLimit } from './server/use-rate-limit.js';
 import { createSubscriptionLimiter, useSubscriptionLimits } from './server/use-subscription-limits.js';
 import { attachWebSocket } from './server/websocket.js';
+import { shareableSubscription } from './graphql/shareable.js';
 import { createGatewayYoga } from './server/yoga.js';
 
 /** The package version, reported by /ready. */
@@ -207,6 +208,7 @@ export async function createApp(config: Readonly<Config>, { logger, tracerProvid
       path: '/graphql',
       maxMessageBytes: config.maxBodyBytes,
       subscriptionLimiter,
+      shareable: shareableSubscription,
       onConnect: (ctx) => authenticateConnection(auth, ctx.connectionParams, (code, reason) => ctx.extra.socket.close(code, reason)),
     });
     metrics.setSources({ sharedWs: () => websocket.stats() });

@@ -4,7 +4,6 @@ import {
   createSourceEventStream,
   defaultFieldResolver,
   execute,
-  getNamedType,
   getNullableType,
   getOperationAST,
   isLeafType,
@@ -128,9 +127,10 @@ function compile(schema: GraphQLSchema, document: DocumentNode, operationName?: 
             fields.push(compiled);
           }
           completeInner = (value, context) => projectObject(fields, value, context);
-        } else if (isListType(inner) && isLeafType(getNamedType(inner)) && isLeafType(getNullableType(inner.ofType))) {
-          const item = getNullableType(inner.ofType);
+        } else if (isListType(inner)) {
+          const item = getNullableType(inner.ofType as GraphQLOutputType);
           const itemNonNull = isNonNullType(inner.ofType);
+          // Lists of objects (a path per index) or of lists are left to execution.
           if (!isLeafType(item)) return null;
           completeInner = (value) => {
             if (!Array.isArray(value)) return UNFINISHED;

@@ -1,11 +1,8 @@
 import type { Server } from 'node:http';
 import {
   GraphQLError,
-  Kind,
-  getOperationAST,
   type DocumentNode,
   type ExecutionArgs,
-  type ValueNode,
   type ExecutionResult,
   type GraphQLFormattedError,
   type GraphQLSchema,
@@ -13,7 +10,8 @@ import {
 import { CloseCode, type Context } from 'graphql-ws';
 import type { WebSocket } from 'ws';
 import { TOKEN_EXPIRED_MESSAGE, isExpired, onExpiry, tokenExpiredError } from '../auth/lifetime.js';
-import type { ChangeFeed, DeliveredChange, Principal, WatchOptions } from '../core/types.js';
+import type { Principal } from '../core/types.js';
+import type { Shareable } from '../graphql/shareable.js';
 import { isGatewayError } from '../errors.js';
 import { isAsyncIterable as isStream, onStreamEnd, type TransportContext } from './transport.js';
 import { subjectOf, type SubscriptionLimiter, type SubscriptionSlot } from './use-subscription-limits.js';
@@ -41,12 +39,12 @@ export interface WebSocketOptions {
   path?: string;
   onConnect?: ConnectHook;
   /**
-   * Subscriptions with the same document, variables (`sinceRevision` aside) and caller visibility
-   * share one execution: each change is executed once and the result is sent to all of them. One
-   * with `sinceRevision` joins only when it needs no replay (see `createSharedExecutions`).
-   * @default true
+   * Says whether a subscription may share one execution with others, and under which key (the
+   * GraphQL layer's `shareableSubscription`): subscriptions under one key share one execution,
+   * each result serialized once and sent to all of them. One that resumes joins only when it
+   * needs no replay (see `createSharedExecutions`). Without it nothing is shared.
    */
-  shareExecution?: boolean;
+  shareable?: (args: ExecutionArgs) => Shareable | null;
   /** Results one subscriber of a shared execution may have unsent before it is ended. @default 1_000 */
   maxQueuedResults?: number;
   /** Interval of WebSocket pings that detect dead peers. @default 12_000 (12 s) */
@@ -107,7 +105,7 @@ export function attachWebSocket({
   yoga,
   path = '/graphql',
   onConnect,
-  shareExecution = true,
+  shareable,
   maxQueuedResults = 1_000,
   keepAliveMs = 12_000, // 12 s
   directWrites = true,
@@ -120,21 +118,14 @@ export function attachWebSocket({
   /** Runs a subscription: sharing an execution with others under the same key where it may, else on its own. */
   const subscribeOnSocket = (args: ExecutionArgs) => {
     const root = args.rootValue as RootValue;
-    const share = shareExecution ? shareKey(args) : null;
+    const share = shareable?.(args) ?? null;
     if (share === null) return root.subscribe(args);
-    const feed = (args.contextValue as { feed?: ChangeFeed } | undefined)?.feed;
-    // Without the feed a resume cannot be checked (and a group cannot tell where it stands).
-    if (share.resume && !feed) return root.subscribe(args);
-    const resume = share.resume && feed ? { ...share.resume, feed } : null;
-    const start = (tracker: Tracker | null) => {
-      if (tracker) {
-        if (feed) (args.contextValue as { feed: ChangeFeed }).feed = trackingFeed(feed, tracker);
-        // The group's stream outlives its creator: its end is not bound to the creator's token.
-        (args.contextValue as TransportContext).sharedExecution = true;
-      }
+    const start = (inGroup: boolean) => {
+      // The group's stream outlives its creator: its end is not bound to the creator's token.
+      if (inGroup) (args.contextValue as TransportContext).sharedExecution = true;
       return root.subscribe(args);
     };
-    return shared.subscribe(share.key, resume, start, directWrites ? root.target : null);
+    return shared.subscribe(share, start, directWrites ? root.target : null);
   };
 
   // The slots of each socket's subscriptions: each is given back when its stream ends, and all
@@ -290,101 +281,6 @@ function closeAtExpiry(socket: WebSocket, frames: FrameWriter, principal: Princi
   socket.once('close', cancel);
 }
 
-/** A subscription's `sinceRevision` and the namespace it applies to. */
-interface ResumePoint {
-  namespace: string;
-  revision: number;
-}
-
-/**
- * The key under which a subscription may share its execution, or null. Shareable: a
- * `configChanged` whose `sinceRevision` (if any) is a variable; the variable is left out of the
- * key so subscribers resuming from any revision meet in one group, and is returned as `resume`
- * for the join check. The caller's visibility (role, namespaces, secrets) is part of the key
- * because `ConfigChange` output and authorization depend on it; nothing else in the context
- * changes the result.
- */
-function shareKey(args: ExecutionArgs): { key: string; resume: ResumePoint | null } | null {
-  const operation = getOperationAST(args.document, args.operationName);
-  if (!operation || operation.operation !== 'subscription') return null;
-  const variables = (args.variableValues ?? {}) as Record<string, unknown>;
-  const valueOf = (node: ValueNode): unknown =>
-    node.kind === Kind.VARIABLE ? variables[node.name.value] : node.kind === Kind.NULL ? null : node.kind === Kind.STRING ? node.value : undefined;
-  let keyed = variables;
-  let resume: ResumePoint | null = null;
-  for (const selection of operation.selectionSet.selections) {
-    if (selection.kind !== Kind.FIELD || selection.name.value !== 'configChanged') return null;
-    const since = selection.arguments?.find((argument) => argument.name.value === 'sinceRevision')?.value;
-    if (!since || since.kind === Kind.NULL) continue;
-    // A literal revision is in the document itself: such subscribers cannot meet in one key.
-    if (since.kind !== Kind.VARIABLE) return null;
-    const name = since.name.value;
-    const revision = variables[name];
-    if (revision === undefined || revision === null) {
-      // A default would apply the same replay to every member: not a live subscription.
-      if (operation.variableDefinitions?.some((definition) => definition.variable.name.value === name && definition.defaultValue)) return null;
-      continue;
-    }
-    // Anything the resolver would refuse takes the private path and gets its error there.
-    if (typeof revision !== 'number' || !Number.isSafeInteger(revision) || revision < 0) return null;
-    const namespaceArgument = selection.arguments?.find((argument) => argument.name.value === 'namespace')?.value;
-    const namespace = namespaceArgument ? valueOf(namespaceArgument) : undefined;
-    if (typeof namespace !== 'string') return null;
-    resume = { namespace, revision };
-    keyed = { ...variables };
-    delete keyed[name];
-  }
-  const context = args.contextValue as { principal?: Principal | null } | undefined;
-  const principal = context?.principal ?? null;
-  const visibility = principal ? [principal.role, principal.namespaces, principal.secrets] : null;
-  const source = args.document.loc?.source.body;
-  if (source === undefined) return null;
-  return { key: JSON.stringify([source, args.operationName ?? null, keyed, visibility]), resume };
-}
-
-/**
- * What a group learns from the feed watch behind its execution: the revision after which its
- * stream is complete, and the revision of each change on its way to becoming a result.
- */
-interface Tracker {
-  /** Every matching change after this revision will be a result of the group; null until known. */
-  floor: number | null;
-  /** Revisions of changes taken from the watch whose results have not been broadcast yet, in order. */
-  revisions: number[];
-}
-
-/**
- * The feed, as the group's execution sees it: its watch reports to `tracker`. The resolver's
- * stream maps each change to exactly one result, pulled one at a time, so the revisions queued
- * here line up with the results the group broadcasts.
- */
-function trackingFeed(feed: ChangeFeed, tracker: Tracker): ChangeFeed {
-  return {
-    async watch(namespace: string, options: WatchOptions) {
-      const source = await feed.watch(namespace, options);
-      // A resumed watch yields everything after its revision; a live one everything after the
-      // feed's position when it was created, which is at most the position now.
-      tracker.floor = options.sinceRevision ?? feed.position(namespace);
-      const iterator: AsyncIterableIterator<DeliveredChange> = {
-        next: () =>
-          source.next().then((result) => {
-            if (!result.done) tracker.revisions.push(result.value.revision);
-            return result;
-          }),
-        return: () => source.return?.() ?? Promise.resolve({ value: undefined, done: true }),
-        throw: (error?: unknown) => source.throw?.(error) ?? Promise.reject(error),
-        [Symbol.asyncIterator]: () => iterator,
-      };
-      return iterator;
-    },
-    committed: (result) => feed.committed(result),
-    position: (namespace) => feed.position(namespace),
-    follow: (namespace) => feed.follow(namespace),
-    stats: () => feed.stats(),
-    close: () => feed.close(),
-  };
-}
-
 interface Member {
   /** Results of changes at or below this revision are not for this member (it had them already). */
   since: number;
@@ -405,7 +301,11 @@ const slowSubscriberError = () =>
     extensions: { code: 'SERVICE_UNAVAILABLE' },
   });
 
-interface Group extends Tracker {
+interface Group {
+  /** The share of the subscriber that started it: where its source stands, where each result stands. */
+  share: Shareable;
+  /** Every matching change after this position will be a result of the group; null until it runs. */
+  floor: number | null;
   members: Set<Member>;
   /** Resolves to null once the shared stream runs, or to the non-stream result (an error). */
   ready: Promise<ExecutionResult | null>;
@@ -414,21 +314,16 @@ interface Group extends Tracker {
   broadcast: number;
 }
 
-/** A subscription's `sinceRevision`, with the feed that knows where its namespace stands. */
-interface Resume extends ResumePoint {
-  feed: ChangeFeed;
-}
-
 /**
  * One execution per key, its results broadcast to every member in order.
  *
- * A subscriber with `sinceRevision: R` joins only when nothing needs replaying: R is the
- * revision the feed has delivered for the namespace, checked in the same turn as the join, so no
- * change falls between. The group's stream holds every change after its floor, and it has
- * broadcast nothing above R, so it still carries every change after R; changes up to R that are
- * still on their way through the execution (the feed delivered them, the group has not broadcast
- * them yet) are skipped for that member by its `since`. Everything else (R behind: a replay; R
- * ahead: not delivered here yet, or REVISION_AHEAD; the namespace not followed here) keeps the
+ * A subscriber resuming from position R (`Shareable.resume`) joins only when nothing needs
+ * replaying: R is where its source stands here (`Shareable.position()`), checked in the same turn
+ * as the join, so no change falls between. The group's stream holds every change after its
+ * floor, and it has broadcast nothing above R, so it still carries every change after R; changes
+ * up to R that are still on their way through the execution (the source delivered them, the
+ * group has not broadcast them yet) are skipped for that member by its `since`. Everything else
+ * (R behind: a replay; R ahead: not delivered here yet; a source not followed here) keeps the
  * private path, which replays or raises as a lone subscription does.
  */
 function createSharedExecutions(maxQueuedResults: number, maxBufferedBytes: number) {
@@ -448,7 +343,7 @@ function createSharedExecutions(maxQueuedResults: number, maxBufferedBytes: numb
     try {
       for await (const result of source) {
         // An error that ended the stream comes without a change: every member gets it.
-        const revision = group.revisions.shift();
+        const revision = group.share.positionOf(result);
         if (revision !== undefined && revision > group.broadcast) group.broadcast = revision;
         let json: string | null = null;
         const serialize = () => (json ??= JSON.stringify(result));
@@ -544,30 +439,22 @@ function createSharedExecutions(maxQueuedResults: number, maxBufferedBytes: numb
   };
 
   /** Whether a subscriber resuming from `resume` can join `group` now and miss nothing. */
-  const canResume = (group: Group, resume: Resume): boolean =>
-    group.source !== null &&
-    group.floor !== null &&
-    resume.feed.position(resume.namespace) === resume.revision &&
-    resume.revision >= group.floor &&
-    resume.revision >= group.broadcast;
+  const canResume = (group: Group, share: Shareable, resume: number): boolean =>
+    group.source !== null && group.floor !== null && share.position() === resume && resume >= group.floor && resume >= group.broadcast;
 
   return {
     /**
-     * Joins (or starts) the execution under `key`. `start(tracker)` runs the subscription; with a
-     * tracker it runs as the group's execution. Without sharing it returns `start(null)`.
+     * Joins (or starts) the execution under `share.key`. `start(true)` runs the subscription as
+     * the group's execution; `start(false)` on its own, where it cannot join.
      */
-    async subscribe(
-      key: string,
-      resume: Resume | null,
-      start: (tracker: Tracker | null) => Promise<unknown> | unknown,
-      direct: DirectTarget | null,
-    ): Promise<ResultStream | ExecutionResult> {
+    async subscribe(share: Shareable, start: (inGroup: boolean) => Promise<unknown> | unknown, direct: DirectTarget | null): Promise<ResultStream | ExecutionResult> {
+      const { key, resume } = share;
       let group = groups.get(key);
-      if (resume) {
-        if (!group && resume.feed.position(resume.namespace) === null) {
-          // A namespace not followed here yet (every SDK reconnecting after a restart): follow it
+      if (resume !== null) {
+        if (!group && share.position() === null) {
+          // A source not followed here yet (every SDK reconnecting after a restart): follow it
           // first, so the burst meets in one group instead of each going private.
-          await resume.feed.follow(resume.namespace);
+          await share.follow();
           group = groups.get(key);
         }
         if (group && !group.source) {
@@ -576,23 +463,27 @@ function createSharedExecutions(maxQueuedResults: number, maxBufferedBytes: numb
           group = groups.get(key);
         }
         if (group) {
-          if (!canResume(group, resume)) return (await start(null)) as ResultStream | ExecutionResult;
+          if (!canResume(group, share, resume)) return (await start(false)) as ResultStream | ExecutionResult;
           // Synchronously after the check: no result can be broadcast in between.
-          return join(key, group, direct, resume.revision).stream;
+          return join(key, group, direct, resume).stream;
         }
-        // No group: this subscriber starts one from its own revision, if that needs no replay.
-        if (resume.feed.position(resume.namespace) !== resume.revision) return (await start(null)) as ResultStream | ExecutionResult;
+        // No group: this subscriber starts one from its own position, if that needs no replay.
+        if (share.position() !== resume) return (await start(false)) as ResultStream | ExecutionResult;
       }
       const creator = !group;
       if (!group) {
-        const created: Group = { members: new Set(), ready: Promise.resolve(null), source: null, floor: null, revisions: [], broadcast: -1 };
+        const created: Group = { share, members: new Set(), ready: Promise.resolve(null), source: null, floor: null, broadcast: -1 };
         created.ready = (async () => {
-          const result = await start(created);
+          const result = await start(true);
           if (!isStream<ExecutionResult>(result)) {
             if (groups.get(key) === created) groups.delete(key);
             return result as ExecutionResult;
           }
           const source = result[Symbol.asyncIterator]() as ResultStream;
+          // The stream exists, so its source (a resumed one from `resume`, a live one from where
+          // the source stood when it was created, at most where it stands now) holds every change
+          // after the position now: a safe floor.
+          created.floor = share.position() ?? (resume ?? null);
           created.source = source;
           void pumpGroup(key, created, source);
           return null;
@@ -604,19 +495,19 @@ function createSharedExecutions(maxQueuedResults: number, maxBufferedBytes: numb
         group = created;
       }
       // Join before the stream starts so no result between "started" and "joined" is missed.
-      const { member, stream } = join(key, group, direct, resume?.revision ?? -1);
+      const { member, stream } = join(key, group, direct, resume ?? -1);
       let failure: ExecutionResult | null;
       try {
         failure = await group.ready;
       } catch (error) {
         member.end();
         if (creator) throw error;
-        return (await start(null)) as ResultStream | ExecutionResult;
+        return (await start(false)) as ResultStream | ExecutionResult;
       }
       if (failure) {
         member.end();
         // The creator's own answer; anyone who joined meanwhile gets an answer of its own.
-        return creator ? failure : ((await start(null)) as ResultStream | ExecutionResult);
+        return creator ? failure : ((await start(false)) as ResultStream | ExecutionResult);
       }
       return stream;
     },

@@ -79,7 +79,7 @@ export function attachGraphqlWs<P extends Record<string, unknown> | undefined, E
   const connected = (socket: WebSocket, request: IncomingMessage, raw: Duplex) => {
     // A frame over maxPayload is closed with 1009 by ws itself before this handler runs.
     socket.on('error', () => internalError(socket));
-    const frames = createFrameWriter(socket, raw, highWaterMark);
+    const frames = createFrameWriter(socket, raw, highWaterMark, (code, reason) => socket.close(code, reason));
 
     let pongWait: NodeJS.Timeout | null = null;
     const ping =
@@ -130,14 +130,19 @@ export function attachGraphqlWs<P extends Record<string, unknown> | undefined, E
   };
 }
 
-interface SocketFrames extends FrameWriter {
+export interface SocketFrames extends FrameWriter {
   /** graphql-ws' send: queued; resolves once the socket is below the high-water mark again. */
   send(frame: string): Promise<void> | void;
   /** The socket closed: waiters are released, the queue dropped. */
   closed(): void;
 }
 
-function createFrameWriter(socket: WebSocket, raw: Duplex, highWaterMark: number): SocketFrames {
+/** The socket and raw stream surface a frame writer uses (a `ws` socket and its upgraded stream). */
+type FrameSocket = Pick<WebSocket, 'readyState' | 'OPEN' | 'bufferedAmount' | 'send'>;
+type RawStream = Pick<Duplex, 'cork' | 'uncork' | 'once'>;
+
+/** The batching writer of one socket (exported for its unit test). */
+export function createFrameWriter(socket: FrameSocket, raw: RawStream, highWaterMark: number, close: (code: number, reason: string) => void): SocketFrames {
   let queue: string[] = [];
   let queuedBytes = 0;
   let scheduled = false;
@@ -186,7 +191,7 @@ function createFrameWriter(socket: WebSocket, raw: Duplex, highWaterMark: number
     },
     close(code, reason) {
       if (queue.length > 0) flush();
-      socket.close(code, reason);
+      close(code, reason);
     },
     closed() {
       queue = [];
