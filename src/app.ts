@@ -29,6 +29,7 @@ import { useRateLimit } from './server/use-rate-limit.js';
 import { createSubscriptionLimiter, useSubscriptionLimits } from './server/use-subscription-limits.js';
 import { attachWebSocket } from './server/websocket.js';
 import { shareableSubscription } from './graphql/shareable.js';
+import { createSharedSubscriptions } from './server/use-shared-subscriptions.js';
 import { createGatewayYoga } from './server/yoga.js';
 
 /** The package version, reported by /ready. */
@@ -175,6 +176,9 @@ export async function createApp(config: Readonly<Config>, { logger, tracerProvid
       perConnection: config.maxSubscriptionsPerConnection,
       perSubject: config.maxSubscriptionsPerSubject,
     });
+    // SSE subscribers under one share key get one execution (graphql-ws shares in its endpoint).
+    const sharedSse = createSharedSubscriptions({ shareable: shareableSubscription });
+    disposers.push(() => sharedSse.close());
     const yoga = createGatewayYoga({
       schema: createGatewaySchema(),
       services: { store, service, feed, convergence, logger, validate },
@@ -189,6 +193,7 @@ export async function createApp(config: Readonly<Config>, { logger, tracerProvid
         useOperationLimits({ publicIntrospection: config.publicIntrospection }),
         useRateLimit({ perMinute: config.rateLimitPerMin, redis: commandsRedis, channelPrefix: config.channelPrefix, logger }),
         useSubscriptionLimits({ limiter: subscriptionLimiter }),
+        sharedSse.plugin,
       ],
     });
 

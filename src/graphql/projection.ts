@@ -285,7 +285,15 @@ export async function projectedSubscribe(args: ExecutionArgs): Promise<AsyncGene
     sourceEvents.set(result, event);
     return result;
   };
-  return mapStream(source, toResult);
+  const stream = mapStream(source, toResult);
+  // As yoga's engine does: a request aborted (an SSE client gone) ends the source stream.
+  const signal = (args as ExecutionArgs & { signal?: AbortSignal }).signal;
+  if (signal) {
+    const abort = () => void stream.return(undefined).catch(() => {});
+    if (signal.aborted) abort();
+    else signal.addEventListener('abort', abort, { once: true });
+  }
+  return stream;
 }
 
 const isAsyncIterable = (value: unknown): value is AsyncIterable<unknown> =>

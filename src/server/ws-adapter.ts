@@ -147,6 +147,8 @@ export function createFrameWriter(socket: FrameSocket, raw: RawStream, highWater
   let queuedBytes = 0;
   let scheduled = false;
   let waiters: Array<() => void> = [];
+  /** A drain listener is waiting to release `waiters`. */
+  let draining = false;
 
   const release = () => {
     const released = waiters;
@@ -163,9 +165,13 @@ export function createFrameWriter(socket: FrameSocket, raw: RawStream, highWater
     raw.cork();
     for (const frame of frames) socket.send(frame);
     raw.uncork();
-    if (waiters.length === 0) return;
-    if (socket.bufferedAmount <= highWaterMark) release();
-    else raw.once('drain', release);
+    if (waiters.length === 0 || draining) return;
+    if (socket.bufferedAmount <= highWaterMark) return release();
+    draining = true;
+    raw.once('drain', () => {
+      draining = false;
+      release();
+    });
   };
 
   const writer: SocketFrames = {
