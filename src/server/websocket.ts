@@ -51,8 +51,9 @@ export interface WebSocketOptions {
   /** Interval of WebSocket pings that detect dead peers. @default 12_000 (12 s) */
   keepAliveMs?: number;
   /**
-   * Members of a shared execution write their `next` frames themselves from the result serialized
-   * once, instead of each going through graphql-ws' per-subscriber serialization. @default true
+   * Members of a shared execution write their `next` frames themselves (through the socket's
+   * batching frame writer) from the result serialized once, instead of each going through
+   * graphql-ws' per-subscriber serialization. @default true
    */
   directWrites?: boolean;
   /** Bytes a socket may have unsent before its shared subscriptions are ended as too slow. @default 8 MiB */
@@ -91,10 +92,11 @@ export interface WebSocketEndpoint extends AsyncDisposable {
 type Enveloped = ReturnType<GatewayYoga['getEnveloped']>;
 type RootValue = { execute: Enveloped['execute']; subscribe: Enveloped['subscribe']; target: DirectTarget };
 
-
 /**
  * graphql-ws (protocol `graphql-transport-ws`) on the HTTP server's port and path, executing
  * through yoga's envelop so plugins, context and error masking are the same as over HTTP/SSE.
+ * The socket itself (size cap, keepalive, batched frame writes, shutdown) is `ws-adapter.ts`;
+ * shared executions are `shared-executions.ts`, keyed by the `shareable` hook.
  *
  * @example
  * const ws = attachWebSocket({ server, yoga, onConnect: (ctx) => verify(ctx.connectionParams) });
