@@ -1,17 +1,10 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { print, type DocumentNode } from 'graphql';
-import type { Operation } from '../client/transport.js';
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
+import type { ConfigClientError } from '../client/errors.js';
+import { source, type Operation, type ResponseError } from '../client/transport.js';
 import { CliError, EXIT } from './exit-codes.js';
 
-/** A GraphQL error as the gateway sends it. */
-export interface ResponseError {
-  message: string;
-  extensions?: { code?: unknown; [name: string]: unknown };
-}
+export type { ResponseError };
 
 export interface RequestOptions {
   /** Called as the request body is written: bytes sent so far, total bytes. */
@@ -22,22 +15,14 @@ export interface RequestOptions {
 
 export interface GatewayClient {
   readonly url: string;
+  /** The bearer token, or null (anonymous). */
+  readonly token: string | null;
   /** One GraphQL operation over HTTP POST; rejects with `CliError` carrying the right exit code. */
   request<TData, TVariables>(document: AnyDocument<TData, TVariables>, variables: TVariables, options?: RequestOptions): Promise<TData>;
-  /** A graphql-ws client on the same URL (no automatic retries: callers resume themselves). */
-  webSocket(options?: { onClosed?: (event: unknown) => void; onConnected?: () => void }): Client;
 }
 
-/** A CLI document (parsed) or one of the SDK's generated operation strings. */
-export type AnyDocument<TData, TVariables> = TypedDocumentNode<TData, TVariables> | Operation<TData, TVariables>;
-
-const printed = new WeakMap<DocumentNode, string>();
-function source(document: AnyDocument<unknown, never>): string {
-  if (!('kind' in document)) return document.toString();
-  let text = printed.get(document);
-  if (text === undefined) printed.set(document, (text = print(document)));
-  return text;
-}
+/** A generated operation (the CLI's or the SDK's): its text with its types attached. */
+export type AnyDocument<TData, TVariables> = Operation<TData, TVariables>;
 
 /** Maps a GraphQL error code to the CLI's exit code. */
 export function exitCodeFor(code: string): number {
@@ -71,6 +56,13 @@ export function errorFromResponse(errors: readonly ResponseError[]): CliError {
   return new CliError(message, exitCodeFor(code), code, first?.extensions);
 }
 
+/** A `CliError` for an error of the client library (a watch that ended for good). */
+export function errorFromClient(error: ConfigClientError): CliError {
+  if (error.errors.length > 0) return errorFromResponse(error.errors);
+  const code = error.code === 'HTTP_401' ? 'UNAUTHENTICATED' : error.code === 'HTTP_403' ? 'FORBIDDEN' : error.code;
+  return new CliError(error.message, exitCodeFor(code), code);
+}
+
 /** The parsed body, or null when it is not JSON (a proxy's error page...). */
 function parseJson<T>(text: string): T | null {
   try {
@@ -78,11 +70,6 @@ function parseJson<T>(text: string): T | null {
   } catch {
     return null;
   }
-}
-
-/** `http(s)://…` → `ws(s)://…`. */
-export function toWebSocketUrl(url: string): string {
-  return url.replace(/^http(s?):/i, (_, s: string) => `ws${s}:`);
 }
 
 /**
@@ -160,24 +147,5 @@ export function createGatewayClient({ url, token }: { url: string; token?: strin
     });
   };
 
-  return {
-    url,
-    request,
-    webSocket({ onClosed, onConnected } = {}) {
-      return createClient({
-        url: toWebSocketUrl(url),
-        webSocketImpl: WebSocket,
-        connectionParams: authorization ? { authorization } : {},
-        retryAttempts: 0,
-        lazy: true,
-        // Fail fast when the gateway is gone: the caller backs off and resumes.
-        connectionAckWaitTimeout: 10_000,
-        keepAlive: 10_000,
-        on: {
-          closed: (event) => onClosed?.(event),
-          connected: () => onConnected?.(),
-        },
-      });
-    },
-  };
+  return { url, token: token ?? null, request };
 }

@@ -13,6 +13,7 @@ import { TOKEN_EXPIRED_MESSAGE, isExpired, onExpiry, tokenExpiredError } from '.
 import type { Principal } from '../core/types.js';
 import type { Shareable } from '../graphql/shareable.js';
 import { isGatewayError } from '../errors.js';
+import { toGraphQLError } from './errors.js';
 import { isAsyncIterable as isStream, onStreamEnd, type TransportContext } from './transport.js';
 import { subjectOf, type SubscriptionLimiter, type SubscriptionSlot } from './use-subscription-limits.js';
 import { settleOperation } from './use-tracing.js';
@@ -139,7 +140,7 @@ export function attachWebSocket({
     try {
       slot = subscriptionLimiter.acquire(subjectOf(args.contextValue as Parameters<typeof subjectOf>[0]), socket);
     } catch (error) {
-      if (isGatewayError(error)) return error;
+      if (isGatewayError(error)) return toGraphQLError(error);
       throw error;
     }
     let slots = socketSlots.get(socket);

@@ -10,6 +10,7 @@ import type { Logger } from '../logger.js';
 import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from './graphiql.js';
 import { traceIdFrom } from './trace.js';
 import { isAsyncIterable, useEndUnsentStreams, type TransportContext } from './transport.js';
+import { GraphQLGatewayError, toGraphQLError } from './errors.js';
 import { INVALID_TOKEN_CHALLENGE, setHttpStatus } from './use-operation-limits.js';
 import { createRequestTracing } from './use-tracing.js';
 import { useTokenLifetime } from './use-token-lifetime.js';
@@ -91,7 +92,8 @@ export function isExpectedRefusal(value: unknown): boolean {
 /** What a refusal's log line may carry: its code and where it happened, never the input. */
 function refusalSummary(value: unknown): { code: string | null; path: ReadonlyArray<string | number> | null } {
   const error = isGraphQLErrorLike(value) ? value : null;
-  const code = error?.extensions?.code ?? (isGatewayError(value) ? value.code : null);
+  const original = error?.originalError ?? value;
+  const code = error?.extensions?.code ?? (isGatewayError(original) ? original.code : null);
   return { code: typeof code === 'string' ? code : null, path: (error as { path?: ReadonlyArray<string | number> } | null)?.path ?? null };
 }
 
@@ -188,12 +190,14 @@ export function createGatewayYoga({ schema, services, authenticate, guardFor, lo
       error: logYogaError,
     },
     maskedErrors: {
-      // Our own errors (GatewayError) and graphql's parse/validation errors pass; anything
-      // else is logged with a correlation id and reaches the client as a generic error.
+      // Our own errors (GatewayError, in their GraphQL form: extensions.code and details) and
+      // graphql's parse/validation errors pass; anything else is logged with a correlation id
+      // and reaches the client as a generic error.
       maskError(error, message) {
-        if (isGatewayError(error)) return error;
+        if (error instanceof GraphQLGatewayError) return error;
+        if (isGatewayError(error)) return toGraphQLError(error);
         const original = error instanceof GraphQLError ? error.originalError : error;
-        if (isGatewayError(original)) return new GraphQLError(original.message, { ...(error as GraphQLError), extensions: original.extensions });
+        if (isGatewayError(original)) return toGraphQLError(original, { ...(error as GraphQLError) });
         if (error instanceof GraphQLError && (!original || original instanceof GraphQLError)) return error;
         const correlationId = randomUUID();
         const path = error instanceof GraphQLError ? error.path : undefined;
@@ -232,7 +236,9 @@ async function authenticateRequest(authenticate: YogaOptions['authenticate'], au
   try {
     return await authenticate(authorization);
   } catch (error) {
-    if (isGatewayError(error)) setHttpStatus(error, error.code === 'UNAUTHENTICATED' ? { 'WWW-Authenticate': INVALID_TOKEN_CHALLENGE } : undefined);
-    throw error;
+    if (!isGatewayError(error)) throw error;
+    const refusal = toGraphQLError(error);
+    setHttpStatus(refusal, error.code === 'UNAUTHENTICATED' ? { 'WWW-Authenticate': INVALID_TOKEN_CHALLENGE } : undefined);
+    throw refusal;
   }
 }
