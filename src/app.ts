@@ -33,6 +33,8 @@ import { usePersistedQueries } from './server/use-persisted-queries.js';
 import { useRateLimit } from './server/use-rate-limit.js';
 import { createSubscriptionLimiter, useSubscriptionLimits } from './server/use-subscription-limits.js';
 import { attachWebSocket } from './server/websocket.js';
+import { shareableSubscription } from './graphql/shareable.js';
+import { createSharedSubscriptions } from './server/use-shared-subscriptions.js';
 import { createGatewayYoga } from './server/yoga.js';
 import { VERSION } from './version.js';
 
@@ -187,6 +189,9 @@ export async function createApp(config: Readonly<Config>, { logger, tracerProvid
       perConnection: config.maxSubscriptionsPerConnection,
       perSubject: config.maxSubscriptionsPerSubject,
     });
+    // SSE subscribers under one share key get one execution (graphql-ws shares in its endpoint).
+    const sharedSse = createSharedSubscriptions({ shareable: shareableSubscription });
+    disposers.push(() => sharedSse.close());
     const yoga = createGatewayYoga({
       schema: createGatewaySchema(),
       services: { store: reads, service, feed, convergence, logger, validate },
@@ -201,6 +206,7 @@ export async function createApp(config: Readonly<Config>, { logger, tracerProvid
         useOperationLimits({ publicIntrospection: config.publicIntrospection }),
         useRateLimit({ perMinute: config.rateLimitPerMin, redis: commandsRedis, channelPrefix: config.channelPrefix, logger }),
         useSubscriptionLimits({ limiter: subscriptionLimiter }),
+        sharedSse.plugin,
       ],
     });
 
@@ -222,6 +228,7 @@ export async function createApp(config: Readonly<Config>, { logger, tracerProvid
       path: '/graphql',
       maxMessageBytes: config.maxBodyBytes,
       subscriptionLimiter,
+      shareable: shareableSubscription,
       onConnect: (ctx) => authenticateConnection(auth, ctx.connectionParams, (code, reason) => ctx.extra.socket.close(code, reason)),
     });
     connectMetricsSources(metrics, { store, bus, feed, convergence, websocket });

@@ -14,6 +14,7 @@ import { GraphQLGatewayError, toGraphQLError } from './errors.js';
 import { INVALID_TOKEN_CHALLENGE, setHttpStatus } from './use-operation-limits.js';
 import { createRequestTracing } from './use-tracing.js';
 import { useTokenLifetime } from './use-token-lifetime.js';
+import { useProjectedSubscriptions } from '../graphql/projection.js';
 
 export interface ServerContext {
   req: IncomingMessage;
@@ -216,7 +217,7 @@ export function createGatewayYoga({ schema, services, authenticate, guardFor, lo
         });
       },
     },
-    plugins: [...(tracing ? [tracing.plugin] : []), echoTraceId, useRequestErrorCodes(), useTokenLifetime(), ...plugins, useEndUnsentStreams()],
+    plugins: [useProjectedSubscriptions(), ...(tracing ? [tracing.plugin] : []), echoTraceId, useRequestErrorCodes(), useTokenLifetime(), ...plugins, useEndUnsentStreams()],
     context: async (initial: InitialContext): Promise<GraphQLContext> => {
       const principal = initial.principal !== undefined ? initial.principal : await authenticateRequest(authenticate, authorizationFrom(initial));
       const traceId =

@@ -193,7 +193,6 @@ const LONG_FILES_PENDING: readonly string[] = [
   'src/bus/change-feed.ts',
   'src/client/config-client.ts',
   'src/db/config-store.ts',
-  'src/server/websocket.ts',
 ];
 
 /** The first block comment of a file: its module documentation, before or after the imports. */
