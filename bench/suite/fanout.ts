@@ -1,0 +1,155 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createConfigClient } from '../../src/client/index.js';
+import { ConfigChangedDocument } from '../../src/client/generated/operations.js';
+import { rssKiB } from '../lib/proc.js';
+import { summarize } from '../lib/stats.js';
+import { openSubscriberPool } from '../lib/ws-subscribers.js';
+import { median, step, times, type BenchContext } from './context.js';
+
+const SUBSCRIBERS = Number(process.env.BENCH_FANOUT ?? 10_000);
+const CHANGES_PER_ROUND = Number(process.env.BENCH_FANOUT_CHANGES ?? 10);
+const IDLE_CONNECTIONS = Number(process.env.BENCH_IDLE_CONNECTIONS ?? 2_000);
+const GETS = 2_000_000;
+
+/**
+ * One change → 10,000 SDK-style subscribers on B (100 sockets), last arrival; B's resident memory
+ * per idle subscription (those 10,000) and per idle SDK-like connection (one socket, one
+ * subscription each).
+ */
+export async function fanout(context: BenchContext): Promise<void> {
+  const [a, b] = await context.gateways();
+  const token = await context.token();
+  const namespace = `bench-fan-${Date.now().toString(36)}`;
+  const revision = await context.setConfig(a.url, namespace, 'seed', 0);
+  const subscription = ConfigChangedDocument.toString();
+
+  await sleep(1_000);
+  const rssBefore = rssKiB(b.pid);
+  step('fanout', `opening ${SUBSCRIBERS} subscriptions on B over ${Math.ceil(SUBSCRIBERS / 100)} sockets`);
+  const pool = await openSubscriberPool({
+    wsUrl: b.wsUrl,
+    token,
+    sockets: Math.max(1, Math.ceil(SUBSCRIBERS / 100)),
+    subscriptions: SUBSCRIBERS,
+    query: subscription,
+    variables: () => ({ namespace, prefix: null, sinceRevision: revision }),
+  });
+  const p99s: number[] = [];
+  let perSubscriptionKiB = NaN;
+  try {
+    let counts = new Int32Array(SUBSCRIBERS);
+    let remaining = SUBSCRIBERS;
+    let lastArrival: (() => void) | null = null;
+    pool.onNext = (index) => {
+      if (index >= SUBSCRIBERS) return;
+      const seen = counts[index]!;
+      counts[index] = seen + 1;
+      if (seen === 0 && --remaining === 0) lastArrival?.();
+    };
+    const change = async (key: string, value: number) => {
+      counts = new Int32Array(SUBSCRIBERS);
+      remaining = SUBSCRIBERS;
+      const done = new Promise<number>((resolve, reject) => {
+        lastArrival = () => resolve(performance.now());
+        setTimeout(() => reject(new Error(`only ${SUBSCRIBERS - remaining}/${SUBSCRIBERS} subscribers received the change`)), 30_000).unref();
+      });
+      const started = performance.now();
+      await context.setConfig(a.url, namespace, key, value);
+      return (await done) - started;
+    };
+    // Until every subscription is live (a subscribe has no acknowledgement).
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await change('probe', attempt);
+        break;
+      } catch (error) {
+        if (attempt >= 5) throw error;
+      }
+    }
+    await sleep(1_000);
+    perSubscriptionKiB = (rssKiB(b.pid) - rssBefore) / SUBSCRIBERS;
+    for (let round = 1; round <= context.rounds; round++) {
+      const samples: number[] = [];
+      for (let i = 0; i < CHANGES_PER_ROUND; i++) {
+        samples.push(await change('ai.threshold', round * 1_000 + i));
+        await sleep(50);
+      }
+      p99s.push(summarize(samples).p99);
+      step('fanout', `round ${round}/${context.rounds}: last of ${SUBSCRIBERS} arrivals, p99 ${p99s.at(-1)!.toFixed(1)} ms`);
+    }
+  } finally {
+    await pool.close();
+  }
+
+  // Idle SDK-like connections: one socket and one subscription each.
+  await sleep(2_000);
+  const idleBefore = rssKiB(b.pid);
+  step('fanout', `opening ${IDLE_CONNECTIONS} idle connections with one subscription each`);
+  const idle = await openSubscriberPool({
+    wsUrl: b.wsUrl,
+    token,
+    sockets: IDLE_CONNECTIONS,
+    subscriptions: IDLE_CONNECTIONS,
+    query: subscription,
+    variables: () => ({ namespace, prefix: null, sinceRevision: null }),
+  });
+  await sleep(2_000);
+  const perConnectionKiB = (rssKiB(b.pid) - idleBefore) / IDLE_CONNECTIONS;
+  await idle.close();
+
+  context.results.push(
+    {
+      measure: `${SUBSCRIBERS.toLocaleString('en')}-subscriber fan-out (SDK subscription, 100 per socket), last arrival p99`,
+      hotconf: `${median(p99s).toFixed(1)} ms`,
+      baseline: '(absolute)',
+      ratio: '',
+      goal: '< 100 ms',
+    },
+    {
+      measure: 'gateway RSS per idle subscriber',
+      hotconf: `${perSubscriptionKiB.toFixed(1)} KiB per subscription (100 per socket); ${perConnectionKiB.toFixed(1)} KiB per connection with one`,
+      baseline: '(absolute)',
+      ratio: '',
+      goal: '≤ 20 KiB',
+    },
+  );
+}
+
+/** The SDK's `get`, from memory, against a bare `Map.get` of the same key. */
+export async function sdk(context: BenchContext): Promise<void> {
+  const [a] = await context.gateways();
+  const token = await context.token();
+  const namespace = `bench-sdk-${Date.now().toString(36)}`;
+  await context.setConfig(a.url, namespace, 'ai.threshold', 0.75);
+  const client = createConfigClient({ url: a.url, namespace, token });
+  await client.ready();
+  const map = new Map<string, unknown>([['ai.threshold', 0.75]]);
+  let sink = 0;
+  const time = (get: (key: string) => unknown): number => {
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < GETS; i++) if (get('ai.threshold') !== undefined) sink++;
+    return Number(process.hrtime.bigint() - started) / GETS;
+  };
+  const sdkGet = (key: string) => client.get(key);
+  const mapGet = (key: string) => map.get(key);
+  try {
+    time(sdkGet);
+    time(mapGet);
+    const hot: number[] = [];
+    const base: number[] = [];
+    for (let round = 1; round <= Math.max(3, context.rounds); round++) {
+      hot.push(time(sdkGet));
+      base.push(time(mapGet));
+    }
+    step('sdk', `SDK get ${median(hot).toFixed(1)} ns, Map.get ${median(base).toFixed(1)} ns (${sink} reads)`);
+    context.results.push({
+      measure: 'SDK `get`',
+      hotconf: `${median(hot).toFixed(1)} ns`,
+      baseline: `Map.get ${median(base).toFixed(1)} ns`,
+      ratio: times(median(hot.map((h, i) => h / base[i]!))),
+      goal: '< 100 ns',
+    });
+  } finally {
+    await client.close();
+  }
+}
