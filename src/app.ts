@@ -182,6 +182,7 @@ export async function createApp(config: Readonly<Config>, { logger, tracerProvid
       logger,
       graphiql: config.development,
       tracer,
+      maxBodyBytes: config.maxBodyBytes,
       plugins: [
         usePersistedQueries({ redis: commandsRedis, keyPrefix: config.channelPrefix, logger }),
         useMetrics(metrics),

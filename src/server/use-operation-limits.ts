@@ -275,13 +275,14 @@ function tooLarge(fetchAPI: { Response: typeof Response }, maxBodyBytes: number)
 export function useRequestBodyLimit({ maxBodyBytes = 4 * 1_048_576 }: RequestBodyLimitOptions = {}): Plugin {
   return {
     onRequestParse({ request, requestParser, setRequestParser, fetchAPI, endResponse }) {
-      if (!request.body || !requestParser) return;
+      // The header first: touching `request.body` makes the body a stream, a cost for every request.
       const declared = request.headers.get('content-length');
       if (declared !== null) {
         if (Number(declared) > maxBodyBytes) endResponse(tooLarge(fetchAPI, maxBodyBytes));
         // A declared length is enforced by the HTTP layer (a body longer than it is not read).
         return;
       }
+      if (!request.body || !requestParser) return;
       setRequestParser(async (incoming) => {
         const reader = incoming.body?.getReader();
         const chunks: Uint8Array[] = [];

@@ -8,9 +8,9 @@ import type { Guard, Principal } from '../core/types.js';
 import type { GatewayServices, GraphQLContext } from '../graphql/context.js';
 import type { Logger } from '../logger.js';
 import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from './graphiql.js';
-import { traceIdFrom } from './trace.js';
+import { newTraceId, traceIdFrom } from './trace.js';
 import { isAsyncIterable, useEndUnsentStreams, type TransportContext } from './transport.js';
-import { INVALID_TOKEN_CHALLENGE, setHttpStatus } from './use-operation-limits.js';
+import { INVALID_TOKEN_CHALLENGE, setHttpStatus, useRequestBodyLimit } from './use-operation-limits.js';
 import { createRequestTracing } from './use-tracing.js';
 import { useTokenLifetime } from './use-token-lifetime.js';
 
@@ -36,6 +36,7 @@ export interface YogaOptions {
   services: GatewayServices;
   /** Verifies an `Authorization` value; null when there is none. Throws UNAUTHENTICATED. */
   authenticate: (authorization: string | null) => Promise<Principal | null>;
+  /** The guard of a caller; a pure function of the principal (the gateway keeps one per principal). */
   guardFor: (principal: Principal | null) => Guard;
   logger: Logger;
   /** GraphiQL at /graphql in a browser. @default false */
@@ -46,6 +47,12 @@ export interface YogaOptions {
    * request's trace id is then its span's (docs/TRACING.md). @default undefined (tracing off)
    */
   tracer?: Tracer;
+  /**
+   * Largest request body. A declared `Content-Length` is checked from the header alone; only a
+   * body without one is counted as it is read (yoga's own limit re-streams every body).
+   * @default 4_194_304 (4 MiB)
+   */
+  maxBodyBytes?: number;
 }
 
 /** `Authorization` from an HTTP header or from a graphql-ws `connection_init` payload. */
@@ -146,8 +153,28 @@ function badUserInput(error: GraphQLError): GraphQLError {
 }
 
 /** graphql-yoga for HTTP (GET/POST, GraphQL over HTTP) and SSE; graphql-ws reuses its envelop. */
-export function createGatewayYoga({ schema, services, authenticate, guardFor, logger, graphiql = false, plugins = [], tracer }: YogaOptions): GatewayYoga {
+export function createGatewayYoga({
+  schema,
+  services,
+  authenticate,
+  guardFor,
+  logger,
+  graphiql = false,
+  plugins = [],
+  tracer,
+  maxBodyBytes = 4_194_304, // 4 MiB
+}: YogaOptions): GatewayYoga {
   const tracing = tracer ? createRequestTracing({ tracer }) : null;
+  // A verified token yields the same principal object until it leaves the token cache, so its
+  // guard is built once, not per request.
+  const guards = new WeakMap<Principal, Guard>();
+  let anonymousGuard: Guard | undefined;
+  const guardOf = (principal: Principal | null): Guard => {
+    if (principal === null) return (anonymousGuard ??= guardFor(null));
+    let guard = guards.get(principal);
+    if (!guard) guards.set(principal, (guard = guardFor(principal)));
+    return guard;
+  };
   const traceIds = new WeakMap<Request, string>();
   const echoTraceId: Plugin = {
     onRequest({ request }) {
@@ -180,6 +207,9 @@ export function createGatewayYoga({ schema, services, authenticate, guardFor, lo
     graphiql: graphiql ? GRAPHIQL_OPTIONS : false,
     renderGraphiQL: renderOfflineGraphiQL,
     batching: false,
+    // Replaced by useRequestBodyLimit below: yoga's pipes every body through a TransformStream
+    // into a new Request (a stream pipeline, an AbortController and a DOMException per request).
+    maxRequestBodySize: false,
     logging: {
       debug: (...args) => logger.debug({ args }, 'yoga'),
       info: (...args) => logger.info({ args }, 'yoga'),
@@ -212,12 +242,12 @@ export function createGatewayYoga({ schema, services, authenticate, guardFor, lo
         });
       },
     },
-    plugins: [...(tracing ? [tracing.plugin] : []), echoTraceId, useRequestErrorCodes(), useTokenLifetime(), ...plugins, useEndUnsentStreams()],
+    plugins: [...(tracing ? [tracing.plugin] : []), echoTraceId, useRequestErrorCodes(), useTokenLifetime(), ...plugins, useRequestBodyLimit({ maxBodyBytes }), useEndUnsentStreams()],
     context: async (initial: InitialContext): Promise<GraphQLContext> => {
       const principal = initial.principal !== undefined ? initial.principal : await authenticateRequest(authenticate, authorizationFrom(initial));
       const traceId =
-        initial.traceId ?? tracing?.traceIdOf(initial) ?? (initial.request ? traceIds.get(initial.request) : undefined) ?? randomUUID().replace(/-/g, '');
-      return { ...services, principal, guard: guardFor(principal), traceId };
+        initial.traceId ?? tracing?.traceIdOf(initial) ?? (initial.request ? traceIds.get(initial.request) : undefined) ?? newTraceId();
+      return { ...services, principal, guard: guardOf(principal), traceId };
     },
   });
 }
