@@ -17,7 +17,10 @@ export interface ResultRow {
   measure: string;
   hotconf: string;
   baseline: string;
-  /** hotconf ÷ baseline for throughput, baseline ÷ hotconf… as the row says; '' when there is none. */
+  /**
+   * hotconf ÷ baseline, as issue 14's table gives it: for latencies above 1× is slower than the
+   * baseline, for throughputs below 1× is; '' for a row with no baseline.
+   */
   ratio: string;
   goal: string;
 }
