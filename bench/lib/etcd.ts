@@ -51,9 +51,14 @@ export async function startEtcd(): Promise<Etcd> {
   );
   child.stdout?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4_000)));
   child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4_000)));
+  let missing = false;
+  child.once('error', (error: NodeJS.ErrnoException) => {
+    missing = error.code === 'ENOENT';
+    output += String(error);
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async () => {
-    if (child.exitCode === null) {
+    if (child.exitCode === null && !missing) {
       child.kill('SIGKILL');
       await exited;
     }
@@ -62,6 +67,7 @@ export async function startEtcd(): Promise<Etcd> {
   try {
     await waitFor(
       async () => {
+        if (missing) throw new Error('etcd is not installed: apt-get install -y etcd-server etcd-client (docs/PERFORMANCE.md)');
         if (child.exitCode !== null) throw new Error(`etcd exited:\n${output}`);
         try {
           return (await fetch(`${url}/health`)).ok;

@@ -35,7 +35,12 @@ export async function runWrk({ url, body, headers = {}, connections, durationSec
       ...Object.entries({ 'content-type': 'application/json', ...headers }).map(([name, value]) => `wrk.headers[${JSON.stringify(name)}] = ${JSON.stringify(value)}`),
     ].join('\n');
     await writeFile(script, `${lua}\n`);
-    const { stdout } = await run('wrk', [`-t${threads}`, `-c${connections}`, `-d${durationSeconds}s`, '-s', script, url], { maxBuffer: 1 << 20 });
+    const { stdout } = await run('wrk', [`-t${threads}`, `-c${connections}`, `-d${durationSeconds}s`, '-s', script, url], { maxBuffer: 1 << 20 }).catch(
+      (error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') throw new Error('wrk is not installed: apt-get install -y wrk (docs/PERFORMANCE.md)');
+        throw error;
+      },
+    );
     const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? NaN);
     const requests = Number(/(\d+) requests in/.exec(stdout)?.[1] ?? NaN);
     const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0);

@@ -35,17 +35,27 @@ export async function reads(context: BenchContext): Promise<void> {
     return result;
   };
 
+  // Unmeasured warm-up of each server (JIT, connection pools), so round 1 is not a cold start.
+  step('reads', 'warming up hotconf, plain yoga and etcd (2 s each)');
+  const hotconfHeaders = { authorization: `Bearer ${token}` };
+  const plainBody = JSON.stringify({ query: '{ __typename }' });
+  const rangeUrl = `${etcd.url}/v3/kv/range`;
+  const rangeBody = JSON.stringify({ key: Buffer.from('bench-reads/ai.threshold').toString('base64') });
+  for (const [url, body, headers] of [[a.url, hotconfBody, hotconfHeaders], [yoga.url, plainBody, undefined], [rangeUrl, rangeBody, undefined]] as const) {
+    await runWrk({ url, body, headers, connections: CONNECTIONS, durationSeconds: 2 });
+  }
+
   const hot: number[] = [];
   const plain: number[] = [];
   const peer: number[] = [];
   const cpuMs: number[] = [];
   for (let round = 1; round <= context.rounds; round++) {
     const before = cpuSeconds(a.pid);
-    const result = await wrk('hotconf config', a.url, hotconfBody, { authorization: `Bearer ${token}` });
+    const result = await wrk('hotconf config', a.url, hotconfBody, hotconfHeaders);
     cpuMs.push(((cpuSeconds(a.pid) - before) * 1_000) / result.requests);
     hot.push(result.requestsPerSecond);
-    plain.push((await wrk('plain yoga', yoga.url, JSON.stringify({ query: '{ __typename }' }))).requestsPerSecond);
-    peer.push((await wrk('etcd range', `${etcd.url}/v3/kv/range`, JSON.stringify({ key: Buffer.from('bench-reads/ai.threshold').toString('base64') }))).requestsPerSecond);
+    plain.push((await wrk('plain yoga', yoga.url, plainBody)).requestsPerSecond);
+    peer.push((await wrk('etcd range', rangeUrl, rangeBody)).requestsPerSecond);
     step(
       'reads',
       `round ${round}/${context.rounds}: hotconf ${hot.at(-1)!.toFixed(0)} req/s (${cpuMs.at(-1)!.toFixed(3)} ms CPU each), plain yoga ${plain.at(-1)!.toFixed(0)}, etcd ${peer.at(-1)!.toFixed(0)}`,
