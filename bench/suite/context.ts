@@ -32,6 +32,8 @@ export interface BenchContext {
   database(): Promise<TestDatabase>;
   /** Gateway A (index 0) and B (index 1), on one database and one channel prefix. */
   gateways(): Promise<[BenchGateway, BenchGateway]>;
+  /** Another gateway on the same database and channels, started now (for a clean memory baseline). */
+  freshGateway(): Promise<BenchGateway>;
   token(): Promise<string>;
   etcd(): Promise<Etcd>;
   /** A plain graphql-yoga `{ __typename }` server in its own process. */
@@ -68,15 +70,15 @@ export function createBenchContext({ rounds, profile }: { rounds: number; profil
     cleanups.push(() => made.drop());
     return made;
   });
+  const gatewayEnv = once(async () => ({
+    DATABASE_URL: (await database()).url,
+    REDIS_URL: SHARED_REDIS_URL,
+    HOTCONF_CHANNEL_PREFIX: uniquePrefix('bench'),
+    // One bench subject holds the 10,000 fan-out subscriptions (the default bound is 1,000).
+    HOTCONF_MAX_SUBSCRIPTIONS_PER_SUBJECT: '100000',
+  }));
   const gateways = once(async () => {
-    const { url } = await database();
-    const env = {
-      DATABASE_URL: url,
-      REDIS_URL: SHARED_REDIS_URL,
-      HOTCONF_CHANNEL_PREFIX: uniquePrefix('bench'),
-      // One bench subject holds the 10,000 fan-out subscriptions (the default bound is 1,000).
-      HOTCONF_MAX_SUBSCRIPTIONS_PER_SUBJECT: '100000',
-    };
+    const env = await gatewayEnv();
     const nodeArgs: string[] = [];
     if (profile) {
       profileDir = await mkdtemp(join(tmpdir(), 'hotconf-bench-prof-'));
@@ -125,6 +127,11 @@ export function createBenchContext({ rounds, profile }: { rounds: number; profil
     redisUrl: SHARED_REDIS_URL,
     database,
     gateways,
+    async freshGateway() {
+      const started = await startBenchGateway(await gatewayEnv());
+      cleanups.push(() => started.stop());
+      return started;
+    },
     token,
     etcd,
     plainYoga,

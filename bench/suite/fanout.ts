@@ -1,73 +1,101 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createConfigClient } from '../../src/client/index.js';
 import { ConfigChangedDocument } from '../../src/client/generated/operations.js';
+import type { BenchGateway } from '../lib/gateway-process.js';
 import { rssKiB } from '../lib/proc.js';
 import { summarize } from '../lib/stats.js';
-import { openSubscriberPool } from '../lib/ws-subscribers.js';
+import { openSubscriberPool, type SubscriberPool } from '../lib/ws-subscribers.js';
 import { median, step, times, type BenchContext } from './context.js';
 
 const SUBSCRIBERS = Number(process.env.BENCH_FANOUT ?? 10_000);
 const CHANGES_PER_ROUND = Number(process.env.BENCH_FANOUT_CHANGES ?? 10);
 const IDLE_CONNECTIONS = Number(process.env.BENCH_IDLE_CONNECTIONS ?? 2_000);
 const GETS = 2_000_000;
+const SUBSCRIPTION = ConfigChangedDocument.toString();
+
+/** SDK-style subscriptions on `gateway`, `perSocket` to a socket, and a way to time one change's arrival at all of them. */
+async function openSubscribers(
+  context: BenchContext,
+  gateway: BenchGateway,
+  { namespace, revision, count, perSocket }: { namespace: string; revision: number | null; count: number; perSocket: number },
+): Promise<{ pool: SubscriberPool; change(key: string, value: number): Promise<number> }> {
+  const [a] = await context.gateways();
+  const pool = await openSubscriberPool({
+    wsUrl: gateway.wsUrl,
+    token: await context.token(),
+    sockets: Math.max(1, Math.ceil(count / perSocket)),
+    subscriptions: count,
+    query: SUBSCRIPTION,
+    variables: () => ({ namespace, prefix: null, sinceRevision: revision }),
+  });
+  let counts = new Int32Array(count);
+  let remaining = count;
+  let lastArrival: (() => void) | null = null;
+  pool.onNext = (index) => {
+    if (index >= count) return;
+    const seen = counts[index]!;
+    counts[index] = seen + 1;
+    if (seen === 0 && --remaining === 0) lastArrival?.();
+  };
+  /** Writes through A; ms until the last subscriber received it. */
+  const change = async (key: string, value: number) => {
+    counts = new Int32Array(count);
+    remaining = count;
+    const done = new Promise<number>((resolve, reject) => {
+      lastArrival = () => resolve(performance.now());
+      setTimeout(() => reject(new Error(`only ${count - remaining}/${count} subscribers received the change`)), 30_000).unref();
+    });
+    const started = performance.now();
+    await context.setConfig(a.url, namespace, key, value);
+    return (await done) - started;
+  };
+  // Until every subscription is live (a subscribe has no acknowledgement).
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await change('probe', attempt);
+      break;
+    } catch (error) {
+      if (attempt >= 5) {
+        await pool.close();
+        throw error;
+      }
+    }
+  }
+  // Let subscriptions that caught the probe from history settle into live delivery.
+  await sleep(1_000);
+  return { pool, change };
+}
+
+/** Resident memory `gateway` gains per subscription once `count` of them are open and live, from a fresh process. */
+async function rssPerSubscription(context: BenchContext, namespace: string, count: number, perSocket: number): Promise<number> {
+  const gateway = await context.freshGateway();
+  try {
+    await sleep(2_000);
+    const before = rssKiB(gateway.pid);
+    const { pool } = await openSubscribers(context, gateway, { namespace, revision: null, count, perSocket });
+    await sleep(2_000);
+    const after = rssKiB(gateway.pid);
+    await pool.close();
+    return (after - before) / count;
+  } finally {
+    await gateway.stop();
+  }
+}
 
 /**
- * One change → 10,000 SDK-style subscribers on B (100 sockets), last arrival; B's resident memory
- * per idle subscription (those 10,000) and per idle SDK-like connection (one socket, one
- * subscription each).
+ * One change → 10,000 SDK-style subscribers on B (100 per socket), last arrival; resident memory
+ * per idle subscription (10,000, 100 per socket) and per idle SDK-like connection (2,000, one
+ * subscription each), each on a freshly started gateway so earlier rows' heap does not blur it.
  */
 export async function fanout(context: BenchContext): Promise<void> {
   const [a, b] = await context.gateways();
-  const token = await context.token();
   const namespace = `bench-fan-${Date.now().toString(36)}`;
   const revision = await context.setConfig(a.url, namespace, 'seed', 0);
-  const subscription = ConfigChangedDocument.toString();
 
-  await sleep(1_000);
-  const rssBefore = rssKiB(b.pid);
   step('fanout', `opening ${SUBSCRIBERS} subscriptions on B over ${Math.ceil(SUBSCRIBERS / 100)} sockets`);
-  const pool = await openSubscriberPool({
-    wsUrl: b.wsUrl,
-    token,
-    sockets: Math.max(1, Math.ceil(SUBSCRIBERS / 100)),
-    subscriptions: SUBSCRIBERS,
-    query: subscription,
-    variables: () => ({ namespace, prefix: null, sinceRevision: revision }),
-  });
+  const { pool, change } = await openSubscribers(context, b, { namespace, revision, count: SUBSCRIBERS, perSocket: 100 });
   const p99s: number[] = [];
-  let perSubscriptionKiB = NaN;
   try {
-    let counts = new Int32Array(SUBSCRIBERS);
-    let remaining = SUBSCRIBERS;
-    let lastArrival: (() => void) | null = null;
-    pool.onNext = (index) => {
-      if (index >= SUBSCRIBERS) return;
-      const seen = counts[index]!;
-      counts[index] = seen + 1;
-      if (seen === 0 && --remaining === 0) lastArrival?.();
-    };
-    const change = async (key: string, value: number) => {
-      counts = new Int32Array(SUBSCRIBERS);
-      remaining = SUBSCRIBERS;
-      const done = new Promise<number>((resolve, reject) => {
-        lastArrival = () => resolve(performance.now());
-        setTimeout(() => reject(new Error(`only ${SUBSCRIBERS - remaining}/${SUBSCRIBERS} subscribers received the change`)), 30_000).unref();
-      });
-      const started = performance.now();
-      await context.setConfig(a.url, namespace, key, value);
-      return (await done) - started;
-    };
-    // Until every subscription is live (a subscribe has no acknowledgement).
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await change('probe', attempt);
-        break;
-      } catch (error) {
-        if (attempt >= 5) throw error;
-      }
-    }
-    await sleep(1_000);
-    perSubscriptionKiB = (rssKiB(b.pid) - rssBefore) / SUBSCRIBERS;
     for (let round = 1; round <= context.rounds; round++) {
       const samples: number[] = [];
       for (let i = 0; i < CHANGES_PER_ROUND; i++) {
@@ -81,21 +109,10 @@ export async function fanout(context: BenchContext): Promise<void> {
     await pool.close();
   }
 
-  // Idle SDK-like connections: one socket and one subscription each.
-  await sleep(2_000);
-  const idleBefore = rssKiB(b.pid);
-  step('fanout', `opening ${IDLE_CONNECTIONS} idle connections with one subscription each`);
-  const idle = await openSubscriberPool({
-    wsUrl: b.wsUrl,
-    token,
-    sockets: IDLE_CONNECTIONS,
-    subscriptions: IDLE_CONNECTIONS,
-    query: subscription,
-    variables: () => ({ namespace, prefix: null, sinceRevision: null }),
-  });
-  await sleep(2_000);
-  const perConnectionKiB = (rssKiB(b.pid) - idleBefore) / IDLE_CONNECTIONS;
-  await idle.close();
+  step('fanout', `memory: ${SUBSCRIBERS} idle subscriptions (100 per socket) on a fresh gateway`);
+  const perSubscription = await rssPerSubscription(context, namespace, SUBSCRIBERS, 100);
+  step('fanout', `memory: ${IDLE_CONNECTIONS} idle connections with one subscription each on a fresh gateway`);
+  const perConnection = await rssPerSubscription(context, namespace, IDLE_CONNECTIONS, 1);
 
   context.results.push(
     {
@@ -107,7 +124,7 @@ export async function fanout(context: BenchContext): Promise<void> {
     },
     {
       measure: 'gateway RSS per idle subscriber',
-      hotconf: `${perSubscriptionKiB.toFixed(1)} KiB per subscription (100 per socket); ${perConnectionKiB.toFixed(1)} KiB per connection with one`,
+      hotconf: `${perSubscription.toFixed(1)} KiB per subscription (100 per socket); ${perConnection.toFixed(1)} KiB per connection with one`,
       baseline: '(absolute)',
       ratio: '',
       goal: '≤ 20 KiB',
