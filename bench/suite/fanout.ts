@@ -38,31 +38,38 @@ async function openSubscribers(
     if (seen === 0 && --remaining === 0) lastArrival?.();
   };
   /** Writes through A; ms until the last subscriber received it. */
-  const change = async (key: string, value: number) => {
+  const change = async (key: string, value: number, timeoutMs = 30_000) => {
     counts = new Int32Array(count);
     remaining = count;
     const done = new Promise<number>((resolve, reject) => {
       lastArrival = () => resolve(performance.now());
-      setTimeout(() => reject(new Error(`only ${count - remaining}/${count} subscribers received the change`)), 30_000).unref();
+      setTimeout(() => reject(new Error(`only ${count - remaining}/${count} subscribers received the change`)), timeoutMs).unref();
     });
     const started = performance.now();
     await context.setConfig(a.url, namespace, key, value);
     return (await done) - started;
   };
-  // Until every subscription is live (a subscribe has no acknowledgement).
+  // Until every subscription is live (a subscribe has no acknowledgement). A subscribe the gateway
+  // refuses (SERVICE_UNAVAILABLE when thousands arrive at once) is sent again, as the SDK would.
+  let refused = 0;
   for (let attempt = 0; ; attempt++) {
+    const { indexes, example } = pool.takeFailed();
+    if (indexes.length > 0) {
+      refused += indexes.length;
+      step('fanout', `${indexes.length} subscriptions refused, subscribing them again (${example})`);
+      for (const index of indexes) pool.resubscribe(index);
+    }
     try {
-      await change('probe', attempt);
+      await change('probe', attempt, 10_000);
       break;
     } catch (error) {
-      if (attempt >= 5) {
+      if (attempt >= 10) {
         await pool.close();
         throw error;
       }
     }
   }
-  // Let subscriptions that caught the probe from history settle into live delivery.
-  await sleep(1_000);
+  if (refused > 0) step('fanout', `${refused} subscribes in all were refused before every subscription was live`);
   return { pool, change };
 }
 
