@@ -40,6 +40,17 @@ const config: CodegenConfig = {
         documentMode: 'string',
       },
     },
+    // The CLI's own documents (mutations, wider selections); it reuses the SDK's where they fit.
+    'src/cli/generated/operations.ts': {
+      documents: 'src/cli/operations/*.graphql',
+      plugins: ['typescript-operations', 'typed-document-node'],
+      config: {
+        useTypeImports: true,
+        enumsAsTypes: true,
+        scalars: { JSON: 'unknown', DateTime: 'string', SafeInt: 'number' },
+        documentMode: 'string',
+      },
+    },
   },
 };
 

@@ -14,6 +14,8 @@ import { createConfigService } from './core/config-service.js';
 import { createConvergence } from './core/convergence.js';
 import type { ChangeBus, ChangeFeed, ConfigStore } from './core/types.js';
 import { createValidator } from './core/validation.js';
+import { countStoreCalls } from './core/counted-store.js';
+import { createWatchCache } from './core/watch-cache.js';
 import { createSecretBox } from './core/secret-box.js';
 import { createClientReportStore } from './db/client-reports.js';
 import { createConfigStore } from './db/config-store.js';
@@ -21,7 +23,10 @@ import { connectDatabase, type Database } from './db/connect.js';
 import { createGatewaySchema } from './graphql/schema.js';
 import { createHealthHandlers } from './server/health.js';
 import { createHttpServer } from './server/http.js';
-import { createMetrics, useMetrics, type Metrics } from './server/metrics.js';
+import { createMetrics, type Metrics } from './server/metrics.js';
+import { createMetricsEndpoint } from './server/metrics-endpoint.js';
+import { connectMetricsSources } from './server/metrics-sources.js';
+import { useMetrics } from './server/use-metrics.js';
 import { createOfrepHandler } from './server/ofrep.js';
 import { useOperationLimits } from './server/use-operation-limits.js';
 import { usePersistedQueries } from './server/use-persisted-queries.js';
@@ -29,9 +34,24 @@ import { useRateLimit } from './server/use-rate-limit.js';
 import { createSubscriptionLimiter, useSubscriptionLimits } from './server/use-subscription-limits.js';
 import { attachWebSocket } from './server/websocket.js';
 import { createGatewayYoga } from './server/yoga.js';
+import { VERSION } from './version.js';
 
-/** The package version, reported by /ready. */
-export const VERSION = '0.1.0';
+/** The package version (package.json), reported by /health and /ready. */
+export { VERSION };
+
+// The gateway's entry points as functions (what `node dist/main.js` and `hotconf serve`/`migrate`/
+// `token`/`secrets rotate` run), for embedding and scripts.
+export {
+  EntryPointError,
+  issueToken,
+  migrate,
+  rotateSecrets,
+  startGateway,
+  type GatewayEnv,
+  type IssueTokenOptions,
+  type StartGatewayOptions,
+  type StartedGateway,
+} from './gateway.js';
 
 /** A composed gateway: everything wired, nothing listening until `start()`. */
 export interface App extends AsyncDisposable {
@@ -107,8 +127,8 @@ export async function createApp(config: Readonly<Config>, { logger, tracerProvid
     }
     const validate = createValidator({ maxValueBytes: config.maxValueBytes, maxBatchSize: config.maxBatchSize });
     const secretBox = config.secretKeys.length > 0 ? createSecretBox(config.secretKeys) : null;
-    const store = createConfigStore({ database, validator: validate, secretBox });
     const metrics = createMetrics();
+    const store = countStoreCalls(createConfigStore({ database, validator: validate, secretBox }), (method) => metrics.storeCalls.inc({ method }));
     // Every Redis connection (bus publisher and subscriber, rate limiter) comes from one factory:
     // one URL, the same credentials and TLS, standalone or Cluster, trouble logged once per cause.
     const redis = config.redisUrl ? createRedisClientFactory({ redisUrl: config.redisUrl, cluster: config.redisCluster, logger }) : null;
@@ -127,6 +147,11 @@ export async function createApp(config: Readonly<Config>, { logger, tracerProvid
       tracer,
     });
     disposers.push(() => feed.close());
+    // Reads from memory where provably current (DESIGN.md "Propagation" 5); writes and everything
+    // else go to the store itself.
+    const cache = createWatchCache({ store, feed, validate, logger, onRead: (source) => metrics.reads.inc({ source }) });
+    disposers.push(() => cache.close());
+    const reads: ConfigStore = { ...store, get: cache.get, snapshot: cache.snapshot };
     const auth = createAuthenticator({ jwtSecret: config.jwtSecret, jwksUrl: config.jwksUrl, dataDir: config.dataDir, logger });
     disposers.push(() => auth.close());
     const service = createConfigService({
@@ -147,18 +172,6 @@ export async function createApp(config: Readonly<Config>, { logger, tracerProvid
       retentionH: config.clientRetentionH,
     });
 
-    // The health handlers connect feed, bus and store to the metrics; the lag comes from here.
-    metrics.setSources({
-      convergenceLag: async () => {
-        const lag: Record<string, number> = {};
-        for (const namespace of Object.keys(feed.stats().revisions)) {
-          const view = await convergence.get(namespace);
-          lag[namespace] = Math.max(0, ...view.clients.map((client) => client.lag));
-        }
-        return lag;
-      },
-    });
-
     // The commands connection: the mutation rate limit (per subject, across every gateway sharing
     // this Redis) and the persisted-query store. Auto-pipelining makes a mutation's eight window
     // counters one round trip.
@@ -176,13 +189,12 @@ export async function createApp(config: Readonly<Config>, { logger, tracerProvid
     });
     const yoga = createGatewayYoga({
       schema: createGatewaySchema(),
-      services: { store, service, feed, convergence, logger, validate },
+      services: { store: reads, service, feed, convergence, logger, validate },
       authenticate: (authorization) => auth.authenticate(authorization),
       guardFor: (principal) => createGuard(principal, { required: auth.required }),
       logger,
       graphiql: config.development,
       tracer,
-      maxBodyBytes: config.maxBodyBytes,
       plugins: [
         usePersistedQueries({ redis: commandsRedis, keyPrefix: config.channelPrefix, logger }),
         useMetrics(metrics),
@@ -194,13 +206,15 @@ export async function createApp(config: Readonly<Config>, { logger, tracerProvid
 
     const health = createHealthHandlers({ store, bus, feed, metrics, version: VERSION, startedAt: new Date() });
     const ofrep = createOfrepHandler({
-      store,
+      store: reads,
       authenticate: (authorization) => auth.authenticate(authorization),
       guardFor: (principal) => createGuard(principal, { required: auth.required }),
       validate,
       logger,
     });
-    const ops = async (req: IncomingMessage, res: ServerResponse) => (await health.handleOpsRequest(req, res)) || (await ofrep(req, res));
+    const serveMetrics = createMetricsEndpoint(metrics);
+    const ops = async (req: IncomingMessage, res: ServerResponse) =>
+      (await health.handleOpsRequest(req, res)) || (await serveMetrics(req, res)) || (await ofrep(req, res));
     const server = createHttpServer({ yoga, ops, maxBodyBytes: config.maxBodyBytes, logger });
     const websocket = attachWebSocket({
       server,
@@ -210,7 +224,7 @@ export async function createApp(config: Readonly<Config>, { logger, tracerProvid
       subscriptionLimiter,
       onConnect: (ctx) => authenticateConnection(auth, ctx.connectionParams, (code, reason) => ctx.extra.socket.close(code, reason)),
     });
-    metrics.setSources({ sharedWs: () => websocket.stats() });
+    connectMetricsSources(metrics, { store, bus, feed, convergence, websocket });
 
     // History retention and forgotten clients: hourly, and once shortly after start.
     const housekeeping = async () => {

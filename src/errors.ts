@@ -1,5 +1,3 @@
-import { GraphQLError } from 'graphql';
-
 /** Every code the gateway raises itself (DESIGN.md "GraphQL contract"). */
 export const ERROR_CODES = [
   'BAD_USER_INPUT',
@@ -16,38 +14,30 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-/** HTTP status used when the error decides the response status (GraphQL over HTTP). */
-export const HTTP_STATUS: Record<ErrorCode, number> = {
-  BAD_USER_INPUT: 400,
-  VALIDATION_FAILED: 400,
-  NOT_FOUND: 404,
-  VERSION_CONFLICT: 409,
-  REVISION_COMPACTED: 410,
-  REVISION_AHEAD: 409,
-  UNAUTHENTICATED: 401,
-  FORBIDDEN: 403,
-  RATE_LIMITED: 429,
-  SERVICE_UNAVAILABLE: 503,
-};
-
-export type ErrorExtensions = Record<string, string | number | boolean | null | readonly string[]>;
+/** What a refusal carries beyond its code and message (a field, a limit, the current version). */
+export type ErrorDetails = Record<string, string | number | boolean | null | readonly string[]>;
 
 /**
- * An error the gateway raises on purpose. Reaches clients as a `GraphQLError` with
- * `extensions.code`; anything else is masked.
+ * An error the gateway raises on purpose: a code, a message a human can act on, details, and the
+ * cause. It knows nothing of transports (tRPC's `TRPCError` is the model): the server maps it to
+ * a GraphQL error with `extensions: { ...details, code }`, an HTTP status, a graphql-ws or SSE
+ * payload or an OFREP answer (src/server/errors.ts); anything else is masked there.
  */
-export class GatewayError extends GraphQLError {
+export class GatewayError extends Error {
   readonly code: ErrorCode;
+  readonly details: ErrorDetails;
 
-  constructor(code: ErrorCode, message: string, extensions: ErrorExtensions = {}, cause?: unknown) {
-    super(message, { extensions: { ...extensions, code }, originalError: cause instanceof Error ? cause : undefined });
+  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
     this.name = 'GatewayError';
     this.code = code;
+    this.details = details;
   }
 }
 
+/** A `GatewayError`, or its GraphQL form at the edge (which keeps `name`, `code` and `details`). */
 export function isGatewayError(error: unknown): error is GatewayError {
-  return error instanceof GatewayError || (error instanceof Error && error.name === 'GatewayError' && 'code' in error);
+  return error instanceof GatewayError || (error instanceof Error && error.name === 'GatewayError' && 'code' in error && 'details' in error);
 }
 
 /** Keeps a `GatewayError` as it is; anything else becomes `fallback`, keeping `cause`. */
@@ -56,8 +46,7 @@ export function toGatewayError(error: unknown, fallback: ErrorCode = 'SERVICE_UN
   return new GatewayError(fallback, fallback === 'SERVICE_UNAVAILABLE' ? 'The gateway cannot serve this request right now' : 'Request failed', {}, error);
 }
 
-export const badInput = (message: string, extensions: ErrorExtensions = {}): GatewayError =>
-  new GatewayError('BAD_USER_INPUT', message, extensions);
+export const badInput = (message: string, details: ErrorDetails = {}): GatewayError => new GatewayError('BAD_USER_INPUT', message, details);
 
 /** Socket and driver codes that mean "the database or Redis did not answer", not a bug. */
 const UNAVAILABLE_CODES = new Set([

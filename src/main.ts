@@ -1,29 +1,18 @@
-import { createApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
-import { createLogger } from './logger.js';
+import { EntryPointError, startGateway } from './gateway.js';
 
 /** Entry point: environment → config → gateway; SIGTERM/SIGINT → ordered stop. */
 export async function main(): Promise<void> {
-  let config;
+  let started;
   try {
-    config = loadConfig();
+    started = await startGateway({ env: process.env });
   } catch (error) {
-    if (error instanceof ConfigError) {
+    if (error instanceof EntryPointError) {
       process.stderr.write(`hotconf: ${error.message}\n`);
       process.exit(1);
     }
     throw error;
   }
-  const logger = createLogger({ level: config.logLevel });
-  let app;
-  try {
-    app = await createApp(config, { logger });
-  } catch (error) {
-    logger.fatal({ err: error }, 'gateway failed to start');
-    process.stderr.write(`hotconf: ${(error as Error).message}\n`);
-    process.exit(1);
-  }
-  const started = app;
+  const { logger } = started;
   let signalled = false;
   const shutdown = (signal: string) => {
     if (signalled) return;
@@ -43,14 +32,6 @@ export async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  try {
-    await started.start();
-  } catch (error) {
-    logger.fatal({ err: error }, 'cannot listen');
-    await started.stop();
-    process.exit(1);
-  }
-  for (const line of await started.auth.describeStartupAuth()) process.stderr.write(`${line}\n`);
 }
 
 await main();

@@ -1,5 +1,6 @@
 import type { Principal } from '../core/types.js';
 import { GatewayError } from '../errors.js';
+import { GraphQLGatewayError, toGraphQLError } from '../server/errors.js';
 
 /** The message every refusal for an expired token carries (HTTP, graphql-ws close reason, SSE). */
 export const TOKEN_EXPIRED_MESSAGE = 'Token expired';
@@ -12,8 +13,16 @@ export function isExpired(principal: Pick<Principal, 'expiresAt'> | null | undef
   return principal?.expiresAt != null && principal.expiresAt <= now;
 }
 
-/** UNAUTHENTICATED for a credential used past its `exp`. */
-export function tokenExpiredError(): GatewayError {
+/**
+ * UNAUTHENTICATED for a credential used past its `exp`, in its GraphQL form: every caller hands it
+ * to a transport (an HTTP answer, a graphql-ws error message, an SSE result).
+ */
+export function tokenExpiredError(): GraphQLGatewayError {
+  return toGraphQLError(tokenExpired());
+}
+
+/** UNAUTHENTICATED for a credential used past its `exp`, as the core raises it. */
+export function tokenExpired(): GatewayError {
   return new GatewayError('UNAUTHENTICATED', TOKEN_EXPIRED_MESSAGE);
 }
 

@@ -10,10 +10,11 @@ import {
   type JWTPayload,
   type JWTVerifyGetKey,
 } from 'jose';
+import { LRUCache } from 'lru-cache';
 import type { Principal, Role } from '../core/types.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { isExpired, tokenExpiredError } from './lifetime.js';
+import { isExpired, tokenExpired } from './lifetime.js';
 
 /** Asymmetric algorithms accepted from a JWKS. HMAC is never accepted there (algorithm confusion). */
 export const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
@@ -255,25 +256,17 @@ export function createAuthenticator(options: AuthenticatorOptions = {}): Authent
    * Verified tokens, by their full text (signature included, so only the exact token hits).
    * WebCrypto HMAC is an async thread-pool round trip on every request; a service sends the same
    * token for hours. An entry lives until the token's exp and at most verifiedCacheTtlMs, so a
-   * rotated key stops being honoured within that bound.
+   * rotated key stops being honoured within that bound; past verifiedCacheSize the least
+   * recently used token is dropped (lru-cache).
    */
-  const verified = new Map<string, { principal: Principal; until: number }>();
+  const verified = verifiedCacheSize > 0 ? new LRUCache<string, Principal>({ max: verifiedCacheSize, ttl: verifiedCacheTtlMs }) : null;
   const remember = (token: string, principal: Principal): Principal => {
-    if (verifiedCacheSize === 0) return principal;
-    const until = Math.min(Date.now() + verifiedCacheTtlMs, principal.expiresAt ?? Infinity);
-    if (verified.size >= verifiedCacheSize) verified.delete(verified.keys().next().value as string);
-    verified.set(token, { principal, until });
+    // ttl 0 would mean "forever" to lru-cache: a token at or past its exp is simply not kept.
+    const ttl = Math.min(verifiedCacheTtlMs, (principal.expiresAt ?? Infinity) - Date.now());
+    if (verified && ttl >= 1) verified.set(token, principal, { ttl });
     return principal;
   };
-  const recall = (token: string): Principal | null => {
-    const hit = verified.get(token);
-    if (!hit) return null;
-    if (hit.until <= Date.now()) {
-      verified.delete(token);
-      return null;
-    }
-    return hit.principal;
-  };
+  const recall = (token: string): Principal | null => verified?.get(token) ?? null;
 
   const mint: Authenticator['mint'] = async (claims, { expiresIn = '24h' } = {}) => {
     if (!secret) throw new Error('Tokens can be minted only with an HS256 secret (HOTCONF_JWT_SECRET or the generated key)');
@@ -296,7 +289,7 @@ export function createAuthenticator(options: AuthenticatorOptions = {}): Authent
       }
       // jose lets `exp` pass within the clock tolerance; the gateway's expiry is `exp` itself, so a
       // request and a graphql-ws connection agree on when a token stops working.
-      if (isExpired(principal)) throw tokenExpiredError();
+      if (isExpired(principal)) throw tokenExpired();
       return principal;
     },
     mint,

@@ -1,17 +1,9 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { print, type DocumentNode } from 'graphql';
-import type { Operation } from '../client/transport.js';
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
+import { postWithProgress, UploadError } from '../client/http-upload.js';
+import type { ConfigClientError } from '../client/errors.js';
+import { source, type Operation, type ResponseError } from '../client/transport.js';
 import { CliError, EXIT } from './exit-codes.js';
 
-/** A GraphQL error as the gateway sends it. */
-export interface ResponseError {
-  message: string;
-  extensions?: { code?: unknown; [name: string]: unknown };
-}
+export type { ResponseError };
 
 export interface RequestOptions {
   /** Called as the request body is written: bytes sent so far, total bytes. */
@@ -22,22 +14,14 @@ export interface RequestOptions {
 
 export interface GatewayClient {
   readonly url: string;
+  /** The bearer token, or null (anonymous). */
+  readonly token: string | null;
   /** One GraphQL operation over HTTP POST; rejects with `CliError` carrying the right exit code. */
   request<TData, TVariables>(document: AnyDocument<TData, TVariables>, variables: TVariables, options?: RequestOptions): Promise<TData>;
-  /** A graphql-ws client on the same URL (no automatic retries: callers resume themselves). */
-  webSocket(options?: { onClosed?: (event: unknown) => void; onConnected?: () => void }): Client;
 }
 
-/** A CLI document (parsed) or one of the SDK's generated operation strings. */
-export type AnyDocument<TData, TVariables> = TypedDocumentNode<TData, TVariables> | Operation<TData, TVariables>;
-
-const printed = new WeakMap<DocumentNode, string>();
-function source(document: AnyDocument<unknown, never>): string {
-  if (!('kind' in document)) return document.toString();
-  let text = printed.get(document);
-  if (text === undefined) printed.set(document, (text = print(document)));
-  return text;
-}
+/** A generated operation (the CLI's or the SDK's): its text with its types attached. */
+export type AnyDocument<TData, TVariables> = Operation<TData, TVariables>;
 
 /** Maps a GraphQL error code to the CLI's exit code. */
 export function exitCodeFor(code: string): number {
@@ -71,6 +55,13 @@ export function errorFromResponse(errors: readonly ResponseError[]): CliError {
   return new CliError(message, exitCodeFor(code), code, first?.extensions);
 }
 
+/** A `CliError` for an error of the client library (a watch that ended for good). */
+export function errorFromClient(error: ConfigClientError): CliError {
+  if (error.errors.length > 0) return errorFromResponse(error.errors);
+  const code = error.code === 'HTTP_401' ? 'UNAUTHENTICATED' : error.code === 'HTTP_403' ? 'FORBIDDEN' : error.code;
+  return new CliError(error.message, exitCodeFor(code), code);
+}
+
 /** The parsed body, or null when it is not JSON (a proxy's error page...). */
 function parseJson<T>(text: string): T | null {
   try {
@@ -80,14 +71,9 @@ function parseJson<T>(text: string): T | null {
   }
 }
 
-/** `http(s)://…` → `ws(s)://…`. */
-export function toWebSocketUrl(url: string): string {
-  return url.replace(/^http(s?):/i, (_, s: string) => `ws${s}:`);
-}
-
 /**
- * The CLI's connection to a gateway: GraphQL over HTTP POST (node:http, so large bodies are
- * sent with a content-length and upload progress can be reported) and graphql-ws for `watch`.
+ * The CLI's connection to a gateway: GraphQL over HTTP POST through the client library's
+ * `postWithProgress` (large bodies with a content-length and upload progress) and graphql-ws for `watch`.
  */
 export function createGatewayClient({ url, token }: { url: string; token?: string | null }): GatewayClient {
   let target: URL;
@@ -104,80 +90,31 @@ export function createGatewayClient({ url, token }: { url: string; token?: strin
   url = target.toString();
   const authorization = token ? `Bearer ${token}` : null;
 
-  const request = <TData, TVariables>(
+  const request = async <TData, TVariables>(
     document: AnyDocument<TData, TVariables>,
     variables: TVariables,
-    { onUploadProgress, timeoutMs = 30_000 /* 30 s */ }: RequestOptions = {},
+    { onUploadProgress, timeoutMs }: RequestOptions = {},
   ): Promise<TData> => {
     const body = Buffer.from(JSON.stringify({ query: source(document), variables }));
-    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
-    return new Promise<TData>((resolve, reject) => {
-      const req = send(target, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          accept: 'application/graphql-response+json, application/json',
-          'content-length': body.length,
-          ...(authorization ? { authorization } : {}),
-        },
-        timeout: timeoutMs,
-      });
-      req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
-      req.on('error', (error: NodeJS.ErrnoException) => {
-        reject(new CliError(`cannot reach the gateway at ${url} (${error.code ?? error.message})`, EXIT.UNAVAILABLE, error.code ?? 'NETWORK'));
-      });
-      req.on('response', (res: IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', (error) => reject(new CliError(`response from ${url} broke off (${error.message})`, EXIT.UNAVAILABLE, 'NETWORK')));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          const payload = parseJson<{ data?: TData | null; errors?: ResponseError[] }>(text);
-          if (payload?.errors && payload.errors.length > 0) return reject(errorFromResponse(payload.errors));
-          if (payload?.data && res.statusCode && res.statusCode < 400) return resolve(payload.data);
-          const status = res.statusCode ?? 0;
-          const code = status === 401 ? 'UNAUTHENTICATED' : status === 403 ? 'FORBIDDEN' : `HTTP_${status}`;
-          reject(new CliError(`gateway answered HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`, exitCodeFor(code), code));
-        });
-      });
-      // Written in slices so a large import can report progress as the socket drains.
-      const SLICE = 64 * 1024;
-      let offset = 0;
-      const pump = () => {
-        while (offset < body.length) {
-          const end = Math.min(offset + SLICE, body.length);
-          const ok = req.write(body.subarray(offset, end));
-          offset = end;
-          onUploadProgress?.(offset, body.length);
-          if (!ok) {
-            req.once('drain', pump);
-            return;
-          }
-        }
-        req.end();
-      };
-      pump();
-    });
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json, application/json',
+      ...(authorization ? { authorization } : {}),
+    };
+    let answer: { status: number; text: string };
+    try {
+      answer = await postWithProgress(target, body, { headers, onUploadProgress, timeoutMs });
+    } catch (error) {
+      if (error instanceof UploadError) throw new CliError(error.message, EXIT.UNAVAILABLE, error.code);
+      throw error;
+    }
+    const { status, text } = answer;
+    const payload = parseJson<{ data?: TData | null; errors?: ResponseError[] }>(text);
+    if (payload?.errors && payload.errors.length > 0) throw errorFromResponse(payload.errors);
+    if (payload?.data && status > 0 && status < 400) return payload.data;
+    const code = status === 401 ? 'UNAUTHENTICATED' : status === 403 ? 'FORBIDDEN' : `HTTP_${status}`;
+    throw new CliError(`gateway answered HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`, exitCodeFor(code), code);
   };
 
-  return {
-    url,
-    request,
-    webSocket({ onClosed, onConnected } = {}) {
-      return createClient({
-        url: toWebSocketUrl(url),
-        webSocketImpl: WebSocket,
-        connectionParams: authorization ? { authorization } : {},
-        retryAttempts: 0,
-        lazy: true,
-        // Fail fast when the gateway is gone: the caller backs off and resumes.
-        connectionAckWaitTimeout: 10_000,
-        keepAlive: 10_000,
-        on: {
-          closed: (event) => onClosed?.(event),
-          connected: () => onConnected?.(),
-        },
-      });
-    },
-  };
+  return { url, token: token ?? null, request };
 }

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseCommandArgs } from './args.js';
@@ -13,6 +12,7 @@ import type { Command, CommandContext, OptionValues } from './context.js';
 import { CliError, EXIT, usage } from './exit-codes.js';
 import { createGatewayClient, type GatewayClient } from './gateway-client.js';
 import { processOutput, type Output } from './output.js';
+import { VERSION } from '../version.js';
 
 /** Every command, in the order `--help` lists them. */
 export const COMMANDS: readonly Command[] = [
@@ -130,8 +130,7 @@ export async function runCli(argv: readonly string[], options: RunOptions = {}):
     if (at === -1) {
       const { values } = parseArgs({ args: [...argv], options: GLOBAL_OPTIONS, strict: false, allowPositionals: true });
       if (values.version) {
-        const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-        output.out(`${pkg.version}\n`);
+        output.out(`${VERSION}\n`);
         return EXIT.OK;
       }
       output[values.help ? 'out' : 'err'](helpText());

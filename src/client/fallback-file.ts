@@ -65,3 +65,53 @@ export async function readFallbackFile(
   }
   return snapshot as FallbackSnapshot;
 }
+
+export interface FallbackWriterOptions {
+  path: string;
+  /** Coalesces writes: one write at most per this delay. */
+  delayMs: number;
+  /** The snapshot to write now. */
+  snapshot: () => FallbackSnapshot;
+  /** A write failed (the client emits it as an `error` event). */
+  onError: (error: unknown) => void;
+}
+
+export interface FallbackWriter {
+  /** A write soon. */
+  schedule(): void;
+  /** Writes now if anything changed since the last write; resolves when every write is done. */
+  flush(): Promise<void>;
+  /** Cancels a scheduled write (`flush()` still writes). */
+  cancel(): void;
+}
+
+/** Keeps the fallback file current: coalesced, atomic writes, never an older over a newer one. */
+export function createFallbackWriter({ path, delayMs, snapshot, onError }: FallbackWriterOptions): FallbackWriter {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let dirty = false;
+  let writing: Promise<void> = Promise.resolve();
+  function flush(): Promise<void> {
+    if (!dirty) return writing;
+    dirty = false;
+    const next = snapshot();
+    // Chained so that an older snapshot never overwrites a newer one.
+    writing = writing.then(() => writeFallbackFile(path, next).catch(onError));
+    return writing;
+  }
+  return {
+    schedule() {
+      dirty = true;
+      if (timer) return;
+      timer = setTimeout(() => {
+        timer = null;
+        void flush();
+      }, delayMs);
+      timer.unref?.();
+    },
+    flush,
+    cancel() {
+      if (timer) clearTimeout(timer);
+      timer = null;
+    },
+  };
+}

@@ -1,7 +1,7 @@
 /**
  * hotconf service SDK (`@hotconf/client`, also `hotconf/client`): an in-memory, hot-reloaded
  * view of one namespace, kept current over graphql-ws. Imports nothing from the gateway except
- * the shared flag evaluation in `src/core/flags.ts`.
+ * the shared flag evaluation in `src/shared/flags.ts`.
  */
 export {
   createConfigClient,
@@ -27,4 +27,4 @@ export {
   type FlagReason,
   type FlagRule,
   type FlagValue,
-} from '../core/flags.js';
+} from '../shared/flags.js';

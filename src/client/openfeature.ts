@@ -2,7 +2,7 @@
  * An OpenFeature server provider over the SDK (`@hotconf/client/openfeature`, also
  * `hotconf/client/openfeature`): flags are evaluated locally from the state the gateway pushes to
  * a config client, with exactly the answers of the gateway's `evaluateFlag` and OFREP endpoint
- * (one shared mapping, `resolveOpenFeature` in `src/core/flags.ts`).
+ * (one shared mapping, `resolveOpenFeature` in `src/shared/flags.ts`).
  *
  * `@openfeature/server-sdk` is an optional peer dependency: only services that import this entry
  * point need it installed.
@@ -22,7 +22,7 @@ import {
   type Provider,
   type ResolutionDetails,
 } from '@openfeature/server-sdk';
-import { resolveOpenFeature, type OpenFeatureFailure, type OpenFeatureType } from '../core/flags.js';
+import { resolveOpenFeature, type OpenFeatureFailure, type OpenFeatureType } from '../shared/flags.js';
 import { createConfigClient, type ConfigChangeEvent, type ConfigClient, type ConfigClientOptions } from './config-client.js';
 import type { ConfigClientError } from './errors.js';
 

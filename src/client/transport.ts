@@ -11,15 +11,6 @@ export interface Operation<TData, TVariables> {
   readonly __apiType?: (variables: TVariables) => TData;
 }
 
-/** Codes after which retrying the same request cannot help. */
-export const FATAL_CODES: ReadonlySet<string> = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'HTTP_401', 'HTTP_403', 'BAD_USER_INPUT']);
-
-/** Refusals of the token itself: a token function may hand out a better one next time. */
-export const AUTH_CODES: ReadonlySet<string> = new Set(['UNAUTHENTICATED', 'HTTP_401']);
-
-/** Codes that mean the client's revision is not servable and it must list again. */
-export const RELIST_CODES: ReadonlySet<string> = new Set(['REVISION_COMPACTED', 'REVISION_AHEAD']);
-
 /** The operation's text. */
 export function source(document: Operation<unknown, never>): string {
   return document.toString();
@@ -100,4 +91,63 @@ export function describeNetworkError(error: unknown): { code: string; message: s
     current = (current as { cause?: unknown }).cause;
   }
   return { code: 'NETWORK', message: error instanceof Error ? error.message : String(error) };
+}
+
+/** Any failure as a `ConfigClientError`: GraphQL errors (an array) by their first code, else by its network code. */
+export function toClientError(reason: unknown): ConfigClientError {
+  if (reason instanceof ConfigClientError) return reason;
+  if (Array.isArray(reason)) {
+    const errors = reason as ResponseError[];
+    return new ConfigClientError(errors[0]?.message ?? 'subscription failed', errorCode(errors), errors);
+  }
+  const { code, message } = describeNetworkError(reason);
+  return new ConfigClientError(message, code, [], { cause: reason });
+}
+
+/** The gateway URLs of `createConfigClient`'s options, checked: `url` or `urls`, http(s) or ws(s). */
+export function gatewayUrls(options: { url?: string | undefined; urls?: string | readonly string[] | undefined }): string[] {
+  if (options.url !== undefined && options.urls !== undefined) {
+    throw new TypeError('createConfigClient: give `url` or `urls`, not both');
+  }
+  const given = options.url !== undefined ? [options.url] : typeof options.urls === 'string' ? [options.urls] : [...(options.urls ?? [])];
+  if (given.length === 0) throw new TypeError('createConfigClient: a gateway URL is required (`url` or `urls`)');
+  for (const url of given) {
+    let protocol: string;
+    try {
+      protocol = new URL(url).protocol;
+    } catch {
+      throw new TypeError(`createConfigClient: ${JSON.stringify(url)} is not a URL (expected http(s)://host:port/graphql)`);
+    }
+    if (!['http:', 'https:', 'ws:', 'wss:'].includes(protocol)) {
+      throw new TypeError(`createConfigClient: ${JSON.stringify(url)} is not an http(s) or ws(s) URL`);
+    }
+  }
+  return given;
+}
+
+/**
+ * The token for one connection attempt: the string, or a fresh one from the function, within
+ * `timeoutMs`. A function that fails, hangs or returns nothing is `TOKEN_UNAVAILABLE`.
+ */
+export async function tokenForAttempt(token: string | (() => string | Promise<string>) | undefined, timeoutMs: number): Promise<string | undefined> {
+  if (typeof token !== 'function') return token;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const value = await Promise.race([
+      Promise.resolve().then(token),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new ConfigClientError(`the token function gave no token within ${timeoutMs} ms`, 'TOKEN_UNAVAILABLE')), timeoutMs);
+        timer.unref?.();
+      }),
+    ]);
+    if (typeof value !== 'string' || value === '') throw new ConfigClientError('the token function returned no token', 'TOKEN_UNAVAILABLE');
+    return value;
+  } catch (error) {
+    if (error instanceof ConfigClientError) throw error;
+    throw new ConfigClientError(`the token function failed: ${error instanceof Error ? error.message : String(error)}`, 'TOKEN_UNAVAILABLE', [], {
+      cause: error,
+    });
+  } finally {
+    clearTimeout(timer);
+  }
 }

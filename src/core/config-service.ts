@@ -2,8 +2,9 @@ import type { Tracer } from '@opentelemetry/api';
 import type { Logger } from '../logger.js';
 import { GatewayError } from '../errors.js';
 import { toChangeMessage } from './change-message.js';
-import { traceCommit, tracePublish } from './tracing.js';
-import { isFlagLike, validateFlagValue } from './flags.js';
+import { createCommitOrder } from './commit-order.js';
+import { inActiveContext, traceCommit, tracePublish } from './tracing.js';
+import { isFlagLike } from '../shared/flags.js';
 import type { Validator } from './validation.js';
 import { planRestore } from './restore.js';
 import type { ChangeBus, ChangeFeed, ConfigStore, Entry, JsonValue, Snapshot, WriteMeta, WriteOp, WriteOptions, WriteResult, Change } from './types.js';
@@ -83,33 +84,34 @@ export function createConfigService({
   onCommitted,
   tracer,
 }: ConfigServiceOptions): ConfigService {
-  // Keys, values, schemas, versions and texts are checked once, by the store, inside the write
-  // (a value is walked once: lone surrogates, U+0000, depth, size). What is left here is
-  // domain shape that only sets carry.
-  const checkSet = (input: SetInput) => {
-    // A value shaped like a flag must be a valid flag: a typo in rolloutPercentage must not
-    // silently turn a rollout off on every pod.
-    if (isFlagLike(input.value)) {
-      const problems = validateFlagValue(input.value);
-      if (problems.length > 0) {
-        throw new GatewayError('VALIDATION_FAILED', `invalid flag "${input.key}": ${problems.join('; ')}`, { key: input.key, errors: problems });
-      }
-    }
-  };
+  // A write's input is checked once, by the write plan (write-plan.ts `checkWriteInput`), which
+  // the store runs first: keys, values, schemas, versions, texts and the shape of flags.
+
+  // This gateway's commits of a namespace reach the feed and the bus in revision order.
+  const order = createCommitOrder();
 
   const commit = async (namespace: string, ops: WriteOp[], meta: WriteMeta, options?: WriteOptions): Promise<WriteResult> => {
+    const ticket = order.begin(namespace);
     let result: WriteResult;
-    if (tracer) {
+    try {
       // commit → local delivery → publish, each a child of the request's span; the message
       // carries the publish's context so every other gateway's delivery joins this trace.
-      result = await traceCommit(tracer, namespace, () => store.write(namespace, ops, meta, options));
-      feed.committed(result);
-      tracePublish(tracer, result, (trace) => bus.publish(toChangeMessage(result, inlineValueBytes, trace)));
-    } else {
-      result = await store.write(namespace, ops, meta, options);
-      feed.committed(result);
-      bus.publish(toChangeMessage(result, inlineValueBytes));
+      result = tracer ? await traceCommit(tracer, namespace, () => store.write(namespace, ops, meta, options)) : await store.write(namespace, ops, meta, options);
+    } catch (error) {
+      order.abandon(ticket);
+      throw error;
     }
+    const committed = result;
+    const publish = tracer
+      ? inActiveContext(() => {
+          feed.committed(committed);
+          tracePublish(tracer, committed, (trace) => bus.publish(toChangeMessage(committed, inlineValueBytes, trace)));
+        })
+      : () => {
+          feed.committed(committed);
+          bus.publish(toChangeMessage(committed, inlineValueBytes));
+        };
+    await order.committed(ticket, committed.revision, publish);
     for (const change of result.changes) {
       logger.info(
         {
@@ -149,20 +151,14 @@ export function createConfigService({
 
   return {
     async set(namespace, input, meta) {
-      validate.namespace(namespace);
-      checkSet(input);
       return firstEntry(await commit(namespace, [setOp(input)], meta));
     },
 
     async setMany(namespace, inputs, meta) {
-      validate.namespace(namespace);
-      validate.batchSize(inputs.length);
-      for (const input of inputs) checkSet(input);
       return (await commit(namespace, inputs.map(setOp), meta)).entries;
     },
 
     async delete(namespace, key, expectedVersion, meta) {
-      validate.namespace(namespace);
       const result = await commit(namespace, [{ kind: 'delete', key, expectedVersion }], meta);
       const change = result.changes[0];
       if (!change) throw new Error('store returned no change for a delete');
@@ -170,7 +166,6 @@ export function createConfigService({
     },
 
     async rollback(namespace, key, toVersion, expectedVersion, meta) {
-      validate.namespace(namespace);
       return firstEntry(await commit(namespace, [{ kind: 'rollback', key, toVersion, expectedVersion }], meta));
     },
 

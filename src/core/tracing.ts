@@ -117,6 +117,11 @@ export function tracePublish(tracer: Tracer, result: WriteResult, publish: (carr
   }
 }
 
+/** `fn`, to run later in the context active now (the request's span stays its parent). */
+export function inActiveContext<T>(fn: () => T): () => T {
+  return otelContext.bind(otelContext.active(), fn);
+}
+
 /** The W3C trace context of `ctx` as a message field; undefined when `ctx` has no valid span. */
 export function toCarrier(ctx: Context): TraceCarrier | undefined {
   const carrier: TraceCarrier = {};

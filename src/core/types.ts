@@ -278,6 +278,11 @@ export interface DeliveredChange extends Change {
 export interface WatchOptions extends KeyFilter {
   /** Replay matching changes after this revision from history first. */
   sinceRevision?: number | null;
+  /**
+   * The gateway's own watch (the watch cache), not a client's subscription: not counted in
+   * `FeedStats.subscribers`. @default false
+   */
+  internal?: boolean;
 }
 
 /**
@@ -313,6 +318,7 @@ export interface ChangeFeed {
 export interface FeedStats {
   /** Last revision delivered per watched namespace. */
   revisions: Record<string, number>;
+  /** Open watches of clients (the gateway's own, `internal`, are not counted). */
   subscribers: number;
   repairs: Record<'gap' | 'reconnect' | 'periodic', number>;
   lastMessageAt: number | null;

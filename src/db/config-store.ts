@@ -1,6 +1,5 @@
 import { and, asc, desc, eq, gt, gte, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import { GatewayError } from '../errors.js';
-import { assertValidSchema, assertValueMatches } from '../core/json-schema.js';
 import type {
   Change,
   ChangePage,
@@ -18,13 +17,15 @@ import type {
   NamespaceState,
 } from '../core/types.js';
 import { createValidator, type Validator } from '../core/validation.js';
-import { secretContext, SecretUnreadableError, type SecretBox } from '../core/secret-box.js';
-import type { Database, SqlParam } from './connect.js';
+import type { SecretBox } from '../core/secret-box.js';
+import type { Database } from './connect.js';
+import { decodeValue } from './stored-value.js';
+import { createWritePath } from './write-path.js';
 import { entries, history, namespaces } from './schema.js';
 
 export interface ConfigStoreOptions {
   /** An open database from `connectDatabase`; the store does not close it. */
-  database: Pick<Database, 'db' | 'driver' | 'transaction' | 'ping' | 'stats'>;
+  database: Pick<Database, 'db' | 'driver' | 'transaction' | 'query' | 'ping' | 'stats'>;
   /** Input checks; built from `maxValueBytes` / `maxBatchSize` when omitted. */
   validator?: Validator;
   /** Largest value, in bytes of JSON (ignored when `validator` is given). @default 1_048_576 (1 MiB) */
@@ -57,30 +58,6 @@ type HistoryRow = typeof history.$inferSelect;
 
 /** Upper bound of a prefix range: keys are ASCII below 0x7f, and the columns use "C" collation. */
 const PREFIX_END = '\u007f';
-
-/**
- * A stored value as the domain sees it: plaintext JSON. An encrypted value this gateway cannot
- * decrypt (its key is not configured, or it does not authenticate) is represented by the
- * `SecretUnreadableError` itself: a reader allowed to see secrets gets that error at the value's
- * field (SERVICE_UNAVAILABLE, naming the key id), a reader without the claim gets null as for any
- * secret, and a rollback to it is refused. Never garbage, never a crash, and other keys stay
- * readable.
- */
-function decodeValue(box: SecretBox | null, namespace: string, key: string, value: unknown, encrypted: string | null): JsonValue | null {
-  if (encrypted === null) return (value ?? null) as JsonValue | null;
-  if (!box) {
-    return new SecretUnreadableError(
-      'A secret value is encrypted at rest, but this gateway has no HOTCONF_SECRET_KEYS: set the keys it was encrypted with',
-      null,
-    ) as unknown as JsonValue;
-  }
-  try {
-    return JSON.parse(box.open(encrypted, secretContext(namespace, key))) as JsonValue;
-  } catch (error) {
-    if (error instanceof SecretUnreadableError) return error as unknown as JsonValue;
-    throw error;
-  }
-}
 
 function toEntry(row: EntryRow, box: SecretBox | null): Entry {
   return {
@@ -116,9 +93,9 @@ function toChange(row: HistoryRow, box: SecretBox | null): Change {
 }
 
 /*
- * The write path is raw SQL through `Database.transaction` (the same text on both drivers): it
- * is the hot path, and the query builder cost more than the database did. Parameters are cast
- * via ::text so both drivers send plain text.
+ * The write path (write-path.ts) and the other changes here are raw SQL (the same text on both
+ * drivers): the query builder cost more than the database did. Parameters are cast via ::text
+ * so both drivers send plain text.
  */
 
 /**
@@ -127,91 +104,6 @@ function toChange(row: HistoryRow, box: SecretBox | null): Change {
  * behind the revisions and history. Transaction-scoped, so it holds behind a pooler too.
  */
 export const WRITE_PATH_SQL = /* SQL */ `select set_config('hotconf.write_path', $1::text, true)`;
-
-const BUMP_REVISION_SQL = /* SQL */ `
-  insert into namespaces (name, revision) values ($1, 1)
-  on conflict (name) do update set revision = namespaces.revision + 1
-  returning revision, require_reason`;
-
-interface CurrentRow extends Record<string, unknown> {
-  key: string;
-  version: number;
-  deleted: boolean;
-  description: string | null;
-  secret: boolean;
-  schema: string | null;
-}
-
-interface TargetRow extends Record<string, unknown> {
-  key: string;
-  version: number;
-  op: string;
-  value: string | null;
-  encrypted_value: string | null;
-  secret: boolean;
-  description: string | null;
-  schema: string | null;
-}
-
-/*
- * Rows travel as one JSON parameter expanded by jsonb_to_recordset: the statement text is the
- * same for one key or a thousand, so it is prepared once per connection, and Postgres parses one
- * JSON document instead of thousands of parameters.
- */
-
-/** $1 namespace, $2 JSON array of keys. */
-const CURRENT_ENTRIES_SQL = /* SQL */ `
-  select key, version, deleted, description, secret, schema::text as schema from entries
-  where namespace = $1 and key in (select jsonb_array_elements_text($2::text::jsonb))`;
-
-/** $1 namespace, $2 JSON array of { key, version }. */
-const ROLLBACK_TARGETS_SQL = /* SQL */ `
-  select h.key, h.version, h.op, h.value::text as value, h.encrypted_value, h.secret, h.description, h.schema::text as schema
-  from history h join jsonb_to_recordset($2::text::jsonb) as t(key text, version int)
-    on h.key = t.key and h.version = t.version
-  where h.namespace = $1`;
-
-/** One op of `APPLY_WRITE_SQL`'s JSON parameter. */
-interface AppliedRow {
-  key: string;
-  op: 'SET' | 'DELETE';
-  version: number;
-  /** Null when the value is encrypted (then in `encrypted`) or deleted. */
-  value: JsonValue | null;
-  encrypted: string | null;
-  deleted: boolean;
-  description: string | null;
-  secret: boolean;
-  schema: JsonValue | null;
-}
-
-/**
- * $1 namespace, $2 revision, $3 changed_at (null = the database's clock now), $4 actor,
- * $5 reason, $6 trace id, $7 JSON array of `AppliedRow`. The last statement of the transaction:
- * `clock_timestamp()` here is as close to COMMIT as PostgreSQL allows (`now()` would be the
- * transaction's start, before the namespace lock wait). Truncated to milliseconds so the
- * database, the answer and the bus message carry the same instant. Returns it in ms since epoch.
- */
-const APPLY_WRITE_SQL = /* SQL */ `
-  with stamp as (
-    select coalesce($3::text::timestamptz, date_trunc('milliseconds', clock_timestamp())) as at
-  ), rows as (
-    select * from jsonb_to_recordset($7::text::jsonb) as t(
-      key text, op text, version int, value jsonb, encrypted text, deleted bool, description text, secret bool, schema jsonb)
-  ), applied as (
-    insert into entries (namespace, key, value, encrypted_value, version, revision, deleted, updated_at, updated_by, description, secret, schema)
-    select $1, key, value, encrypted, version, $2::bigint, deleted, (select at from stamp), $4::text, description, secret, schema from rows
-    on conflict (namespace, key) do update set
-      value = excluded.value, encrypted_value = excluded.encrypted_value, version = excluded.version,
-      revision = excluded.revision, deleted = excluded.deleted, updated_at = excluded.updated_at,
-      updated_by = excluded.updated_by, description = excluded.description, secret = excluded.secret, schema = excluded.schema
-  ), logged as (
-    insert into history (namespace, revision, key, op, version, value, encrypted_value, secret, description, schema, actor, reason, trace_id, changed_at)
-    select $1, $2::bigint, key, op, version, value, encrypted, secret, description, schema, $4::text, $5::text, $6::text, (select at from stamp) from rows
-  )
-  select (extract(epoch from at) * 1000)::bigint::text as changed_at_ms from stamp`;
-
-const parseJson = (text: string | null): JsonValue | null => (text === null ? null : (JSON.parse(text) as JsonValue));
 
 function keyFilter(keyColumn: typeof history.key | typeof entries.key, filter: KeyFilter): SQL | undefined {
   const parts: SQL[] = [];
@@ -224,9 +116,11 @@ function keyFilter(keyColumn: typeof history.key | typeof entries.key, filter: K
 /**
  * The `ConfigStore` on Drizzle, for postgres.js and PGlite alike.
  *
- * Every write is one transaction that first bumps the namespace's counter row: that row lock
- * serialises the namespace's writers, so revisions are contiguous and commit-ordered and
- * compare-and-set checks see the latest committed versions.
+ * Every write is one statement, one transaction (hotconf_apply_write, migration 0005) that first
+ * bumps the namespace's counter row: that row lock serialises the namespace's writers, so
+ * revisions are contiguous and commit-ordered, and the function re-checks under it that every
+ * row the plan (src/core/write-plan.ts) was made from is still current. The store decides
+ * nothing: it reads, asks the core for the plan, encrypts secret values and applies it.
  *
  * @example
  * const store = createConfigStore({ database, maxValueBytes: config.maxValueBytes });
@@ -246,224 +140,7 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
   const entryOf = (row: EntryRow) => toEntry(row, secretBox);
   const changeOf = (row: HistoryRow) => toChange(row, secretBox);
 
-  function checkWrite(namespace: string, ops: readonly WriteOp[]): void {
-    validator.namespace(namespace);
-    validator.batchSize(ops.length);
-    const seen = new Set<string>();
-    ops.forEach((op, index) => {
-      const at = (field: string) => (ops.length === 1 ? field : `inputs.${index}.${field}`);
-      validator.key(op.key, at('key'));
-      if (seen.has(op.key)) {
-        throw new GatewayError('BAD_USER_INPUT', `Key ${op.key} appears more than once in one batch`, {
-          field: at('key'),
-          key: op.key,
-        });
-      }
-      seen.add(op.key);
-      if (op.expectedVersion !== undefined && op.expectedVersion !== null) {
-        validator.version(op.expectedVersion, { field: at('expectedVersion'), min: 0 });
-      }
-      if (op.kind === 'set') {
-        validator.value(op.value, at('value'));
-        if (typeof op.description === 'string') validator.text(op.description, at('description'));
-        if (op.schema !== undefined && op.schema !== null) {
-          validator.value(op.schema, at('schema'));
-          assertValidSchema(op.schema, at('schema'));
-        }
-      } else if (op.kind === 'rollback') {
-        validator.version(op.toVersion, { field: at('toVersion'), min: 1 });
-      }
-    });
-  }
-
-  async function write(namespace: string, ops: readonly WriteOp[], meta: WriteMeta, options: WriteOptions = {}): Promise<WriteResult> {
-    checkWrite(namespace, ops);
-    if (meta.reason !== null) validator.text(meta.reason, 'reason');
-    if (meta.actor !== null) validator.text(meta.actor, 'actor');
-    // Unset: a trusted in-process caller (CLI tools, tests); the GraphQL layer always sets it.
-    const mayRevealSecrets = meta.canReadSecrets;
-    // Replaced by the database's commit-time stamp once the transaction is done.
-    let changedAt = now?.() ?? new Date();
-    const keys = ops.map((op) => op.key);
-    const rollbacks = ops.filter((op): op is Extract<WriteOp, { kind: 'rollback' }> => op.kind === 'rollback');
-
-    const { result, stamped } = await database.transaction(async (tx) => {
-      // Issued together: they are pipelined on the transaction's connection, in order, so the
-      // entry reads run (each with a fresh read-committed snapshot) after the namespace row lock
-      // is held. Never merge them into one statement: its snapshot would predate the lock wait.
-      const [, bumped, current, targets] = await Promise.all([
-        tx.query(WRITE_PATH_SQL, ['api']),
-        tx.query<{ revision: string | number; require_reason: boolean }>(BUMP_REVISION_SQL, [namespace]),
-        tx.query<CurrentRow>(CURRENT_ENTRIES_SQL, [namespace, JSON.stringify(keys)]),
-        rollbacks.length === 0
-          ? Promise.resolve([] as TargetRow[])
-          : tx.query<TargetRow>(ROLLBACK_TARGETS_SQL, [
-              namespace,
-              JSON.stringify(rollbacks.map((op) => ({ key: op.key, version: op.toVersion }))),
-            ]),
-      ]);
-      const revision = Number(bumped[0]!.revision);
-      const { expectedRevision } = options;
-      if (expectedRevision !== undefined && expectedRevision !== null && expectedRevision !== revision - 1) {
-        throw new GatewayError(
-          'VERSION_CONFLICT',
-          `Revision conflict on namespace ${namespace}: expected revision ${expectedRevision}, current revision is ${revision - 1}`,
-          { currentRevision: revision - 1, expectedRevision },
-        );
-      }
-      if (bumped[0]!.require_reason && !meta.reason?.trim()) {
-        throw new GatewayError('BAD_USER_INPUT', `REASON_REQUIRED: namespace ${namespace} requires a reason for every change`, {
-          field: 'reason',
-          rule: 'REASON_REQUIRED',
-        });
-      }
-      const byKey = new Map(current.map((row) => [row.key, row]));
-      const targetByKey = new Map(targets.map((row) => [`${row.key}\u0000${row.version}`, row]));
-
-      const rows: AppliedRow[] = [];
-      const changes: Change[] = [];
-      const written: Entry[] = [];
-
-      for (const op of ops) {
-        const row = byKey.get(op.key);
-        const live = row !== undefined && !row.deleted;
-        const currentVersion = live ? row.version : 0;
-        if (op.expectedVersion !== undefined && op.expectedVersion !== null && op.expectedVersion !== currentVersion) {
-          throw new GatewayError(
-            'VERSION_CONFLICT',
-            `Version conflict on ${op.key}: expected version ${op.expectedVersion}, current version is ${currentVersion}`,
-            { key: op.key, currentVersion, expectedVersion: op.expectedVersion },
-          );
-        }
-        // A re-create continues after the tombstone's version; versions are never reused.
-        const version = (row?.version ?? 0) + 1;
-        let value: JsonValue | null;
-        let description: string | null;
-        let secret: boolean;
-        let schema: JsonValue | null;
-        if (op.kind === 'delete') {
-          if (!live) {
-            throw new GatewayError('NOT_FOUND', `Config ${op.key} does not exist in namespace ${namespace}`, { key: op.key });
-          }
-          value = null;
-          description = row.description;
-          secret = row.secret;
-          schema = parseJson(row.schema);
-        } else {
-          // A deleted key starts afresh: its old description, secret flag and schema are gone with it.
-          const base = live ? row : null;
-          description = base?.description ?? null;
-          secret = base?.secret ?? false;
-          schema = parseJson(base?.schema ?? null);
-          if (op.kind === 'set') {
-            value = op.value;
-            if (op.description !== undefined) description = op.description;
-            if (op.secret !== undefined && op.secret !== null) {
-              // The current value (and its history) would become readable by every reader.
-              if (secret && !op.secret && !mayRevealSecrets) {
-                throw new GatewayError(
-                  'FORBIDDEN',
-                  `${op.key} is secret: clearing secret needs the secrets claim (or admin)`,
-                  { key: op.key, field: ops.length === 1 ? 'secret' : `inputs.${ops.indexOf(op)}.secret` },
-                );
-              }
-              secret = op.secret;
-            }
-            if (op.schema !== undefined) schema = op.schema;
-          } else {
-            const target = targetByKey.get(`${op.key}\u0000${op.toVersion}`);
-            if (!target || target.op !== 'SET' || (target.value === null && target.encrypted_value === null)) {
-              throw new GatewayError(
-                'NOT_FOUND',
-                `Version ${op.toVersion} of ${op.key} is not in history (never written, a delete, or compacted)`,
-                { key: op.key, toVersion: op.toVersion },
-              );
-            }
-            if (target.secret && !mayRevealSecrets) {
-              throw new GatewayError(
-                'FORBIDDEN',
-                `Version ${op.toVersion} of ${op.key} was written as a secret: rolling back to it needs the secrets claim (or admin)`,
-                { key: op.key, toVersion: op.toVersion },
-              );
-            }
-            value = decodeValue(secretBox, namespace, op.key, parseJson(target.value), target.encrypted_value);
-            if (value instanceof SecretUnreadableError) throw value;
-            if (op.withSettings) {
-              // A restore: the key as that version left it, settings included.
-              if (secret && !target.secret && !mayRevealSecrets) {
-                throw new GatewayError('FORBIDDEN', `${op.key} is secret: restoring it as not secret needs the secrets claim (or admin)`, {
-                  key: op.key,
-                  toVersion: op.toVersion,
-                });
-              }
-              description = target.description;
-              secret = target.secret;
-              schema = parseJson(target.schema);
-            } else if (!live && row) {
-              // Rolling back a deleted key brings it back with the settings it had then.
-              description = row.description;
-              secret = row.secret;
-              schema = parseJson(row.schema);
-            }
-            // A value written as secret stays secret, whatever the key's setting is now.
-            secret ||= target.secret;
-          }
-          if (schema !== null) assertValueMatches(schema, value!, op.key, { secret });
-          validateValue?.(value!, op.key, namespace);
-          written.push({
-            namespace,
-            key: op.key,
-            value: value!,
-            version,
-            revision,
-            updatedAt: changedAt,
-            updatedBy: meta.actor,
-            description,
-            secret,
-            schema,
-          });
-        }
-        const change: Change = {
-          namespace,
-          key: op.key,
-          op: op.kind === 'delete' ? 'DELETE' : 'SET',
-          version,
-          revision,
-          value,
-          changedAt,
-          changedBy: meta.actor,
-          reason: meta.reason,
-          traceId: meta.traceId,
-          secret,
-          description,
-          schema,
-        };
-        changes.push(change);
-        // Encrypted once, stored in the entry and its history row alike.
-        const encrypted = secret && secretBox && value !== null ? secretBox.seal(JSON.stringify(value), secretContext(namespace, op.key)) : null;
-        rows.push({
-          key: op.key,
-          op: change.op,
-          version,
-          value: encrypted === null ? value : null,
-          encrypted,
-          deleted: op.kind === 'delete',
-          description,
-          secret,
-          schema,
-        });
-      }
-
-      const params: SqlParam[] = [namespace, revision, now ? changedAt.toISOString() : null, meta.actor, meta.reason, meta.traceId, JSON.stringify(rows)];
-      const stamped = tx.beforeCommit<{ changed_at_ms: string }>(APPLY_WRITE_SQL, params);
-      return { result: { namespace, revision, changes, entries: written } satisfies WriteResult, stamped };
-    });
-    // Committed: the answer, the bus message and the database carry the commit-time stamp.
-    changedAt = new Date(Number((await stamped)[0]!.changed_at_ms));
-    for (const change of result.changes) change.changedAt = changedAt;
-    for (const entry of result.entries) entry.updatedAt = changedAt;
-    return result;
-  }
+  const write = createWritePath({ database, validator, validateValue, now, secretBox });
 
   async function get(namespace: string, key: string): Promise<Entry | null> {
     validator.namespace(namespace);

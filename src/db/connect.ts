@@ -73,6 +73,11 @@ export interface Database extends AsyncDisposable {
    * write hot path). Commits when `fn` resolves, rolls back when it throws.
    */
   transaction<T>(fn: (tx: SqlTransaction) => Promise<T>): Promise<T>;
+  /**
+   * One statement of raw SQL in its own transaction (autocommit): one round trip, no BEGIN or
+   * COMMIT of ours, no session state (fine behind a transaction-mode pooler).
+   */
+  query<Row extends Record<string, unknown>>(text: string, params?: readonly SqlParam[], options?: SqlStatementOptions): Promise<Row[]>;
   /** Applies pending migrations from `./drizzle` (safe when several gateways start at once). */
   migrate(options?: MigrateOptions): Promise<void>;
   stats(): DatabaseStats;
@@ -205,6 +210,8 @@ function connectPostgres(
     db,
     driver: 'postgres',
     transaction,
+    query: async <Row extends Record<string, unknown>>(text: string, params: readonly SqlParam[] = [], options: SqlStatementOptions = {}) =>
+      (await pool.sql.unsafe(text, params as SqlParam[], { prepare: prepare && (options.prepare ?? true) })) as unknown as Row[],
     migrate: (migrateOptions) => runMigrations({ driver: 'postgres', databaseUrl: migrationUrl, prepare, connectTimeoutS }, migrateOptions),
     stats: () => ({ driver: 'postgres', ...pool.stats(), prepare: prepare ? 'on' : 'off' }),
     ping: async () => {
@@ -260,6 +267,7 @@ async function connectPglite(dataDir: string): Promise<Database> {
     db,
     driver: 'pglite',
     transaction,
+    query: async <Row extends Record<string, unknown>>(text: string, params: readonly SqlParam[] = []) => (await client.query<Row>(text, [...params])).rows,
     migrate: (migrateOptions) => runMigrations({ driver: 'pglite', client }, migrateOptions),
     stats: () => ({ driver: 'pglite', dataDir: dir }),
     ping: async () => {

@@ -1,5 +1,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import postgres, { type PendingQuery, type Row, type Sql } from 'postgres';
+import { createLivenessProbe } from './liveness-probe.js';
+import { inTransaction, sessionSql } from './session-sql.js';
 
 /**
  * Our own pool of PostgreSQL sessions on postgres.js, one driver instance per session.
@@ -24,6 +26,13 @@ import postgres, { type PendingQuery, type Row, type Sql } from 'postgres';
  * Transactions are plain `BEGIN`/`COMMIT` statements on the session (allowed with `max: 1`),
  * never `begin()`. Every statement checks first that its session is still the one it began on.
  * Pool size, sessions in use, idle and waiting callers are therefore counted here, exactly.
+ *
+ * This module leases sessions (pool accounting, waiters, connect backoff, deadlines);
+ * `session-sql.ts` is what runs on a leased session (statements, savepoints, transactions) and
+ * `liveness-probe.ts` the out-of-pool check that decides whether a slow operation is cut off.
+ * What is left (a little over 400 lines, most of it this note and the option docs) is one state
+ * machine over shared state (sessions, idle list, waiters, backoff): split further, its pieces
+ * would pass that state around rather than own any of it.
  */
 
 /** Live pool figures, counted by the pool itself. */
@@ -52,7 +61,7 @@ export class DatabaseUnavailableError extends Error {
 }
 
 /** Parameters and options of a statement, as postgres.js' `unsafe` takes them. */
-type UnsafeArgs = [query: string, parameters?: unknown[], options?: { prepare?: boolean }];
+export type UnsafeArgs = [query: string, parameters?: unknown[], options?: { prepare?: boolean }];
 
 /**
  * The part of a postgres.js `Sql` that drizzle and our transaction helper use: `unsafe`, `begin`
@@ -208,36 +217,9 @@ export function createSessionPool(options: SessionPoolOptions): SessionPool {
 
   /**
    * Whether the database answers right now, on a connection of its own (outside the pool, so a
-   * full pool cannot make it look dead). Concurrent callers share one probe; a result is reused
-   * for a second.
+   * full pool cannot make it look dead).
    */
-  let probing: Promise<boolean> | null = null;
-  let probed = { at: 0, alive: false };
-  const probe = (): Promise<boolean> => {
-    if (Date.now() - probed.at < 1_000) return Promise.resolve(probed.alive);
-    return (probing ??= (async () => {
-      const instance = openInstance(() => {});
-      let timer: NodeJS.Timeout | undefined;
-      let alive = false;
-      try {
-        await Promise.race([
-          instance.unsafe('select 1'),
-          new Promise<never>((_, reject) => {
-            timer = setTimeout(() => reject(new Error('probe timed out')), PROBE_TIMEOUT_MS);
-          }),
-        ]);
-        alive = true;
-      } catch {
-        alive = false;
-      } finally {
-        clearTimeout(timer);
-        void instance.end({ timeout: 0 }).catch(() => {});
-      }
-      probed = { at: Date.now(), alive };
-      probing = null;
-      return alive;
-    })());
-  };
+  const probe = createLivenessProbe(() => openInstance(() => {}), PROBE_TIMEOUT_MS);
 
   /** Hands idle sessions (or new ones, within `max`) to waiters. */
   const pump = () => {
@@ -379,64 +361,12 @@ export function createSessionPool(options: SessionPoolOptions): SessionPool {
   /** Fails a statement meant for a session that is gone, instead of letting it run elsewhere. */
   const closedError = () => new DatabaseUnavailableError('CONNECTION_CLOSED', 'the database session closed');
 
-  /** Statements on one leased session; refused once it closed. */
-  const scoped = (session: Session, forcePrepare: boolean): PooledSql => {
-    let savepoints = 0;
-    const view: PooledSql = {
-      unsafe(query, parameters, statementOptions) {
-        if (!session.alive) throw closedError();
-        // Drizzle sends every query unnamed: made named prepared statements here (when the pool
-        // prepares at all), so Postgres does not parse and plan each one again.
-        return session.sql.unsafe(query, parameters as never, forcePrepare ? { ...statementOptions, prepare: true } : statementOptions);
-      },
-      begin: (fn) => view.savepoint(fn),
-      async savepoint(fn) {
-        const name = `s${++savepoints}`;
-        await view.unsafe(`savepoint ${name}`);
-        try {
-          const result = await fn(view);
-          await view.unsafe(`release savepoint ${name}`);
-          return result;
-        } catch (error) {
-          if (session.alive) await view.unsafe(`rollback to savepoint ${name}`);
-          throw error;
-        }
-      },
-      options: sharedTypes,
-    };
-    return view;
-  };
-
-  const inTransaction = async <T>(session: Session, fn: (sql: PooledSql) => Promise<T>, forcePrepare: boolean): Promise<T> => {
-    const view = scoped(session, forcePrepare);
-    // Sent together with the first statements (pipelined): one round trip less per transaction.
-    const begun = view.unsafe('begin').execute();
-    begun.catch(() => {}); // its failure is the statements' failure, reported below
-    let result: T;
-    try {
-      result = await fn(view);
-      await begun;
-    } catch (error) {
-      // A closed session has nothing to roll back (the server did when it dropped).
-      if (session.alive) {
-        try {
-          await view.unsafe('rollback');
-        } catch {
-          retire(session);
-        }
-      }
-      throw error;
-    }
-    await view.unsafe('commit');
-    return result;
-  };
-
   /** A statement outside any transaction: borrows a session when awaited (lazily, like postgres.js). */
   const pooledStatement = (...[query, parameters, statementOptions]: UnsafeArgs): PendingQuery<Row[]> => {
     let started: Promise<unknown> | null = null;
     const run = (values: boolean) =>
       withSession(async (session) => {
-        const statement = scoped(session, true).unsafe(query, parameters, statementOptions);
+        const statement = sessionSql(session, { sharedTypes, forcePrepare: true, closedError }).unsafe(query, parameters, statementOptions);
         return values ? await statement.values() : await statement;
       }, timeoutMs);
     const objects = () => (started ??= run(false));
@@ -453,13 +383,15 @@ export function createSessionPool(options: SessionPoolOptions): SessionPool {
     return pending as unknown as PendingQuery<Row[]>;
   };
 
+  const transactionOn = <T>(session: Session, fn: (sql: PooledSql) => Promise<T>, forcePrepare: boolean) =>
+    inTransaction(session, fn, { sharedTypes, forcePrepare, closedError, retire: () => retire(session) });
   const transaction = <T>(fn: (sql: PooledSql) => Promise<T>, { timeoutMs: limit = timeoutMs }: { timeoutMs?: number } = {}) =>
-    withSession((session) => inTransaction(session, fn, false), limit);
+    withSession((session) => transactionOn(session, fn, false), limit);
 
   const sql: PooledSql = {
     unsafe: pooledStatement,
-    begin: (fn) => withSession((session) => inTransaction(session, fn, true), timeoutMs),
-    savepoint: (fn) => withSession((session) => inTransaction(session, fn, true), timeoutMs),
+    begin: (fn) => withSession((session) => transactionOn(session, fn, true), timeoutMs),
+    savepoint: (fn) => withSession((session) => transactionOn(session, fn, true), timeoutMs),
     options: sharedTypes,
   };
 

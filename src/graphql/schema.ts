@@ -21,7 +21,7 @@ export function loadTypeDefs(): string {
     .join('\n');
 }
 
-export const resolvers: Resolvers = {
+export const resolvers: Resolvers<GraphQLContext> = {
   JSON: JSONScalar,
   DateTime: DateTimeScalar,
   SafeInt: SafeIntScalar,
@@ -38,11 +38,21 @@ export const resolvers: Resolvers = {
  * graphql-tools copies every own property of a GraphQLScalarType onto the schema's type, and
  * `specifiedByURL: undefined` would erase what introspection (and codegen) should see.
  */
-function behaviourOf({ serialize, parseValue, parseLiteral }: GraphQLScalarType) {
+function behaviourOf({ serialize, parseValue, parseLiteral }: GraphQLScalarType): ScalarBehaviour {
   return { serialize, parseValue, parseLiteral };
 }
 
+type ScalarName = 'JSON' | 'DateTime' | 'SafeInt';
+type ScalarBehaviour = Pick<GraphQLScalarType, 'serialize' | 'parseValue' | 'parseLiteral'>;
+/** The generated `Resolvers` (context, mappers and all), with the scalars as behaviour only. */
+type SchemaResolvers = Omit<Resolvers<GraphQLContext>, ScalarName> & Record<ScalarName, ScalarBehaviour>;
+
 export function createGatewaySchema(): GraphQLSchema {
-  const scalars = { JSON: behaviourOf(JSONScalar), DateTime: behaviourOf(DateTimeScalar), SafeInt: behaviourOf(SafeIntScalar) };
-  return createSchema<GraphQLContext>({ typeDefs: loadTypeDefs(), resolvers: { ...resolvers, ...scalars } as never });
+  const schemaResolvers: SchemaResolvers = {
+    ...resolvers,
+    JSON: behaviourOf(JSONScalar),
+    DateTime: behaviourOf(DateTimeScalar),
+    SafeInt: behaviourOf(SafeIntScalar),
+  };
+  return createSchema<GraphQLContext>({ typeDefs: loadTypeDefs(), resolvers: schemaResolvers });
 }

@@ -7,7 +7,8 @@ export interface HealthOptions {
   store: Pick<ConfigStore, 'ping' | 'stats' | 'revisions'>;
   bus: Pick<ChangeBus, 'status'>;
   feed: Pick<ChangeFeed, 'stats'>;
-  metrics: Metrics;
+  /** Read for the subscriber counts, and set (`postgresUp`, `redisUp`) by each `/ready`. */
+  metrics: Pick<Metrics, 'postgresUp' | 'redisUp' | 'subscriberCounts' | 'sharedWsStats'>;
   /** The gateway's version (package.json). */
   version: string;
   /** When the process started serving. @default new Date() */
@@ -52,7 +53,7 @@ export interface ReadyReport {
 }
 
 export interface HealthHandlers {
-  /** Serves `GET /health`, `GET /ready` and `GET /metrics`; resolves true when it handled the request. */
+  /** Serves `GET /health` and `GET /ready`; resolves true when it handled the request. */
   handleOpsRequest(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
   /** The readiness report and the HTTP status `/ready` answers with (200 or 503). */
   ready(): Promise<{ status: 200 | 503; body: ReadyReport }>;
@@ -94,9 +95,8 @@ function sendJson(res: ServerResponse, status: number, body: unknown, head: bool
 }
 
 /**
- * Liveness, readiness and Prometheus endpoints for the gateway's `node:http` server. Also points
- * the metrics' live gauges at the same store, bus and feed (`metrics.setSources`), so that
- * `/ready` and `/metrics` agree.
+ * Liveness and readiness endpoints for the gateway's `node:http` server (`/metrics` is
+ * `metrics-endpoint.ts`; the gauges' live sources are connected in `metrics-sources.ts`).
  *
  * @example
  * const ops = createHealthHandlers({ store, bus, feed, metrics, version });
@@ -104,21 +104,6 @@ function sendJson(res: ServerResponse, status: number, body: unknown, head: bool
  */
 export function createHealthHandlers(options: HealthOptions): HealthHandlers {
   const { store, bus, feed, metrics, version, startedAt = new Date(), pingTimeoutMs = 2_000 /* 2 s */ } = options;
-
-  metrics.setSources({
-    feedStats: () => feed.stats(),
-    busStatus: () => bus.status(),
-    pingStore: () => store.ping(),
-    pool: () => {
-      const { max, size, inUse, idle, waiting } = store.stats();
-      // The embedded database has no pool: no series rather than zeros that look like one.
-      if (typeof max !== 'number' || typeof size !== 'number' || typeof inUse !== 'number' || typeof idle !== 'number' || typeof waiting !== 'number') {
-        return null;
-      }
-      return { max, size, inUse, idle, waiting };
-    },
-    storeRevisions: (names) => store.revisions(names),
-  });
 
   async function ready(): Promise<{ status: 200 | 503; body: ReadyReport }> {
     const feedStats = feed.stats();
@@ -182,16 +167,6 @@ export function createHealthHandlers(options: HealthOptions): HealthHandlers {
       case '/ready': {
         const { status, body } = await ready();
         sendJson(res, status, body, head);
-        return true;
-      }
-      case '/metrics': {
-        try {
-          const text = await metrics.render();
-          res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' });
-          res.end(head ? undefined : text);
-        } catch {
-          sendJson(res, 500, { status: 'error', error: 'metrics collection failed' }, head);
-        }
         return true;
       }
       default:

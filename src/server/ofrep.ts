@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { resolveOpenFeature, type OpenFeatureErrorCode, type OpenFeatureSuccess } from '../core/flags.js';
+import { resolveOpenFeature, type OpenFeatureErrorCode, type OpenFeatureSuccess } from '../shared/flags.js';
 import type { ConfigStore, Entry, Guard, Principal } from '../core/types.js';
 import type { Validator } from '../core/validation.js';
 import { isGatewayError } from '../errors.js';

@@ -1,3 +1,25 @@
+/**
+ * Operation limits (depth, aliases, tokens, cost, root fields, directives) and the introspection
+ * guard, applied while a document is parsed.
+ *
+ * Why not GraphQL Armor (`@escape.tech/graphql-armor-max-depth`, `-max-aliases`, `-max-tokens`,
+ * `-cost-limit`, `-max-directives`; evaluated at 2.3-2.6 for issue 13): each would change the
+ * contract or need an adapter longer than the code it replaces.
+ * - Errors: Armor throws `GraphQLError('Syntax Error: Query depth limit of 15 exceeded, found
+ *   16.')` with no `extensions.code`; the contract (and test/integration/limits.test.ts, the fuzz
+ *   tests) is `BAD_USER_INPUT`, HTTP 400, with `extensions.limit`/`max`/`actual`. Getting that
+ *   back means an `onReject` per plugin that parses Armor's message for the numbers.
+ * - Cost: Armor weighs objects 2, scalars 1 and multiplies by 1.5 per level (a fragment bomb is
+ *   reported as cost 6.8e20, past safe integers); ours is the number of field selections after
+ *   fragment expansion, which is what `maxCost` (5,000) documents.
+ * - Depth: Armor counts every inline fragment and spread as a level unless `flattenFragments`;
+ *   here fragments never add depth (`{ a { ... on Q { a } } }` is 2 deep, Armor says 3).
+ * - Phase: Armor's rules run at validation, after the document is parsed and cached; these
+ *   limits refuse it while parsing, and the token limit is graphql-js's own `maxTokens` parse
+ *   option (Armor's max-tokens proxies the lexer to do the same).
+ * - There is no root-fields limit in Armor.
+ * Measuring stays linear on fragment bombs either way (`measureOperations` memoises fragments).
+ */
 import {
   Kind,
   parse,
@@ -13,7 +35,7 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Guard, Principal } from '../core/types.js';
-import { GatewayError, HTTP_STATUS } from '../errors.js';
+import { GraphQLGatewayError, HTTP_STATUS } from './errors.js';
 
 /** Limits applied to every GraphQL document before validation or execution. */
 export interface OperationLimits {
@@ -45,8 +67,8 @@ interface Stats {
 
 const ZERO: Stats = { depth: 0, cost: 0, aliases: 0, fields: 0 };
 
-function limitError(what: string, actual: number, max: number): GatewayError {
-  return new GatewayError('BAD_USER_INPUT', `Operation ${what} ${actual} exceeds the limit of ${max}`, { limit: what, max, actual });
+function limitError(what: string, actual: number, max: number): GraphQLGatewayError {
+  return new GraphQLGatewayError('BAD_USER_INPUT', `Operation ${what} ${actual} exceeds the limit of ${max}`, { limit: what, max, actual });
 }
 
 /**
@@ -137,7 +159,7 @@ export function parseWithLimits(source: string | Source, options: ParseOptions |
     document = parse(source, { ...options, maxTokens: Math.min(options?.maxTokens ?? Infinity, maxTokens) });
   } catch (error) {
     if (error instanceof Error && TOKEN_LIMIT_MESSAGE.test(error.message)) {
-      throw new GatewayError('BAD_USER_INPUT', `Operation has more than ${maxTokens} tokens; put values in variables`, {
+      throw new GraphQLGatewayError('BAD_USER_INPUT', `Operation has more than ${maxTokens} tokens; put values in variables`, {
         limit: 'tokens',
         max: maxTokens,
       });
@@ -228,7 +250,7 @@ export function useIntrospectionGuard(options: IntrospectionGuardOptions = {}): 
     onExecute({ args, setResultAndStopExecution }) {
       if (publicIntrospection || isAuthenticated(args.contextValue)) return;
       if (!disclosesSchema(args.document, args.schema, args.variableValues as Record<string, unknown> | null | undefined)) return;
-      const error = new GatewayError('UNAUTHENTICATED', 'Introspection requires a bearer token');
+      const error = new GraphQLGatewayError('UNAUTHENTICATED', 'Introspection requires a bearer token');
       setHttpStatus(error);
       setResultAndStopExecution({ errors: [error] });
     },
@@ -245,68 +267,9 @@ export const INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"';
  * decides the response. UNAUTHENTICATED (401) always carries a `WWW-Authenticate` challenge
  * (RFC 9110 §15.5.2), `Bearer` unless `headers` names another.
  */
-export function setHttpStatus(error: GatewayError, headers?: Record<string, string>): void {
+export function setHttpStatus(error: GraphQLGatewayError, headers?: Record<string, string>): void {
   const status = HTTP_STATUS[error.code];
   const all = error.code === 'UNAUTHENTICATED' ? { 'WWW-Authenticate': BEARER_CHALLENGE, ...headers } : headers;
-  // ErrorExtensions is flat on purpose; yoga's `http` extension is internal and stripped from
-  // responses, so it is attached here rather than widened in the public type.
+  // yoga's `http` extension is internal and stripped from responses: attached here only.
   (error.extensions as Record<string, unknown>).http = all ? { status, headers: all } : { status };
-}
-
-export interface RequestBodyLimitOptions {
-  /** Largest request body accepted. @default 4_194_304 (4 MiB) */
-  maxBodyBytes?: number;
-}
-
-function tooLarge(fetchAPI: { Response: typeof Response }, maxBodyBytes: number): Response {
-  return new fetchAPI.Response(
-    JSON.stringify({
-      errors: [{ message: `Request body exceeds ${maxBodyBytes} bytes`, extensions: { code: 'BAD_USER_INPUT', limit: 'body', max: maxBodyBytes } }],
-    }),
-    { status: 413, headers: { 'content-type': 'application/json; charset=utf-8', connection: 'close' } },
-  );
-}
-
-/**
- * Answers 413 (`BAD_USER_INPUT`) to a request whose body is over `maxBodyBytes`: at once from
- * `Content-Length`, or, for a chunked body, as soon as the bytes read pass the limit; it never
- * buffers more than the limit.
- */
-export function useRequestBodyLimit({ maxBodyBytes = 4 * 1_048_576 }: RequestBodyLimitOptions = {}): Plugin {
-  return {
-    onRequestParse({ request, requestParser, setRequestParser, fetchAPI, endResponse }) {
-      // The header first: touching `request.body` makes the body a stream, a cost for every request.
-      const declared = request.headers.get('content-length');
-      if (declared !== null) {
-        if (Number(declared) > maxBodyBytes) endResponse(tooLarge(fetchAPI, maxBodyBytes));
-        // A declared length is enforced by the HTTP layer (a body longer than it is not read).
-        return;
-      }
-      if (!request.body || !requestParser) return;
-      setRequestParser(async (incoming) => {
-        const reader = incoming.body?.getReader();
-        const chunks: Uint8Array[] = [];
-        let size = 0;
-        if (reader) {
-          for (;;) {
-            const { done, value } = await reader.read();
-            if (done) break;
-            size += value.byteLength;
-            if (size > maxBodyBytes) {
-              await reader.cancel().catch(() => {});
-              return tooLarge(fetchAPI, maxBodyBytes);
-            }
-            chunks.push(value);
-          }
-        }
-        const body = new Uint8Array(size);
-        let offset = 0;
-        for (const chunk of chunks) {
-          body.set(chunk, offset);
-          offset += chunk.byteLength;
-        }
-        return requestParser(new fetchAPI.Request(incoming.url, { method: incoming.method, headers: incoming.headers, body }));
-      });
-    },
-  };
 }

@@ -2,7 +2,7 @@ import { Kind, getOperationAST, type DocumentNode, type OperationDefinitionNode,
 import type { Plugin } from 'graphql-yoga';
 import type { Cluster, Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { GatewayError } from '../errors.js';
+import { GraphQLGatewayError } from './errors.js';
 import type { Logger } from '../logger.js';
 import { principalOf, setHttpStatus, type SecurityContext } from './use-operation-limits.js';
 
@@ -323,7 +323,7 @@ export function useRateLimit(options: RateLimitPluginOptions = {}): Plugin<Secur
       if (cost === 0) return;
       const decision = await limiter.take(principal.sub, cost);
       if (decision.allowed) return;
-      const error = new GatewayError('RATE_LIMITED', `Too many changes: retry in ${decision.retryAfterS} s`, {
+      const error = new GraphQLGatewayError('RATE_LIMITED', `Too many changes: retry in ${decision.retryAfterS} s`, {
         retryAfter: decision.retryAfterS,
       });
       setHttpStatus(error, { 'Retry-After': String(decision.retryAfterS) });

@@ -1,6 +1,6 @@
 import type { ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { GatewayError } from '../errors.js';
+import { GraphQLGatewayError } from './errors.js';
 import { principalOf, setHttpStatus, type SecurityContext } from './use-operation-limits.js';
 import { isAsyncIterable, onStreamEnd, type TransportContext } from './transport.js';
 
@@ -45,14 +45,14 @@ export function createSubscriptionLimiter({ perConnection = 100, perSubject = 1_
     acquire(subject, connection) {
       const onConnection = connection ? (byConnection.get(connection) ?? 0) : 0;
       if (connection && onConnection >= perConnection) {
-        throw new GatewayError('RATE_LIMITED', `Too many subscriptions on this connection (limit ${perConnection}); complete one first`, {
+        throw new GraphQLGatewayError('RATE_LIMITED', `Too many subscriptions on this connection (limit ${perConnection}); complete one first`, {
           limit: 'subscriptionsPerConnection',
           max: perConnection,
         });
       }
       const ofSubject = bySubject.get(subject) ?? 0;
       if (ofSubject >= perSubject) {
-        throw new GatewayError('RATE_LIMITED', `Too many subscriptions for this caller on this gateway (limit ${perSubject}); complete one first`, {
+        throw new GraphQLGatewayError('RATE_LIMITED', `Too many subscriptions for this caller on this gateway (limit ${perSubject}); complete one first`, {
           limit: 'subscriptionsPerSubject',
           max: perSubject,
         });
@@ -98,7 +98,7 @@ export function useSubscriptionLimits({ limiter }: { limiter: SubscriptionLimite
       try {
         slot = limiter.acquire(subjectOf(args.contextValue));
       } catch (error) {
-        if (!(error instanceof GatewayError)) throw error;
+        if (!(error instanceof GraphQLGatewayError)) throw error;
         setHttpStatus(error);
         setResultAndStopExecution({ errors: [error] });
         return undefined;

@@ -16,6 +16,7 @@ import { errorType } from '../core/tracing.js';
 import type { TraceCarrier } from '../core/types.js';
 import { clientTraceId } from './trace.js';
 import { isAsyncIterable, type TransportContext } from './transport.js';
+import { errorCodeOf } from './errors.js';
 
 /** The request tracing of one yoga instance: its plugin, and the trace id of a request's span. */
 export interface RequestTracing {
@@ -120,7 +121,7 @@ export function createRequestTracing({ tracer }: { tracer: Tracer }): RequestTra
     if (!span?.isRecording() || isAsyncIterable(result) || !result.errors?.length) return;
     const codes = new Set<string>();
     for (const error of result.errors) {
-      const code = error.extensions?.code;
+      const code = errorCodeOf(error);
       codes.add(typeof code === 'string' ? code : 'INTERNAL_SERVER_ERROR');
     }
     span.setAttribute('hotconf.graphql.error_codes', [...codes].sort());

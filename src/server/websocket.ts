@@ -17,6 +17,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { TOKEN_EXPIRED_MESSAGE, isExpired, onExpiry, tokenExpiredError } from '../auth/lifetime.js';
 import type { ChangeFeed, DeliveredChange, Principal, WatchOptions } from '../core/types.js';
 import { isGatewayError } from '../errors.js';
+import { toGraphQLError } from './errors.js';
 import { isAsyncIterable as isStream, onStreamEnd, type TransportContext } from './transport.js';
 import { subjectOf, type SubscriptionLimiter, type SubscriptionSlot } from './use-subscription-limits.js';
 import { settleOperation } from './use-tracing.js';
@@ -156,7 +157,7 @@ export function attachWebSocket({
     try {
       slot = subscriptionLimiter.acquire(subjectOf(args.contextValue as Parameters<typeof subjectOf>[0]), socket);
     } catch (error) {
-      if (isGatewayError(error)) return error;
+      if (isGatewayError(error)) return toGraphQLError(error);
       throw error;
     }
     let slots = socketSlots.get(socket);

@@ -10,7 +10,8 @@ import type { Logger } from '../logger.js';
 import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from './graphiql.js';
 import { newTraceId, traceIdFrom } from './trace.js';
 import { isAsyncIterable, useEndUnsentStreams, type TransportContext } from './transport.js';
-import { INVALID_TOKEN_CHALLENGE, setHttpStatus, useRequestBodyLimit } from './use-operation-limits.js';
+import { GraphQLGatewayError, toGraphQLError } from './errors.js';
+import { INVALID_TOKEN_CHALLENGE, setHttpStatus } from './use-operation-limits.js';
 import { createRequestTracing } from './use-tracing.js';
 import { useTokenLifetime } from './use-token-lifetime.js';
 
@@ -47,12 +48,6 @@ export interface YogaOptions {
    * request's trace id is then its span's (docs/TRACING.md). @default undefined (tracing off)
    */
   tracer?: Tracer;
-  /**
-   * Largest request body. A declared `Content-Length` is checked from the header alone; only a
-   * body without one is counted as it is read (yoga's own limit re-streams every body).
-   * @default 4_194_304 (4 MiB)
-   */
-  maxBodyBytes?: number;
 }
 
 /** `Authorization` from an HTTP header or from a graphql-ws `connection_init` payload. */
@@ -97,7 +92,8 @@ export function isExpectedRefusal(value: unknown): boolean {
 /** What a refusal's log line may carry: its code and where it happened, never the input. */
 function refusalSummary(value: unknown): { code: string | null; path: ReadonlyArray<string | number> | null } {
   const error = isGraphQLErrorLike(value) ? value : null;
-  const code = error?.extensions?.code ?? (isGatewayError(value) ? value.code : null);
+  const original = error?.originalError ?? value;
+  const code = error?.extensions?.code ?? (isGatewayError(original) ? original.code : null);
   return { code: typeof code === 'string' ? code : null, path: (error as { path?: ReadonlyArray<string | number> } | null)?.path ?? null };
 }
 
@@ -162,7 +158,6 @@ export function createGatewayYoga({
   graphiql = false,
   plugins = [],
   tracer,
-  maxBodyBytes = 4_194_304, // 4 MiB
 }: YogaOptions): GatewayYoga {
   const tracing = tracer ? createRequestTracing({ tracer }) : null;
   // A verified token yields the same principal object until it leaves the token cache, so its
@@ -207,8 +202,10 @@ export function createGatewayYoga({
     graphiql: graphiql ? GRAPHIQL_OPTIONS : false,
     renderGraphiQL: renderOfflineGraphiQL,
     batching: false,
-    // Replaced by useRequestBodyLimit below: yoga's pipes every body through a TransformStream
-    // into a new Request (a stream pipeline, an AbortController and a DOMException per request).
+    // Off: yoga's limit pipes every body through a TransformStream into a new Request (a stream
+    // pipeline, an AbortController and a DOMException per request). The HTTP server in front
+    // (http.ts) refuses a body over HOTCONF_MAX_BODY_BYTES from its Content-Length, and a body
+    // without one with 411; Node's parser never reads past a declared length.
     maxRequestBodySize: false,
     logging: {
       debug: (...args) => logger.debug({ args }, 'yoga'),
@@ -217,12 +214,14 @@ export function createGatewayYoga({
       error: logYogaError,
     },
     maskedErrors: {
-      // Our own errors (GatewayError) and graphql's parse/validation errors pass; anything
-      // else is logged with a correlation id and reaches the client as a generic error.
+      // Our own errors (GatewayError, in their GraphQL form: extensions.code and details) and
+      // graphql's parse/validation errors pass; anything else is logged with a correlation id
+      // and reaches the client as a generic error.
       maskError(error, message) {
-        if (isGatewayError(error)) return error;
+        if (error instanceof GraphQLGatewayError) return error;
+        if (isGatewayError(error)) return toGraphQLError(error);
         const original = error instanceof GraphQLError ? error.originalError : error;
-        if (isGatewayError(original)) return new GraphQLError(original.message, { ...(error as GraphQLError), extensions: original.extensions });
+        if (isGatewayError(original)) return toGraphQLError(original, { ...(error as GraphQLError) });
         if (error instanceof GraphQLError && (!original || original instanceof GraphQLError)) return error;
         const correlationId = randomUUID();
         const path = error instanceof GraphQLError ? error.path : undefined;
@@ -242,7 +241,7 @@ export function createGatewayYoga({
         });
       },
     },
-    plugins: [...(tracing ? [tracing.plugin] : []), echoTraceId, useRequestErrorCodes(), useTokenLifetime(), ...plugins, useRequestBodyLimit({ maxBodyBytes }), useEndUnsentStreams()],
+    plugins: [...(tracing ? [tracing.plugin] : []), echoTraceId, useRequestErrorCodes(), useTokenLifetime(), ...plugins, useEndUnsentStreams()],
     context: async (initial: InitialContext): Promise<GraphQLContext> => {
       const principal = initial.principal !== undefined ? initial.principal : await authenticateRequest(authenticate, authorizationFrom(initial));
       const traceId =
@@ -261,7 +260,9 @@ async function authenticateRequest(authenticate: YogaOptions['authenticate'], au
   try {
     return await authenticate(authorization);
   } catch (error) {
-    if (isGatewayError(error)) setHttpStatus(error, error.code === 'UNAUTHENTICATED' ? { 'WWW-Authenticate': INVALID_TOKEN_CHALLENGE } : undefined);
-    throw error;
+    if (!isGatewayError(error)) throw error;
+    const refusal = toGraphQLError(error);
+    setHttpStatus(refusal, error.code === 'UNAUTHENTICATED' ? { 'WWW-Authenticate': INVALID_TOKEN_CHALLENGE } : undefined);
+    throw refusal;
   }
 }

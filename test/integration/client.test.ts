@@ -18,7 +18,7 @@ import {
   type ConfigClientError,
   type ConfigClientOptions,
 } from '../../src/client/index.js';
-import { flagBucket } from '../../src/core/flags.js';
+import { flagBucket } from '../../src/shared/flags.js';
 import { connectDatabase } from '../../src/db/connect.js';
 import { createConfigStore } from '../../src/db/config-store.js';
 import { TEST_JWT_SECRET, gql, startGateway, testToken, type Gateway } from '../helpers/gateway.js';

@@ -1,6 +1,7 @@
 import { createSchema, createYoga } from 'graphql-yoga';
 import { describe, expect, it } from 'vitest';
-import { createMetrics, useMetrics } from '../../src/server/metrics.js';
+import { createMetrics } from '../../src/server/metrics.js';
+import { useMetrics } from '../../src/server/use-metrics.js';
 
 function sample(text: string, name: string, labels: Record<string, string>): number | null {
   for (const line of text.split('\n')) {

@@ -173,8 +173,8 @@ describe('a 3-master Redis Cluster with a password, over TLS', () => {
     try {
       const before = await connections();
       const [wrong, missing] = await Promise.all([
-        startGateway({ env: { ...base, REDIS_URL: cluster.url.replace(encodeURIComponent(cluster.password), 'not-the-password') } }),
-        startGateway({ env: { ...base, REDIS_URL: cluster.url.replace(`:${encodeURIComponent(cluster.password)}@`, '') } }),
+        startGateway({ env: { ...base, REDIS_URL: cluster.url.replace(encodeURIComponent(cluster.password), 'not-the-password') }, readiness: 'health' }),
+        startGateway({ env: { ...base, REDIS_URL: cluster.url.replace(`:${encodeURIComponent(cluster.password)}@`, '') }, readiness: 'health' }),
       ]);
       extra.push(wrong, missing);
       // Both keep retrying: wait for many refused connection attempts, then count the log lines.

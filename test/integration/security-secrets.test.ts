@@ -100,15 +100,17 @@ beforeAll(async () => {
 
   // Every write path, with the secret value travelling in variables and once inline.
   const set = `mutation($input: SetConfigInput!) { setConfig(input: $input) { version value redacted } }`;
+  // One after another: each step builds on the one before (v2 keeps v1's secret flag, the
+  // rollback needs v1), which requests sent at once would not guarantee.
   const steps = [
-    gql(set, { input: { namespace: NS, key: 'db.password', value: secretValue(1), secret: true, reason: 'create' } }, tokens.admin!),
-    gql(set, { input: { namespace: NS, key: 'db.password', value: secretValue(2), reason: 'rotate' } }, tokens.writer!),
-    gql(`mutation($ns: String!, $v: JSON!) { setConfigs(namespace: $ns, inputs: [{ key: "api.key", value: $v, secret: true }, { key: "plain", value: 1 }]) { key value } }`, { ns: NS, v: secretValue(3) }, tokens.admin!),
-    gql(`mutation { setConfig(input: { namespace: "${NS}", key: "inline.secret", value: "${MARKER}-4", secret: true }) { version } }`, {}, tokens.admin!),
-    gql(`mutation($ns: String!) { rollbackConfig(namespace: $ns, key: "db.password", toVersion: 1, reason: "undo") { version } }`, { ns: NS }, tokens.admin!),
+    () => gql(set, { input: { namespace: NS, key: 'db.password', value: secretValue(1), secret: true, reason: 'create' } }, tokens.admin!),
+    () => gql(set, { input: { namespace: NS, key: 'db.password', value: secretValue(2), reason: 'rotate' } }, tokens.writer!),
+    () => gql(`mutation($ns: String!, $v: JSON!) { setConfigs(namespace: $ns, inputs: [{ key: "api.key", value: $v, secret: true }, { key: "plain", value: 1 }]) { key value } }`, { ns: NS, v: secretValue(3) }, tokens.admin!),
+    () => gql(`mutation { setConfig(input: { namespace: "${NS}", key: "inline.secret", value: "${MARKER}-4", secret: true }) { version } }`, {}, tokens.admin!),
+    () => gql(`mutation($ns: String!) { rollbackConfig(namespace: $ns, key: "db.password", toVersion: 1, reason: "undo") { version } }`, { ns: NS }, tokens.admin!),
   ];
   for (const step of steps) {
-    const { status, text } = await step;
+    const { status, text } = await step();
     expect(status, text).toBe(200);
     expect(text, text).not.toContain('"errors"');
   }

@@ -34,6 +34,8 @@ describe('subscriptions resuming from the current revision share one execution',
   const clients: Client[] = [];
   const subscribers: Subscriber[] = [];
 
+  // Where a test needs the reader not to follow the namespace yet, it asks the writer: a read on
+  // the reader loads the namespace into its watch cache, which follows it.
   const revisionOn = async (url: string, namespace: string) =>
     (await gql<{ configs: { revision: number } }>(url, token, 'query($ns: String!) { configs(namespace: $ns) { revision } }', { ns: namespace })).configs
       .revision;
@@ -67,7 +69,7 @@ describe('subscriptions resuming from the current revision share one execution',
   it('many subscribers with sinceRevision = the current revision share one execution and get a burst once, in order, live', async () => {
     const namespace = uniqueNamespace('sdk');
     await setConfig(writer.url, token, namespace, 'seed', 0);
-    const seed = await revisionOn(reader.url, namespace);
+    const seed = await revisionOn(writer.url, namespace);
     // Nothing is known about the namespace here yet: the first one makes the reader follow it and
     // starts the group from its revision.
     const watchesBefore = watches();
@@ -99,7 +101,7 @@ describe('subscriptions resuming from the current revision share one execution',
   it('a burst of resumes to a namespace not followed here yet (every SDK after a restart) shares one execution', async () => {
     const namespace = uniqueNamespace('cold');
     await setConfig(writer.url, token, namespace, 'seed', 0);
-    const revision = await revisionOn(reader.url, namespace);
+    const revision = await revisionOn(writer.url, namespace);
     expect(reader.app.feed.position(namespace)).toBeNull();
     const watchesBefore = watches();
     const subscriptionsBefore = wsSubscriptions();
@@ -114,7 +116,7 @@ describe('subscriptions resuming from the current revision share one execution',
   it('an older sinceRevision still replays, a newer one is REVISION_AHEAD, and neither disturbs the shared group', async () => {
     const namespace = uniqueNamespace('old');
     for (let i = 0; i < 6; i++) await setConfig(writer.url, token, namespace, `k${i}`, i);
-    const current = await revisionOn(reader.url, namespace);
+    const current = await revisionOn(writer.url, namespace);
     const anchor = await subscribe(0, { namespace, sinceRevision: current });
     await waitFor(() => reader.app.feed.stats().revisions[namespace] === current, 10_000, 'the reader following the namespace');
 

@@ -66,7 +66,7 @@ describe('ConfigStore under concurrent writers (PostgreSQL)', () => {
           return { writer, kind: 'cas', keys: [key], ok: true, revision: result.revision, expectedVersion, versions: { [key]: result.changes[0]!.version } };
         } catch (error) {
           if (!isGatewayError(error) || error.code !== 'VERSION_CONFLICT') throw error;
-          conflicts.push({ writer, kind: 'cas', keys: [key], ok: false, expectedVersion, currentVersion: Number(error.extensions.currentVersion) });
+          conflicts.push({ writer, kind: 'cas', keys: [key], ok: false, expectedVersion, currentVersion: Number(error.details.currentVersion) });
         }
       }
       throw new Error(`writer ${writer} lost 100 compare-and-set races in a row`);
@@ -127,7 +127,7 @@ describe('ConfigStore under concurrent writers (PostgreSQL)', () => {
     for (const r of results) {
       if (r.status === 'rejected') {
         expect(isGatewayError(r.reason) && r.reason.code).toBe('VERSION_CONFLICT');
-        expect((r.reason as { extensions: { currentVersion: number } }).extensions.currentVersion).toBe(1);
+        expect((r.reason as { details: { currentVersion: number } }).details.currentVersion).toBe(1);
       }
     }
     expect(await store.get('create-race', 'once')).toMatchObject({ version: 1, revision: 1 });

@@ -144,7 +144,7 @@ describe.each(drivers)('ConfigStore on %s', (_label, driver, makeHarness) => {
     await store.write(n, [{ kind: 'set', key: 'k', value: 1 }], meta);
     await store.write(n, [{ kind: 'set', key: 'k', value: 2, expectedVersion: 1 }], meta);
     const error = await failure(store.write(n, [{ kind: 'set', key: 'k', value: 3, expectedVersion: 1 }], meta), 'VERSION_CONFLICT');
-    expect(error.extensions).toMatchObject({ currentVersion: 2, key: 'k' });
+    expect(error.details).toMatchObject({ currentVersion: 2, key: 'k' });
     expect(await store.get(n, 'k')).toMatchObject({ value: 2, version: 2 });
     expect((await store.revisions([n])).get(n)).toBe(2);
   });
@@ -153,14 +153,14 @@ describe.each(drivers)('ConfigStore on %s', (_label, driver, makeHarness) => {
     const n = ns();
     await store.write(n, [{ kind: 'set', key: 'k', value: 'a', expectedVersion: 0 }], meta);
     const error = await failure(store.write(n, [{ kind: 'set', key: 'k', value: 'b', expectedVersion: 0 }], meta), 'VERSION_CONFLICT');
-    expect(error.extensions.currentVersion).toBe(1);
+    expect(error.details.currentVersion).toBe(1);
   });
 
   it('a namespace that requires a reason refuses a write without one and consumes no revision', async () => {
     const n = ns();
     expect(await store.configureNamespace(n, { requireReason: true })).toEqual({ name: n, revision: 0, entryCount: 0, requireReason: true });
     const error = await failure(store.write(n, [{ kind: 'set', key: 'k', value: 1 }], { ...meta, reason: null }), 'BAD_USER_INPUT');
-    expect(error.extensions.rule).toBe('REASON_REQUIRED');
+    expect(error.details.rule).toBe('REASON_REQUIRED');
     expect((await store.write(n, [{ kind: 'set', key: 'k', value: 1 }], meta)).revision).toBe(1);
     expect(await store.configureNamespace(n, {})).toMatchObject({ revision: 1, requireReason: true });
     await store.configureNamespace(n, { requireReason: false });
@@ -179,7 +179,7 @@ describe.each(drivers)('ConfigStore on %s', (_label, driver, makeHarness) => {
 
     await failure(store.write(n, [{ kind: 'delete', key: 'k' }], meta), 'NOT_FOUND');
     const conflict = await failure(store.write(n, [{ kind: 'set', key: 'k', value: 2, expectedVersion: 2 }], meta), 'VERSION_CONFLICT');
-    expect(conflict.extensions.currentVersion).toBe(0);
+    expect(conflict.details.currentVersion).toBe(0);
 
     const recreated = await store.write(n, [{ kind: 'set', key: 'k', value: 3, expectedVersion: 0 }], meta);
     expect(recreated.entries[0]).toMatchObject({ version: 3, revision: 3, value: 3, description: null });
@@ -271,7 +271,7 @@ describe.each(drivers)('ConfigStore on %s', (_label, driver, makeHarness) => {
       ),
       'BAD_USER_INPUT',
     );
-    expect(dup.extensions.field).toBe('inputs.1.key');
+    expect(dup.details.field).toBe('inputs.1.key');
     await failure(store.write('Bad Namespace', [{ kind: 'set', key: 'a', value: 1 }], meta), 'BAD_USER_INPUT');
     await failure(store.write(n, [{ kind: 'set', key: '.a', value: 1 }], meta), 'BAD_USER_INPUT');
     await failure(store.write(n, [{ kind: 'set', key: 'a', value: null }], meta), 'BAD_USER_INPUT');
@@ -326,7 +326,7 @@ describe.each(drivers)('ConfigStore on %s', (_label, driver, makeHarness) => {
     await store.write(n, [{ kind: 'set', key: 'ai', value: { threshold: 0.75 }, schema }], meta);
     const error = await failure(store.write(n, [{ kind: 'set', key: 'ai', value: { threshold: -1 } }], meta), 'VALIDATION_FAILED');
     expect(error.message).toContain('/threshold');
-    expect(error.extensions.errors).toEqual(['/threshold must be >= 0']);
+    expect(error.details.errors).toEqual(['/threshold must be >= 0']);
     // A new schema in the same write applies to that write's value.
     await failure(store.write(n, [{ kind: 'set', key: 'other', value: 'x', schema: { type: 'number' } }], meta), 'VALIDATION_FAILED');
     expect(await store.get(n, 'other')).toBeNull();
@@ -428,7 +428,7 @@ describe.each(drivers)('ConfigStore on %s', (_label, driver, makeHarness) => {
     await failure(store.changes(n, 1, { limit: 10 }), 'REVISION_AHEAD');
     await store.write(n, [{ kind: 'set', key: 'k', value: 1 }], meta);
     const ahead = await failure(store.changes(n, 5, { limit: 10 }), 'REVISION_AHEAD');
-    expect(ahead.extensions.currentRevision).toBe(1);
+    expect(ahead.details.currentRevision).toBe(1);
   });
 
   it('compaction drops old history (never a key\'s latest row) and older cursors get REVISION_COMPACTED', async () => {
@@ -440,7 +440,7 @@ describe.each(drivers)('ConfigStore on %s', (_label, driver, makeHarness) => {
     const removed = await store.compact(new Date(Date.now() + 60_000));
     expect(removed).toBeGreaterThanOrEqual(2);
     const error = await failure(store.changes(n, 1, { limit: 10 }), 'REVISION_COMPACTED');
-    expect(error.extensions.compactedRevision).toBe(2);
+    expect(error.details.compactedRevision).toBe(2);
     const page = await store.changes(n, 2, { limit: 10 });
     expect(page.changes.map((c) => `${c.revision}:${c.key}`)).toEqual(['3:b', '4:a']);
     expect((await store.history(n, 'a', { limit: 10 })).map((c) => c.version)).toEqual([3]);

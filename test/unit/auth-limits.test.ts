@@ -1,16 +1,16 @@
 import { parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { assertWithinLimits, measureOperations, parseWithLimits } from '../../src/server/use-operation-limits.js';
-import { GatewayError } from '../../src/errors.js';
+import { GraphQLGatewayError } from '../../src/server/errors.js';
 
 function limitOf(run: () => unknown): unknown {
   try {
     run();
     return 'ok';
   } catch (error) {
-    expect(error).toBeInstanceOf(GatewayError);
-    expect((error as GatewayError).code).toBe('BAD_USER_INPUT');
-    return (error as GatewayError).extensions.limit;
+    expect(error).toBeInstanceOf(GraphQLGatewayError);
+    expect((error as GraphQLGatewayError).code).toBe('BAD_USER_INPUT');
+    return (error as GraphQLGatewayError).extensions.limit;
   }
 }
 

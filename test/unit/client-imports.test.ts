@@ -28,7 +28,7 @@ describe('hotconf/client', () => {
 
   it('loads nothing from the gateway: only src/client and the shared flag evaluation', () => {
     const outside = [...files].map((file) => relative(ROOT, file)).filter((file) => !file.startsWith('src/client/'));
-    expect(outside).toEqual(['src/core/flags.ts']);
+    expect(outside).toEqual(['src/shared/flags.ts']);
   });
 
   it('needs none of the server packages', () => {

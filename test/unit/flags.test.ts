@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateFlag, flagBucket, isFlagLike, isFlagValue, murmur3, validateFlagValue } from '../../src/core/flags.js';
+import { evaluateFlag, flagBucket, isFlagLike, isFlagValue, murmur3, validateFlagValue } from '../../src/shared/flags.js';
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 const users = Array.from({ length: 10_000 }, (_, i) => `user-${i}`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateFlag, resolveOpenFeature } from '../../src/core/flags.js';
+import { evaluateFlag, resolveOpenFeature } from '../../src/shared/flags.js';
 
 const entry = (value: unknown) => ({ value, version: 3, revision: 17 });
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isExpired, onExpiry } from '../../src/auth/lifetime.js';
-import { GatewayError } from '../../src/errors.js';
+import { GraphQLGatewayError } from '../../src/server/errors.js';
 import { onStreamEnd } from '../../src/server/transport.js';
 import { untilExpiry } from '../../src/server/use-token-lifetime.js';
 import { createSubscriptionLimiter } from '../../src/server/use-subscription-limits.js';
@@ -27,7 +27,7 @@ describe('subscription limiter', () => {
       try {
         run();
       } catch (error) {
-        return error instanceof GatewayError ? [error.code, error.extensions.limit] : error;
+        return error instanceof GraphQLGatewayError ? [error.code, error.extensions.limit] : error;
       }
       return 'acquired';
     };

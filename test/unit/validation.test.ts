@@ -9,7 +9,7 @@ function codeOf(fn: () => void): { code: string; field: unknown; message: string
     return null;
   } catch (error) {
     if (!(error instanceof GatewayError)) throw error;
-    return { code: error.code, field: error.extensions.field, message: error.message };
+    return { code: error.code, field: error.details.field, message: error.message };
   }
 }
 
@@ -90,8 +90,8 @@ describe('JSON Schema', () => {
       const e = error as GatewayError;
       expect(e.code).toBe('VALIDATION_FAILED');
       expect(e.message).toContain('/threshold must be >= 0');
-      expect(e.extensions.errors).toEqual(['/threshold must be >= 0', '/owner must match format "email"']);
-      expect(e.extensions.key).toBe('ai');
+      expect(e.details.errors).toEqual(['/threshold must be >= 0', '/owner must match format "email"']);
+      expect(e.details.key).toBe('ai');
     }
   });
 

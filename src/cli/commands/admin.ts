@@ -37,32 +37,6 @@ export const convergence: Command = {
   },
 };
 
-/**
- * The key a gateway generated in `dataDir` (read, never created: a key made up here would sign
- * tokens that no gateway accepts).
- */
-async function readGeneratedKey(dataDir: string): Promise<string> {
-  const { readFile } = await import('node:fs/promises');
-  const { resolve } = await import('node:path');
-  const { GENERATED_SECRET_FILE } = await import('../../auth/tokens.js');
-  const file = resolve(dataDir, GENERATED_SECRET_FILE);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new CliError(
-      `no signing key: HOTCONF_JWT_SECRET is not set and ${file} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`}. ` +
-        'Run this where the gateway runs, pass --data-dir (the gateway\'s HOTCONF_DATA_DIR), or set HOTCONF_JWT_SECRET to the gateway\'s secret',
-      EXIT.USAGE,
-      'NO_KEY',
-    );
-  }
-  const secret = text.trim();
-  if (secret.length < 32) throw new CliError(`${file} holds no usable key (expected 32+ characters)`, EXIT.USAGE, 'NO_KEY');
-  return secret;
-}
-
 export const token: Command = {
   name: 'token',
   summary: 'mint a JWT with the gateway\'s HS256 key (HOTCONF_JWT_SECRET, or the key the gateway generated)',
@@ -90,22 +64,12 @@ export const token: Command = {
     if (namespaces !== '*' && namespaces.length === 0) throw usage(`a ${role} token needs --namespace NS (repeat it, or "*" for all)`);
     const expires = stringOption(context.values, 'expires') ?? '24h';
     const expiresIn = /^\d+$/.test(expires) ? Number(expires) : expires;
-    const { loadConfig } = await import('../../config.js');
-    const { mintToken } = await import('../../auth/tokens.js');
-    let config: ReturnType<typeof loadConfig>;
-    try {
-      config = loadConfig();
-    } catch (error) {
-      throw usage((error as Error).message);
-    }
-    if (!config.jwtSecret && config.jwksUrl) {
-      throw new CliError('the gateway verifies tokens with HOTCONF_JWKS_URL: mint them with your identity provider', EXIT.USAGE);
-    }
-    const secret = config.jwtSecret ?? (await readGeneratedKey(stringOption(context.values, 'data-dir') ?? config.dataDir));
+    const { issueToken } = await import('../../gateway.js');
     let jwt: string;
     try {
-      jwt = await mintToken({ secret, sub, role, namespaces, secrets: context.values.secrets === true, expiresIn });
+      jwt = await issueToken({ role, sub, namespaces, secrets: context.values.secrets === true, expiresIn, dataDir: stringOption(context.values, 'data-dir') });
     } catch (error) {
+      // Every refusal (bad environment, no key, JWKS, bad claims) is the caller's to fix: exit 1.
       throw usage((error as Error).message);
     }
     if (context.json) printJson(context, { token: jwt, sub, role, namespaces, secrets: context.values.secrets === true, expires });
@@ -119,25 +83,16 @@ export const migrate: Command = {
   summary: 'apply pending database migrations (HOTCONF_MIGRATION_DATABASE_URL, else DATABASE_URL, else the embedded database)',
   usage: 'migrate',
   async run(context) {
-    const { loadConfig } = await import('../../config.js');
-    const { connectDatabase } = await import('../../db/connect.js');
-    const config = loadConfig();
-    const database = await connectDatabase({
-      databaseUrl: config.databaseUrl,
-      dataDir: config.dataDir,
-      poolMax: 1,
-      prepare: config.databasePrepare,
-      migrationDatabaseUrl: config.migrationDatabaseUrl,
-    });
+    const { migrate: migrateDatabase, EntryPointError } = await import('../../gateway.js');
+    let driver: string;
     try {
-      await database.migrate({ onProgress: (message: string) => context.output.err(`${message}\n`) });
+      ({ driver } = await migrateDatabase({ onProgress: (message: string) => context.output.err(`${message}\n`) }));
     } catch (error) {
-      throw new CliError(`migration failed: ${(error as Error).message}`, EXIT.UNAVAILABLE);
-    } finally {
-      await database.close();
+      if (error instanceof EntryPointError && error.code === 'MIGRATION') throw new CliError(error.message, EXIT.UNAVAILABLE);
+      throw error;
     }
-    if (context.json) printJson(context, { migrated: true, driver: database.driver });
-    else context.output.out(`migrations applied (${database.driver})\n`);
+    if (context.json) printJson(context, { migrated: true, driver: driver });
+    else context.output.out(`migrations applied (${driver})\n`);
     return EXIT.OK;
   },
 };
@@ -150,11 +105,32 @@ export const serve: Command = {
   async run(context) {
     const port = stringOption(context.values, 'port');
     const host = stringOption(context.values, 'host');
-    // The gateway reads its configuration from the environment (src/config.ts) only.
-    if (port !== undefined) process.env.PORT = port;
-    if (host !== undefined) process.env.HOST = host;
-    // main.ts starts the gateway when imported and owns the process from then on (signals, exit).
-    await import('../../main.js');
-    return new Promise<number>(() => {});
+    const { startGateway, EntryPointError } = await import('../../gateway.js');
+    // --port/--host override PORT/HOST in a copy of the environment; process.env is not touched.
+    const env = { ...process.env, ...(port !== undefined ? { PORT: port } : {}), ...(host !== undefined ? { HOST: host } : {}) };
+    let gateway: Awaited<ReturnType<typeof startGateway>>;
+    try {
+      gateway = await startGateway({ env, notice: (line) => context.output.err(`${line}\n`) });
+    } catch (error) {
+      if (error instanceof EntryPointError) throw new CliError(error.message, EXIT.USAGE, error.code);
+      throw error;
+    }
+    // Runs until SIGINT/SIGTERM (the signal aborts `context.signal`), then stops in order.
+    if (!context.signal.aborted) await new Promise<void>((resolve) => context.signal.addEventListener('abort', () => resolve(), { once: true }));
+    gateway.logger.info('signal received');
+    let force: ReturnType<typeof setTimeout> | undefined;
+    const forced = new Promise<'forced'>((resolve) => {
+      force = setTimeout(() => resolve('forced'), 10_000 /* 10 s, as the gateway process */);
+      force.unref();
+    });
+    try {
+      const outcome = await Promise.race([gateway.stop().then(() => 'stopped' as const), forced]);
+      return outcome === 'stopped' ? EXIT.OK : EXIT.USAGE;
+    } catch (error) {
+      gateway.logger.error({ err: error }, 'shutdown failed');
+      return EXIT.USAGE;
+    } finally {
+      clearTimeout(force);
+    }
   },
 };

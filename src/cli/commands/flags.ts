@@ -2,7 +2,8 @@ import { intOption, printJson, requireArg, stringOption, type Command, type Comm
 import { EXIT, usage } from '../exit-codes.js';
 import { ConfigDocument, ConfigsDocument, DisableAllFlagsDocument, EvaluateFlagDocument, SetConfigDocument } from '../operations.js';
 import { table } from '../output.js';
-import { FLAG_DISCRIMINATOR } from '../../core/flags.js';
+// The SDK's flag rules (shipped with @hotconf/client), so the CLI and every service agree on what a flag is.
+import { FLAG_DISCRIMINATOR, isFlagLike } from '../../shared/flags.js';
 
 interface FlagShape {
   enabled: boolean;
@@ -11,9 +12,7 @@ interface FlagShape {
   [more: string]: unknown;
 }
 
-function isFlag(value: unknown): value is FlagShape {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.hasOwn(value, FLAG_DISCRIMINATOR);
-}
+const isFlag = (value: unknown): value is FlagShape => isFlagLike(value);
 
 async function list(context: CommandContext): Promise<number> {
   const namespace = context.namespace();

@@ -14,42 +14,22 @@ export const secrets: Command = {
   async run(context) {
     const [subcommand] = context.args;
     if (subcommand !== 'rotate') throw usage('secrets: the only subcommand is "rotate"');
-    const { ConfigError, loadConfig } = await import('../../config.js');
-    let config;
+    const { rotateSecrets, EntryPointError } = await import('../../gateway.js');
+    let shown = -1;
+    let result: Awaited<ReturnType<typeof rotateSecrets>>;
     try {
-      config = loadConfig();
-    } catch (error) {
-      if (error instanceof ConfigError) throw usage(error.message);
-      throw error;
-    }
-    if (config.secretKeys.length === 0) throw usage('HOTCONF_SECRET_KEYS is not set: give the key to encrypt with first, then every key still in use');
-    const { createSecretBox, SecretUnreadableError } = await import('../../core/secret-box.js');
-    const { connectDatabase } = await import('../../db/connect.js');
-    const { rotateSecretValues } = await import('../../db/secret-rotation.js');
-    const box = createSecretBox(config.secretKeys);
-    const database = await connectDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-    let result;
-    try {
-      // Migrations first: rotation needs the encrypted_value columns.
-      await database.migrate();
-      let shown = -1;
-      result = await rotateSecretValues({
-        database,
-        box,
-        onProgress: ({ done, total }) => {
+      result = await rotateSecrets({
+        onProgress: ({ done, total, keyId }) => {
           // One line per batch, and the first and last: the count of rows actually rewritten.
           if (done === shown) return;
           shown = done;
-          context.output.err(`re-encrypting secret values under key ${box.encryptingKeyId}: ${done}/${total}\n`);
+          context.output.err(`re-encrypting secret values under key ${keyId}: ${done}/${total}\n`);
         },
       });
     } catch (error) {
-      if (error instanceof SecretUnreadableError) {
-        throw new CliError(`rotation stopped, nothing was changed: ${error.message}`, EXIT.USAGE, 'SECRET_UNREADABLE');
-      }
-      throw new CliError(`rotation failed, nothing was changed: ${(error as Error).message}`, EXIT.UNAVAILABLE);
-    } finally {
-      await database.close();
+      if (!(error instanceof EntryPointError)) throw error;
+      if (error.code === 'ROTATION') throw new CliError(error.message, EXIT.UNAVAILABLE);
+      throw new CliError(error.message, EXIT.USAGE, error.code === 'SECRET_UNREADABLE' ? 'SECRET_UNREADABLE' : 'USAGE');
     }
     if (context.json) printJson(context, { rotated: result.done, alreadyCurrent: result.alreadyCurrent, keyId: result.keyId });
     else {

@@ -1,15 +1,14 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { print } from 'graphql';
+import { closeCodeOf } from '../../client/close-codes.js';
+import type { ConfigClientError } from '../../client/errors.js';
+import { createRevisionStream } from '../../client/revision-stream.js';
+import { resolveWebSocketImpl } from '../../client/web-socket.js';
 import { intOption, stringOption, type Command, type CommandContext } from '../context.js';
-import { CliError, EXIT } from '../exit-codes.js';
-import { errorFromResponse, type ResponseError } from '../gateway-client.js';
+import { EXIT } from '../exit-codes.js';
+import { errorFromClient } from '../gateway-client.js';
+import type { CliWatchSubscription } from '../generated/operations.js';
 import { NamespacesDocument, WatchDocument, type ChangeResult } from '../operations.js';
 import { compact, when } from '../output.js';
-
-const RELIST = new Set(['REVISION_COMPACTED', 'REVISION_AHEAD']);
-const FATAL = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'BAD_USER_INPUT', 'GRAPHQL_VALIDATION_FAILED', 'GRAPHQL_PARSE_FAILED']);
-/** graphql-ws close codes after which reconnecting cannot help (bad request, auth). */
-const FATAL_CLOSE = new Set([4400, 4401, 4403, 4406, 4409, 4429]);
+import { createTailCursor } from '../tail-cursor.js';
 
 function line(change: ChangeResult): string {
   const value = change.op === 'DELETE' ? '' : change.redacted ? '[redacted]' : compact(change.value, 80);
@@ -23,14 +22,16 @@ async function currentRevision(context: CommandContext, namespace: string): Prom
   return namespaces.find((n) => n.name === namespace)?.revision ?? 0;
 }
 
-function closeCode(event: unknown): number | null {
-  const code = (event as { code?: unknown } | null)?.code;
-  return typeof code === 'number' ? code : null;
+function describe(error: ConfigClientError | null): string {
+  if (error === null) return 'the gateway ended the subscription';
+  const close = closeCodeOf(error.code);
+  return close !== null ? `close code ${close}` : error.code;
 }
 
 /**
- * `watch [PREFIX]`: a live tail of a namespace's changes over graphql-ws. After any disconnect
- * (network, gateway restart, deploy) it reconnects with backoff and resumes with
+ * `watch [PREFIX]`: a live tail of a namespace's changes over graphql-ws, on the SDK's connection
+ * loop (src/client/revision-stream.ts) and close-code policy (src/client/close-codes.ts). After
+ * any disconnect (network, gateway restart, deploy) it reconnects with backoff and resumes with
  * `sinceRevision` = the last revision it printed, so nothing is missed or printed twice.
  */
 export const watch: Command = {
@@ -48,111 +49,68 @@ export const watch: Command = {
     const keys = stringOption(context.values, 'keys')?.split(',').map((k) => k.trim()).filter(Boolean) ?? null;
     const maxCount = intOption(context.values, 'count', 1);
     const { output, signal } = context;
-    let since = intOption(context.values, 'since') ?? (await currentRevision(context, namespace));
-    // Keys already printed at revision `since`: a batch shares one revision, and a disconnect in
-    // the middle of one must resume inside it without printing its first keys twice.
-    let printedAtSince = new Set<string>();
+    const client = context.client();
+    const cursor = createTailCursor(intOption(context.values, 'since') ?? (await currentRevision(context, namespace)));
     let printed = 0;
     let failures = 0;
-    output.err(`watching ${namespace}${prefix ? ` under ${prefix}` : ''} from revision ${since} (Ctrl-C to stop)\n`);
+    let connected = false;
+    let relist = false;
+    output.err(`watching ${namespace}${prefix ? ` under ${prefix}` : ''} from revision ${cursor.since} (Ctrl-C to stop)\n`);
+    if (signal.aborted) return EXIT.OK;
 
-    while (!signal.aborted) {
-      let connected = false;
-      let lastClose: unknown = null;
-      const ws = context.client().webSocket({
-        onConnected: () => {
-          connected = true;
-          if (failures > 0) output.err(`reconnected; resuming after revision ${since}\n`);
-          failures = 0;
-        },
-        onClosed: (event) => {
-          lastClose = event;
-        },
-      });
-      let onAbort = () => {};
-      const outcome = await new Promise<{ kind: 'done' } | { kind: 'error'; error: unknown }>((resolve) => {
-        const stop = ws.subscribe(
-          { query: WATCH_QUERY, variables: { namespace, prefix, keys, sinceRevision: printedAtSince.size > 0 ? since - 1 : since } },
-          {
-            next: (result) => {
-              if (result.errors?.length) {
-                resolve({ kind: 'error', error: errorFromResponse(result.errors as unknown as ResponseError[]) });
-                return;
-              }
-              const change = (result.data as { configChanged?: ChangeResult } | null | undefined)?.configChanged;
-              if (!change) return;
-              if (change.revision < since || (change.revision === since && printedAtSince.has(change.key))) return;
-              if (change.revision > since) {
-                since = change.revision;
-                printedAtSince = new Set();
-              }
-              printedAtSince.add(change.key);
-              output.out(context.json ? `${JSON.stringify(change)}\n` : line(change));
-              printed += 1;
-              if (maxCount !== undefined && printed >= maxCount) {
-                stop();
-                resolve({ kind: 'done' });
-              }
-            },
-            error: (error) => resolve({ kind: 'error', error }),
-            complete: () => resolve({ kind: 'error', error: new Error('the gateway ended the subscription') }),
-          },
-        );
-        onAbort = () => {
-          stop();
-          resolve({ kind: 'done' });
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
-      });
-      // One listener per attempt, removed with it: a gateway down for long means many attempts
-      // (they used to pile up into a MaxListenersExceededWarning after ~11).
+    const stream = createRevisionStream<CliWatchSubscription>({
+      urls: [client.url],
+      impl: await resolveWebSocketImpl(undefined),
+      token: async () => client.token ?? undefined,
+      refreshableToken: false,
+      query: WatchDocument.toString(),
+      variables: () => ({ namespace, prefix, keys, sinceRevision: cursor.resumeFrom() }),
+      ackTimeoutMs: 10_000, // 10 s
+      keepAliveMs: 10_000, // 10 s
+      pongTimeoutMs: 5_000, // 5 s
+      // A restarting gateway is back in seconds: the backoff stops growing at 5 s.
+      backoffInitialMs: 200,
+      backoffMaxMs: 5_000,
+      beforeWatch: async () => {
+        connected = false;
+        if (!relist) return;
+        cursor.restart(await currentRevision(context, namespace));
+        relist = false;
+      },
+      onConnected: () => {
+        connected = true;
+        if (failures > 0) output.err(`reconnected; resuming after revision ${cursor.since}\n`);
+        failures = 0;
+      },
+      onData: ({ configChanged: change }) => {
+        if (!cursor.accept(change)) return null;
+        output.out(context.json ? `${JSON.stringify(change)}\n` : line(change));
+        printed += 1;
+        if (maxCount !== undefined && printed >= maxCount) stream.stop();
+        return null;
+      },
+      onRetry: ({ error, verdict, delayMs }) => {
+        if (verdict.action === 'relist') {
+          output.err(`revision ${cursor.since} cannot be resumed (${error?.code}): continuing from the current revision\n`);
+          relist = true;
+          return;
+        }
+        failures += 1;
+        output.err(`${connected ? 'disconnected' : 'cannot connect'} (${describe(error)}); retrying in ${(delayMs / 1000).toFixed(1)} s\n`);
+      },
+    });
+    // Sockets and timers of the client library do not keep the process alive; the command does.
+    const lifeline = setInterval(() => {}, 2 ** 31 - 1);
+    // One listener for the whole command, however many reconnects.
+    const onAbort = () => stream.stop();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const fatal = await stream.run();
+      if (fatal) throw errorFromClient(fatal);
+      return EXIT.OK;
+    } finally {
       signal.removeEventListener('abort', onAbort);
-      await ws.dispose();
-      if (outcome.kind === 'done') return EXIT.OK;
-
-      const error = outcome.error;
-      if (Array.isArray(error)) {
-        // graphql-ws hands GraphQL errors of a refused subscribe as an array.
-        const cliError = errorFromResponse(error as ResponseError[]);
-        if (cliError.code && RELIST.has(cliError.code)) {
-          output.err(`revision ${since} cannot be resumed (${cliError.code}): continuing from the current revision\n`);
-          since = await currentRevision(context, namespace);
-          printedAtSince = new Set();
-          continue;
-        }
-        throw cliError;
-      }
-      if (error instanceof CliError) {
-        if (error.code && RELIST.has(error.code)) {
-          output.err(`revision ${since} cannot be resumed (${error.code}): continuing from the current revision\n`);
-          since = await currentRevision(context, namespace).catch(() => since);
-          printedAtSince = new Set();
-          continue;
-        }
-        if (error.code && FATAL.has(error.code)) throw error;
-      }
-      const code = closeCode(error) ?? closeCode(lastClose);
-      if (code !== null && FATAL_CLOSE.has(code)) {
-        throw new CliError(`the gateway closed the connection (${code}${(error as { reason?: string }).reason ? `: ${(error as { reason?: string }).reason}` : ''})`, code === 4401 || code === 4403 ? EXIT.AUTH : EXIT.USAGE);
-      }
-      failures += 1;
-      // Exponential backoff with jitter, capped at 5 s: a restarting gateway is back in seconds.
-      const delay = Math.min(5_000, 200 * 2 ** Math.min(failures - 1, 5)) * (0.5 + Math.random() / 2);
-      output.err(`${connected ? 'disconnected' : 'cannot connect'} (${describe(error, code)}); retrying in ${(delay / 1000).toFixed(1)} s\n`);
-      try {
-        await sleep(delay, undefined, { signal });
-      } catch {
-        return EXIT.OK; // aborted while waiting
-      }
+      clearInterval(lifeline);
     }
-    return EXIT.OK;
   },
 };
-
-function describe(error: unknown, code: number | null): string {
-  if (code !== null) return `close code ${code}`;
-  if (error instanceof Error) return (error as NodeJS.ErrnoException).code ?? error.message;
-  return 'connection lost';
-}
-
-const WATCH_QUERY = print(WatchDocument);

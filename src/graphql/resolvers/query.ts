@@ -1,5 +1,5 @@
 import { GatewayError } from '../../errors.js';
-import { evaluateFlag, isFlagValue } from '../../core/flags.js';
+import { evaluateFlag, isFlagValue } from '../../shared/flags.js';
 import type { QueryResolvers } from '../generated/resolvers.js';
 
 export const Query: QueryResolvers = {
