@@ -6,8 +6,15 @@ import WebSocket from 'ws';
  * itself more than the gateway.
  */
 export interface SubscriberPool {
-  /** Called with the subscription index and the raw message for every `next`. */
+  /** Called with the subscription index and the raw message for every `next` that carries data. */
   onNext: ((index: number, data: string) => void) | null;
+  /**
+   * Subscriptions the gateway refused or ended with errors (`next` with errors only, or `error`),
+   * since the last call, with the first refusal's message; they receive nothing more.
+   */
+  takeFailed(): { indexes: number[]; example: string | null };
+  /** Subscribes `index` again (same id, same variables), as a client would after a refusal. */
+  resubscribe(index: number): void;
   close(): Promise<void>;
 }
 
@@ -23,29 +30,48 @@ export interface PoolOptions {
 
 /** Opens the sockets, subscribes, and resolves once every socket is acknowledged and has sent its subscribes. */
 export async function openSubscriberPool({ wsUrl, token, sockets, subscriptions, variables, query }: PoolOptions): Promise<SubscriberPool> {
-  const pool: SubscriberPool = { onNext: null, close: async () => {} };
-  const opened: WebSocket[] = [];
+  const opened: WebSocket[] = new Array(sockets);
+  let failed: number[] = [];
+  let example: string | null = null;
+  const subscribe = (socket: WebSocket, index: number) =>
+    socket.send(JSON.stringify({ id: String(index), type: 'subscribe', payload: { query, variables: variables(index) } }));
+  const pool: SubscriberPool = {
+    onNext: null,
+    takeFailed() {
+      const taken = { indexes: failed, example };
+      failed = [];
+      example = null;
+      return taken;
+    },
+    resubscribe(index) {
+      const socket = opened[index % sockets];
+      if (socket?.readyState === WebSocket.OPEN) subscribe(socket, index);
+    },
+    close: async () => {},
+  };
   await Promise.all(
     Array.from({ length: sockets }, (_, socketIndex) =>
       new Promise<void>((resolve, reject) => {
         const socket = new WebSocket(wsUrl, 'graphql-transport-ws');
-        opened.push(socket);
+        opened[socketIndex] = socket;
         socket.on('error', reject);
         socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })));
         socket.on('message', (raw) => {
           const data = raw.toString();
           if (data.startsWith('{"type":"connection_ack"')) {
-            for (let index = socketIndex; index < subscriptions; index += sockets) {
-              socket.send(JSON.stringify({ id: String(index), type: 'subscribe', payload: { query, variables: variables(index) } }));
-            }
+            for (let index = socketIndex; index < subscriptions; index += sockets) subscribe(socket, index);
             resolve();
             return;
           }
+          const id = () => Number(data.slice(data.indexOf('"id":"') + 6, data.indexOf('"', data.indexOf('"id":"') + 6)));
           if (data.includes('"type":"next"')) {
-            const id = Number(data.slice(data.indexOf('"id":"') + 6, data.indexOf('"', data.indexOf('"id":"') + 6)));
-            pool.onNext?.(id, data);
+            if (data.includes('"payload":{"errors"')) {
+              failed.push(id());
+              example ??= data.slice(0, 300);
+            } else pool.onNext?.(id(), data);
           } else if (data.includes('"type":"error"')) {
-            process.stderr.write(`subscription error: ${data.slice(0, 300)}\n`);
+            failed.push(id());
+            example ??= data.slice(0, 300);
           }
         });
       }),

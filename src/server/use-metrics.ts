@@ -22,6 +22,15 @@ interface RequestState {
   type: string;
 }
 
+/** An HTTP request's state: named from its parameters only if it never reaches execution. */
+interface HttpRequestState {
+  start: number;
+  /** Set once the document is parsed (onExecute / onSubscribe). */
+  described: { operation: string; type: string } | null;
+  query: unknown;
+  operationName: string | null | undefined;
+}
+
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }
@@ -41,13 +50,13 @@ export function useMetrics(
     maxOperationNames = 200,
   }: { maxOperationNames?: number } = {},
 ): Plugin {
-  const http = new WeakMap<object, RequestState>();
+  const http = new WeakMap<object, HttpRequestState>();
   const names = new Set<string>();
 
   const label = (name: string | null | undefined): string => {
     if (!name) return 'anonymous';
-    if (!OPERATION_NAME.test(name)) return 'invalid';
     if (names.has(name)) return name;
+    if (!OPERATION_NAME.test(name)) return 'invalid';
     // Operation names come from clients: bound the label's cardinality.
     if (names.size >= maxOperationNames) return 'other';
     names.add(name);
@@ -67,23 +76,31 @@ export function useMetrics(
     return typeof request === 'object' && request !== null ? request : undefined;
   };
 
+  /**
+   * The request's labels: from the parsed document, or, when it never got that far (parse and
+   * validation errors), from its parameters, so failed operations are still attributed.
+   */
+  const httpLabels = (state: HttpRequestState): RequestState => {
+    if (state.described) return { start: state.start, ...state.described };
+    const { query } = state;
+    const head = typeof query === 'string' ? OPERATION_HEAD.exec(query) : null;
+    return {
+      start: state.start,
+      operation: label(state.operationName ?? head?.[2]),
+      type: head?.[1] ?? (typeof query === 'string' && /^\s*\{/.test(query) ? 'query' : 'unknown'),
+    };
+  };
+
   return {
     onParams({ request, params }) {
-      // Until the document is parsed (it may never be: parse and validation errors), the name
-      // and type come from the request, so failed operations are still attributed.
-      const head = typeof params.query === 'string' ? OPERATION_HEAD.exec(params.query) : null;
-      http.set(request, {
-        start: performance.now(),
-        operation: label(params.operationName ?? head?.[2]),
-        type: head?.[1] ?? (typeof params.query === 'string' && /^\s*\{/.test(params.query) ? 'query' : 'unknown'),
-      });
+      http.set(request, { start: performance.now(), described: null, query: params.query, operationName: params.operationName });
     },
     onExecute({ args }) {
       const request = requestOf(args.contextValue);
       const state = request ? http.get(request) : undefined;
       const described = describe(args.document, args.operationName);
       if (state) {
-        Object.assign(state, described);
+        state.described = described;
         return;
       }
       const started: RequestState = { start: performance.now(), ...described };
@@ -97,8 +114,8 @@ export function useMetrics(
       const request = requestOf(args.contextValue);
       const state = request ? http.get(request) : undefined;
       const described = describe(args.document, args.operationName);
-      if (state) Object.assign(state, described);
-      const started: RequestState = state ?? { start: performance.now(), ...described };
+      if (state) state.described = described;
+      const started: RequestState = state ? { start: state.start, ...described } : { start: performance.now(), ...described };
       const transport: Transport = state ? 'sse' : 'ws';
       return {
         onSubscribeResult({ result }) {
@@ -110,9 +127,10 @@ export function useMetrics(
       };
     },
     onResultProcess({ request, result }) {
-      const state = http.get(request);
-      if (!state) return;
+      const entry = http.get(request);
+      if (!entry) return;
       http.delete(request);
+      const state = httpLabels(entry);
       if (isAsyncIterable(result)) {
         record(state, 'OK');
         return;

@@ -8,7 +8,7 @@ import type { Guard, Principal } from '../core/types.js';
 import type { GatewayServices, GraphQLContext } from '../graphql/context.js';
 import type { Logger } from '../logger.js';
 import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from './graphiql.js';
-import { traceIdFrom } from './trace.js';
+import { newTraceId, traceIdFrom } from './trace.js';
 import { isAsyncIterable, useEndUnsentStreams, type TransportContext } from './transport.js';
 import { GraphQLGatewayError, toGraphQLError } from './errors.js';
 import { INVALID_TOKEN_CHALLENGE, setHttpStatus } from './use-operation-limits.js';
@@ -38,6 +38,7 @@ export interface YogaOptions {
   services: GatewayServices;
   /** Verifies an `Authorization` value; null when there is none. Throws UNAUTHENTICATED. */
   authenticate: (authorization: string | null) => Promise<Principal | null>;
+  /** The guard of a caller; a pure function of the principal (the gateway keeps one per principal). */
   guardFor: (principal: Principal | null) => Guard;
   logger: Logger;
   /** GraphiQL at /graphql in a browser. @default false */
@@ -149,8 +150,27 @@ function badUserInput(error: GraphQLError): GraphQLError {
 }
 
 /** graphql-yoga for HTTP (GET/POST, GraphQL over HTTP) and SSE; graphql-ws reuses its envelop. */
-export function createGatewayYoga({ schema, services, authenticate, guardFor, logger, graphiql = false, plugins = [], tracer }: YogaOptions): GatewayYoga {
+export function createGatewayYoga({
+  schema,
+  services,
+  authenticate,
+  guardFor,
+  logger,
+  graphiql = false,
+  plugins = [],
+  tracer,
+}: YogaOptions): GatewayYoga {
   const tracing = tracer ? createRequestTracing({ tracer }) : null;
+  // A verified token yields the same principal object until it leaves the token cache, so its
+  // guard is built once, not per request.
+  const guards = new WeakMap<Principal, Guard>();
+  let anonymousGuard: Guard | undefined;
+  const guardOf = (principal: Principal | null): Guard => {
+    if (principal === null) return (anonymousGuard ??= guardFor(null));
+    let guard = guards.get(principal);
+    if (!guard) guards.set(principal, (guard = guardFor(principal)));
+    return guard;
+  };
   const traceIds = new WeakMap<Request, string>();
   const echoTraceId: Plugin = {
     onRequest({ request }) {
@@ -183,6 +203,11 @@ export function createGatewayYoga({ schema, services, authenticate, guardFor, lo
     graphiql: graphiql ? GRAPHIQL_OPTIONS : false,
     renderGraphiQL: renderOfflineGraphiQL,
     batching: false,
+    // Off: yoga's limit pipes every body through a TransformStream into a new Request (a stream
+    // pipeline, an AbortController and a DOMException per request). The HTTP server in front
+    // (http.ts) refuses a body over HOTCONF_MAX_BODY_BYTES from its Content-Length, and a body
+    // without one with 411; Node's parser never reads past a declared length.
+    maxRequestBodySize: false,
     logging: {
       debug: (...args) => logger.debug({ args }, 'yoga'),
       info: (...args) => logger.info({ args }, 'yoga'),
@@ -221,8 +246,8 @@ export function createGatewayYoga({ schema, services, authenticate, guardFor, lo
     context: async (initial: InitialContext): Promise<GraphQLContext> => {
       const principal = initial.principal !== undefined ? initial.principal : await authenticateRequest(authenticate, authorizationFrom(initial));
       const traceId =
-        initial.traceId ?? tracing?.traceIdOf(initial) ?? (initial.request ? traceIds.get(initial.request) : undefined) ?? randomUUID().replace(/-/g, '');
-      return { ...services, principal, guard: guardFor(principal), traceId };
+        initial.traceId ?? tracing?.traceIdOf(initial) ?? (initial.request ? traceIds.get(initial.request) : undefined) ?? newTraceId();
+      return { ...services, principal, guard: guardOf(principal), traceId };
     },
   });
 }
