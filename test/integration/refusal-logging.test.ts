@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
@@ -141,21 +142,26 @@ describe('expected refusals', () => {
 
 describe('unexpected failures', () => {
   it('are logged once at error, with the correlation id the caller got', async () => {
-    const namespaces = app.store.namespaces;
-    app.store.namespaces = async () => {
-      throw new TypeError('store exploded');
-    };
+    // A fault nobody expects: the table the namespace list reads is gone (renamed under the
+    // running gateway, and put back afterwards).
+    const sql = postgres(database.url, { max: 1, onnotice: () => {} });
     let correlationId: string | undefined;
-    const logged = await logsOf(async () => {
-      const answer = await post(admin, `{ namespaces { name } }`);
-      expect(answer.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
-      correlationId = answer.errors?.[0]?.extensions?.correlationId;
-    }).finally(() => {
-      app.store.namespaces = namespaces;
-    });
-    const errors = logged.filter((line) => line.level >= 50);
-    expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatchObject({ correlationId, msg: 'unexpected error' });
+    try {
+      await sql`ALTER TABLE namespaces RENAME TO namespaces_moved_by_test`;
+      const logged = await logsOf(async () => {
+        const answer = await post(admin, `{ namespaces { name } }`);
+        expect(answer.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
+        correlationId = answer.errors?.[0]?.extensions?.correlationId;
+      });
+      await sql`ALTER TABLE namespaces_moved_by_test RENAME TO namespaces`;
+      const errors = logged.filter((line) => line.level >= 50);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatchObject({ correlationId, msg: 'unexpected error' });
+      expect(JSON.stringify(errors[0])).not.toMatch(/namespaces_moved_by_test|select /i);
+    } finally {
+      await sql`ALTER TABLE IF EXISTS namespaces_moved_by_test RENAME TO namespaces`;
+      await sql.end();
+    }
     await waitFor(async () => (await post(admin, `{ namespaces { name } }`)).errors === undefined, 5_000, 'the store back');
   });
 });
