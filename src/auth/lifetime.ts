@@ -1,6 +1,5 @@
 import type { Principal } from '../core/types.js';
 import { GatewayError } from '../errors.js';
-import { GraphQLGatewayError, toGraphQLError } from '../server/errors.js';
 
 /** The message every refusal for an expired token carries (HTTP, graphql-ws close reason, SSE). */
 export const TOKEN_EXPIRED_MESSAGE = 'Token expired';
@@ -11,14 +10,6 @@ const MAX_TIMER_MS = 2_147_483_647;
 /** Whether `principal`'s credential has expired at `now`. Null (anonymous) and tokens without `exp` never do. */
 export function isExpired(principal: Pick<Principal, 'expiresAt'> | null | undefined, now: number = Date.now()): boolean {
   return principal?.expiresAt != null && principal.expiresAt <= now;
-}
-
-/**
- * UNAUTHENTICATED for a credential used past its `exp`, in its GraphQL form: every caller hands it
- * to a transport (an HTTP answer, a graphql-ws error message, an SSE result).
- */
-export function tokenExpiredError(): GraphQLGatewayError {
-  return toGraphQLError(tokenExpired());
 }
 
 /** UNAUTHENTICATED for a credential used past its `exp`, as the core raises it. */

@@ -1,3 +1,12 @@
+/**
+ * The change feed: follows each namespace a watcher asks for (one bus subscription, one revision
+ * sequencer, one repairer per namespace, one periodic check for all of them) and hands whole
+ * revisions to watchers in order, once. The jobs are in `feed/`: `sequencer.ts` (order, gaps),
+ * `repairer.ts` (history reads), `follower.ts` (the periodic check), `watcher.ts` and
+ * `watch-queue.ts` (one subscriber), `replay.ts` (resume paging). This file is just over
+ * 400 lines because it is the wiring of those pieces around the per-namespace state they share;
+ * cutting it further would spread one state object across files.
+ */
 import { fromChangeMessage } from '../core/change-message.js';
 import { busOrigin, localOrigin, startDelivery, type DeliveryOrigin } from '../core/tracing.js';
 import type { ChangeFeed, ChangeMessage, ConfigStore, FeedStats, WatchOptions, WriteResult } from '../core/types.js';

@@ -4,7 +4,9 @@
  * `revision-stream.ts` (the connection loop: resume, relist, backoff, URL rotation),
  * `close-codes.ts` (the one policy for how a watch ended), `connection.ts` (one graphql-ws
  * connection), `reporting.ts` (`reportApplied`), `fallback-file.ts`. This file owns what a
- * service sees: `ready()`, events, state, and what keeps the process alive.
+ * service sees: `ready()`, events, state, and what keeps the process alive. It is just over
+ * 400 lines because that public surface (options, events, typed getters) is documented here, where
+ * a service author reads it.
  */
 import { hostname } from 'node:os';
 import { evaluateFlag as evaluateFlagValue } from '../shared/flags.js';

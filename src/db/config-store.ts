@@ -1,3 +1,10 @@
+/**
+ * The store's reads in SQL over Drizzle, for both drivers: snapshot, get, history pages, the
+ * state at a revision, namespaces and their settings. Writes are `write-path.ts`, which applies
+ * the core's write plan (`core/write-plan.ts`) in one statement. Just over 400 lines because each
+ * read is one query with its own shape over the same column mappings; splitting them apart would
+ * duplicate those mappings.
+ */
 import { and, asc, desc, eq, gt, gte, inArray, lt, lte, or, sql, type SQL } from 'drizzle-orm';
 import { GatewayError } from '../errors.js';
 import type {

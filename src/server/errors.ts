@@ -1,5 +1,6 @@
 import { GraphQLError, type ASTNode, type Source } from 'graphql';
 import { isGatewayError, type GatewayError, type ErrorCode, type ErrorDetails } from '../errors.js';
+import { tokenExpired } from '../auth/lifetime.js';
 
 /**
  * The edge's view of a `GatewayError` (src/errors.ts): its HTTP status, and its GraphQL form
@@ -68,3 +69,8 @@ export function errorCodeOf(error: { extensions?: Record<string, unknown>; origi
 /** A refusal the server raises itself, already in its GraphQL form. */
 export const gatewayGraphQLError = (code: ErrorCode, message: string, details: ErrorDetails = {}): GraphQLGatewayError =>
   new GraphQLGatewayError(code, message, details);
+
+/** UNAUTHENTICATED for a credential used past its `exp`, in the GraphQL form every transport sends. */
+export function tokenExpiredError(): GraphQLGatewayError {
+  return toGraphQLError(tokenExpired());
+}

@@ -1,6 +1,7 @@
 import type { ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { isExpired, onExpiry, tokenExpiredError } from '../auth/lifetime.js';
+import { isExpired, onExpiry } from '../auth/lifetime.js';
+import { tokenExpiredError } from './errors.js';
 import type { Principal } from '../core/types.js';
 import { INVALID_TOKEN_CHALLENGE, principalOf, setHttpStatus, type SecurityContext } from './use-operation-limits.js';
 import { isAsyncIterable, type ClosableStream, type TransportContext } from './transport.js';

@@ -9,11 +9,11 @@ import {
 } from 'graphql';
 import { CloseCode, type Context } from 'graphql-ws';
 import type { WebSocket } from 'ws';
-import { TOKEN_EXPIRED_MESSAGE, isExpired, onExpiry, tokenExpiredError } from '../auth/lifetime.js';
+import { TOKEN_EXPIRED_MESSAGE, isExpired, onExpiry } from '../auth/lifetime.js';
 import type { Principal } from '../core/types.js';
 import type { Shareable } from '../graphql/shareable.js';
 import { isGatewayError } from '../errors.js';
-import { toGraphQLError } from './errors.js';
+import { toGraphQLError, tokenExpiredError } from './errors.js';
 import { isAsyncIterable as isStream, onStreamEnd, type TransportContext } from './transport.js';
 import { subjectOf, type SubscriptionLimiter, type SubscriptionSlot } from './use-subscription-limits.js';
 import { settleOperation } from './use-tracing.js';
