@@ -275,6 +275,22 @@ export interface DeliveredChange extends Change {
   lastInRevision?: boolean;
 }
 
+/** The entry a SET change leaves behind: everything an entry holds is on the change. */
+export function entryAfter(change: Change): Entry {
+  return {
+    namespace: change.namespace,
+    key: change.key,
+    value: change.value!,
+    version: change.version,
+    revision: change.revision,
+    updatedAt: change.changedAt,
+    updatedBy: change.changedBy,
+    description: change.description,
+    secret: change.secret,
+    schema: change.schema,
+  };
+}
+
 export interface WatchOptions extends KeyFilter {
   /** Replay matching changes after this revision from history first. */
   sinceRevision?: number | null;

@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.js';
 import { isGatewayError } from '../errors.js';
-import type { ChangeFeed, ConfigStore, DeliveredChange, Entry, Snapshot } from './types.js';
+import { entryAfter, type ChangeFeed, type ConfigStore, type DeliveredChange, type Entry, type Snapshot } from './types.js';
 import type { Validator } from './validation.js';
 
 /** Where a read was answered from. */
@@ -50,20 +50,6 @@ interface View {
 
 const byKey = (a: Entry, b: Entry) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
-function entryOf(change: DeliveredChange): Entry {
-  return {
-    namespace: change.namespace,
-    key: change.key,
-    value: change.value!,
-    version: change.version,
-    revision: change.revision,
-    updatedAt: change.changedAt,
-    updatedBy: change.changedBy,
-    description: change.description,
-    secret: change.secret,
-    schema: change.schema,
-  };
-}
 
 /**
  * The watch cache (kube-apiserver's model, DESIGN.md "Propagation" 5): an in-memory view of each
@@ -148,7 +134,7 @@ export function createWatchCache({
   const apply = (view: View, staged: DeliveredChange[]) => {
     for (const change of staged) {
       if (change.op === 'DELETE') view.entries.delete(change.key);
-      else view.entries.set(change.key, entryOf(change));
+      else view.entries.set(change.key, entryAfter(change));
     }
     view.sorted = null;
     view.revision = staged[staged.length - 1]!.revision;

@@ -4,22 +4,9 @@ import { createRepairer, type RepairTarget } from '../../src/bus/feed/repairer.j
 import { createSequencer, type RepairReason } from '../../src/bus/feed/sequencer.js';
 import type { Change, ChangePage, ConfigStore } from '../../src/core/types.js';
 import { GatewayError } from '../../src/errors.js';
+import { setChange } from '../helpers/changes.js';
 
-const change = (revision: number, key = 'k'): Change => ({
-  namespace: 'ns',
-  key,
-  op: 'SET',
-  version: revision,
-  revision,
-  value: revision,
-  changedAt: new Date(0),
-  changedBy: null,
-  reason: null,
-  traceId: null,
-  secret: false,
-  description: null,
-  schema: null,
-});
+const change = (revision: number, key = 'k'): Change => setChange(revision, key);
 
 /** A store whose history holds `head` revisions (two changes in even ones), paged like the real one. */
 const fakeStore = (head: number, fail?: (since: number) => Error | null) => {

@@ -3,22 +3,9 @@ import { replayInto } from '../../src/bus/feed/replay.js';
 import { createWatcher } from '../../src/bus/feed/watcher.js';
 import type { Change, ChangePage, ConfigStore } from '../../src/core/types.js';
 import { GatewayError } from '../../src/errors.js';
+import { setChange } from '../helpers/changes.js';
 
-const change = (revision: number): Change => ({
-  namespace: 'ns',
-  key: 'k',
-  op: 'SET',
-  version: revision,
-  revision,
-  value: revision,
-  changedAt: new Date(0),
-  changedBy: null,
-  reason: null,
-  traceId: null,
-  secret: false,
-  description: null,
-  schema: null,
-});
+const change = (revision: number): Change => setChange(revision);
 
 const storeOf = (head: number, reads: number[] = []): Pick<ConfigStore, 'changes'> => ({
   async changes(_namespace, since, { limit }): Promise<ChangePage> {

@@ -2,22 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { toBatch } from '../../src/bus/feed/batch.js';
 import { createWatcher, type WatcherOptions } from '../../src/bus/feed/watcher.js';
 import type { Change, DeliveredChange } from '../../src/core/types.js';
+import { setChange } from '../helpers/changes.js';
 
-const change = (revision: number, key: string): Change => ({
-  namespace: 'ns',
-  key,
-  op: 'SET',
-  version: 1,
-  revision,
-  value: revision,
-  changedAt: new Date(0),
-  changedBy: null,
-  reason: null,
-  traceId: null,
-  secret: false,
-  description: null,
-  schema: null,
-});
+const change = (revision: number, key: string): Change => setChange(revision, key, { version: 1 });
 const batch = (revision: number, ...keys: string[]) => toBatch(revision, keys.map((key) => change(revision, key)), false);
 
 const watcherOf = (options: Partial<WatcherOptions> = {}) => {

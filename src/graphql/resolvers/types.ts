@@ -1,3 +1,4 @@
+import { entryAfter } from '../../core/types.js';
 import type { ConfigChangePageResolvers, ConfigChangeResolvers, ConfigEntryResolvers } from '../generated/resolvers.js';
 
 /** Secret values reach only admins and callers with the `secrets` claim. */
@@ -23,21 +24,7 @@ export const ConfigChange: ConfigChangeResolvers = {
   lastInRevision: (change) => change.lastInRevision ?? true,
   // The entry as this change left it: everything a ConfigEntry holds is on the change, so a
   // subscriber's cache update costs no read. Redaction applies through ConfigEntry.value.
-  entry: (change) =>
-    change.op === 'DELETE'
-      ? null
-      : {
-          namespace: change.namespace,
-          key: change.key,
-          value: change.value!,
-          version: change.version,
-          revision: change.revision,
-          updatedAt: change.changedAt,
-          updatedBy: change.changedBy,
-          description: change.description,
-          secret: change.secret,
-          schema: change.schema,
-        },
+  entry: (change) => (change.op === 'DELETE' ? null : entryAfter(change)),
 };
 
 /**
