@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { TEST_JWT_SECRET } from '../../test/helpers/gateway.js';
+import { gatewayEnvironment } from '../../test/helpers/gateway.js';
 import { freePort, waitFor } from '../../test/helpers/net.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -24,16 +24,7 @@ export async function startBenchGateway(env: Record<string, string>, nodeArgs: s
   let output = '';
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, 'dist/main.js'], {
     cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'error',
-      HOTCONF_JWT_SECRET: TEST_JWT_SECRET,
-      HOTCONF_RATE_LIMIT_PER_MIN: '0',
-      ...env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-    },
+    env: gatewayEnvironment(port, { LOG_LEVEL: 'error', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-8_000));

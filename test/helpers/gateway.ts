@@ -32,6 +32,23 @@ export interface Gateway extends AsyncDisposable {
   logs(): string;
 }
 
+/**
+ * The environment a test or bench gateway process runs with: production mode, a quiet log, the
+ * shared test JWT secret, no rate limit, then `env`, on `127.0.0.1:<port>`.
+ */
+export function gatewayEnvironment(port: number, env: Record<string, string>): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    LOG_LEVEL: 'warn',
+    NODE_ENV: 'production',
+    HOTCONF_JWT_SECRET: TEST_JWT_SECRET,
+    HOTCONF_RATE_LIMIT_PER_MIN: '0',
+    ...env,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+  };
+}
+
 /** Longest wait for a gateway process to become ready: a loaded 2-core machine is slow, not broken. */
 export const GATEWAY_START_CEILING_MS = 120_000; // 2 min
 
@@ -60,16 +77,7 @@ export async function startGateway({ env, readiness = 'ready' }: StartGatewayOpt
     if (child) return;
     const started = spawn(process.execPath, ['dist/main.js'], {
       cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        LOG_LEVEL: 'warn',
-        NODE_ENV: 'production',
-        HOTCONF_JWT_SECRET: TEST_JWT_SECRET,
-        HOTCONF_RATE_LIMIT_PER_MIN: '0',
-        ...env,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-      },
+      env: gatewayEnvironment(port, env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child = started;
