@@ -125,7 +125,16 @@ const xacts = async () => (admin ? Number((await admin`select xact_commit + xact
 async function measure(label: string, write: (writer: number, i: number) => Promise<void>) {
   const x0 = await xacts();
   const before = { gw: cpuSeconds(gateway.pid), me: self(), pg: pgBackends(), redis: byComm('redis-server'), m: machine() };
+  const pool: string[] = [];
+  const sampler = setInterval(() => {
+    void fetch(`http://127.0.0.1:${gateway.port}/metrics`)
+      .then((response) => response.text())
+      .then((text) => pool.push(`${/hotconf_db_pool_waiting (\d+)/.exec(text)?.[1] ?? '?'}w/${/hotconf_db_pool_connections\{state="in_use"\} (\d+)/.exec(text)?.[1] ?? '?'}u`))
+      .catch(() => {});
+  }, 500);
   const { count, seconds } = await drive(write);
+  clearInterval(sampler);
+  if (label === 'hotconf') console.log(`  pool (waiting w / in use u) every 0.5 s: ${pool.join(' ')}`);
   const after = { gw: cpuSeconds(gateway.pid), me: self(), pg: pgBackends(), redis: byComm('redis-server'), m: machine() };
   await new Promise((r) => setTimeout(r, 600));
   const x1 = await xacts();
