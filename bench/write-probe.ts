@@ -3,7 +3,12 @@
  * setConfig load and its raw postgres.js floor alternately and attributes CPU per write to the
  * gateway, this client, the Postgres backends and Redis from /proc, with the machine's idle share.
  *
- *   npm run build && npx tsx bench/write-probe.ts [--spread 16] [--seconds 3] [--rounds 2]
+ *   npm run build && npx tsx bench/write-probe.ts [--spread 16] [--seconds 3] [--rounds 2] [--raw 16]
+ *
+ * Environment: PROBE_CLIENT=http posts with node:http keep-alive sockets (as the suite does)
+ * instead of fetch; PROBE_POOL_MAX sets the gateway's DATABASE_POOL_MAX; PROBE_MAIN runs another
+ * build (e.g. `cp -r dist dist-before` first; the path must be inside the repository so that
+ * node_modules resolve). Postgres CPU counts only the backends of the bench database.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
