@@ -25,6 +25,14 @@ import { decodeValue } from './stored-value.js';
  * write changed a key of the plan in between, the function refuses with STALE_PLAN and the write
  * reads and plans again; after a few tries it reads under the namespace lock (LOCK_NAMESPACE_SQL)
  * and cannot go stale.
+ *
+ * The read is skipped when this gateway already knows what it would return: the rows it wrote
+ * last (`KnownRows`). A plain set or delete of keys this gateway wrote before is then one round
+ * trip. What a plan takes from a known row (version, tombstone, description, secret flag, schema)
+ * changes only with the key's version, and the function checks every version under the lock, so a
+ * known row that is out of date costs one refused statement, never a wrong write; such a key is
+ * read first from then on (it is written from elsewhere too). CAS on the namespace revision and
+ * rollbacks always read.
  */
 
 /** SQLSTATE hotconf_apply_write raises when the plan it was given no longer holds. */
@@ -101,6 +109,66 @@ interface AppliedRow {
   schema: JsonValue | null;
 }
 
+/** How many rows (namespace, key) `KnownRows` remembers; the oldest go first. */
+const KNOWN_ROWS_MAX = 10_000;
+
+/**
+ * The rows this gateway wrote last and whether their namespaces required a reason, as
+ * `READ_STATE_SQL` would return them now unless another writer came in between (the function
+ * catches that). Keys that went stale once are not remembered again (`shared`).
+ */
+class KnownRows {
+  private readonly rows = new Map<string, CurrentEntry>();
+  private readonly shared = new Set<string>();
+  private readonly requireReason = new Map<string, boolean>();
+
+  private static id(namespace: string, key: string): string {
+    return `${namespace}\u0000${key}`;
+  }
+
+  /** The state for a write of `keys`, or null when one of them (or the namespace's rule) is unknown. */
+  state(namespace: string, keys: readonly string[], reasonGiven: boolean): WriteState | null {
+    const requireReason = reasonGiven ? false : this.requireReason.get(namespace);
+    if (requireReason === undefined) return null;
+    const current = new Map<string, CurrentEntry>();
+    for (const key of keys) {
+      const row = this.rows.get(KnownRows.id(namespace, key));
+      if (!row) return null;
+      current.set(key, row);
+    }
+    // `revision` is a placeholder: the answer is stamped with the committed one.
+    return { revision: 0, requireReason, current, targets: new Map() };
+  }
+
+  /** After a commit: the rows as written (and, committed without a reason, that none is required). */
+  wrote(namespace: string, rows: readonly PlannedRow[], reasonGiven: boolean): void {
+    if (!reasonGiven) {
+      this.requireReason.delete(namespace);
+      this.requireReason.set(namespace, false);
+      if (this.requireReason.size > KNOWN_ROWS_MAX) this.requireReason.delete(this.requireReason.keys().next().value!);
+    }
+    for (const row of rows) {
+      const id = KnownRows.id(namespace, row.key);
+      if (this.shared.has(id)) continue;
+      this.rows.delete(id);
+      this.rows.set(id, { key: row.key, version: row.version, deleted: row.deleted, description: row.description, secret: row.secret, schema: row.schema });
+      if (this.rows.size > KNOWN_ROWS_MAX) this.rows.delete(this.rows.keys().next().value!);
+    }
+  }
+
+  /** A plan from known rows failed: forget them; when they went stale, read these keys from now on. */
+  forget(namespace: string, keys: readonly string[], stale: boolean): void {
+    this.requireReason.delete(namespace);
+    for (const key of keys) {
+      const id = KnownRows.id(namespace, key);
+      this.rows.delete(id);
+      if (!stale) continue;
+      this.shared.add(id);
+      if (this.shared.size > KNOWN_ROWS_MAX) this.shared.delete(this.shared.keys().next().value!);
+    }
+  }
+}
+
 function isStalePlan(error: unknown): boolean {
   for (let current = error, depth = 0; current && typeof current === 'object' && depth < 5; depth++) {
     if ((current as { code?: unknown }).code === STALE_PLAN) return true;
@@ -174,6 +242,7 @@ export function createWritePath({ database, validator, validateValue, now, secre
   };
 
   type Applied = { revision: string; changed_at_ms: string };
+  const known = new KnownRows();
 
   async function write(namespace: string, ops: readonly WriteOp[], meta: WriteMeta, options: WriteOptions = {}): Promise<WriteResult> {
     checkWriteInput(validator, namespace, ops, meta);
@@ -198,6 +267,29 @@ export function createWritePath({ database, validator, validateValue, now, secre
     const committed = (planned: WritePlan, applied: Applied | undefined) =>
       stampResult(planned.result, Number(applied!.revision), new Date(Number(applied!.changed_at_ms)));
 
+    const reasonGiven = hasReason(meta);
+    // One round trip when this gateway knows the rows (see the top); otherwise, or when that plan
+    // fails in any way, the path below decides as if it had not been tried.
+    const knownState = expectedRevision === null && reads.targets.length === 0 ? known.state(namespace, reads.keys, reasonGiven) : null;
+    if (knownState) {
+      let planned: WritePlan | null = null;
+      try {
+        planned = planWrite(rules, namespace, ops, meta, options, knownState, placeholder);
+      } catch {
+        known.forget(namespace, reads.keys, false);
+      }
+      if (planned) {
+        try {
+          const [applied] = await database.query<Applied>(APPLY_WRITE_SQL, applyParams(planned));
+          known.wrote(namespace, planned.rows, reasonGiven);
+          return committed(planned, applied);
+        } catch (error) {
+          known.forget(namespace, reads.keys, isStalePlan(error));
+          if (!isStalePlan(error)) throw error;
+        }
+      }
+    }
+
     for (let attempt = 1; ; attempt++) {
       try {
         if (attempt <= OPTIMISTIC_ATTEMPTS) {
@@ -213,6 +305,7 @@ export function createWritePath({ database, validator, validateValue, now, secre
             continue;
           }
           const [applied] = await database.query<Applied>(APPLY_WRITE_SQL, applyParams(planned));
+          known.wrote(namespace, planned.rows, reasonGiven);
           return committed(planned, applied);
         }
         // Contended: read and apply under the namespace lock, where the plan cannot go stale
@@ -223,6 +316,7 @@ export function createWritePath({ database, validator, validateValue, now, secre
           const [applied] = await tx.query<Applied>(APPLY_WRITE_SQL, applyParams(planned));
           return { planned, applied };
         });
+        known.wrote(namespace, planned.rows, reasonGiven);
         return committed(planned, applied);
       } catch (error) {
         if (isStalePlan(error) && attempt < MAX_ATTEMPTS) continue;
