@@ -100,6 +100,12 @@ interface AppliedRow {
   version: number;
   /** The version the plan read (0: absent); the function refuses the plan when it changed. */
   base_version: number;
+  /**
+   * For a plan made from `KnownRows`: the commit instant (ms) of the row as this gateway wrote it.
+   * The function refuses the plan unless the row still carries it, so a row rewritten elsewhere to
+   * the same version (a database restored from a backup, then written) can never pass for it.
+   */
+  base_updated_at_ms?: number;
   /** Null when the value is encrypted (then in `encrypted`) or deleted. */
   value: JsonValue | null;
   encrypted: string | null;
@@ -118,7 +124,7 @@ const KNOWN_ROWS_MAX = 10_000;
  * catches that). Keys that went stale once are not remembered again (`shared`).
  */
 class KnownRows {
-  private readonly rows = new Map<string, CurrentEntry>();
+  private readonly rows = new Map<string, CurrentEntry & { updatedAtMs: number }>();
   private readonly shared = new Set<string>();
   private readonly requireReason = new Map<string, boolean>();
 
@@ -127,21 +133,23 @@ class KnownRows {
   }
 
   /** The state for a write of `keys`, or null when one of them (or the namespace's rule) is unknown. */
-  state(namespace: string, keys: readonly string[], reasonGiven: boolean): WriteState | null {
+  state(namespace: string, keys: readonly string[], reasonGiven: boolean): (WriteState & { updatedAtMs: Map<string, number> }) | null {
     const requireReason = reasonGiven ? false : this.requireReason.get(namespace);
     if (requireReason === undefined) return null;
     const current = new Map<string, CurrentEntry>();
+    const updatedAtMs = new Map<string, number>();
     for (const key of keys) {
       const row = this.rows.get(KnownRows.id(namespace, key));
       if (!row) return null;
       current.set(key, row);
+      updatedAtMs.set(key, row.updatedAtMs);
     }
     // `revision` is a placeholder: the answer is stamped with the committed one.
-    return { revision: 0, requireReason, current, targets: new Map() };
+    return { revision: 0, requireReason, current, targets: new Map(), updatedAtMs };
   }
 
   /** After a commit: the rows as written (and, committed without a reason, that none is required). */
-  wrote(namespace: string, rows: readonly PlannedRow[], reasonGiven: boolean): void {
+  wrote(namespace: string, rows: readonly PlannedRow[], reasonGiven: boolean, updatedAtMs: number): void {
     if (!reasonGiven) {
       this.requireReason.delete(namespace);
       this.requireReason.set(namespace, false);
@@ -151,7 +159,7 @@ class KnownRows {
       const id = KnownRows.id(namespace, row.key);
       if (this.shared.has(id)) continue;
       this.rows.delete(id);
-      this.rows.set(id, { key: row.key, version: row.version, deleted: row.deleted, description: row.description, secret: row.secret, schema: row.schema });
+      this.rows.set(id, { key: row.key, version: row.version, deleted: row.deleted, description: row.description, secret: row.secret, schema: row.schema, updatedAtMs });
       if (this.rows.size > KNOWN_ROWS_MAX) this.rows.delete(this.rows.keys().next().value!);
     }
   }
@@ -253,9 +261,9 @@ export function createWritePath({ database, validator, validateValue, now, secre
     const expectedRevision = options.expectedRevision ?? null;
     const plan = (row: StateRow | undefined) =>
       planWrite(rules, namespace, ops, meta, options, toState(namespace, row ?? { head: null, current: '[]', targets: '[]' }), placeholder);
-    const applyParams = (planned: WritePlan): SqlParam[] => [
+    const applyParams = (planned: WritePlan, knownAt?: ReadonlyMap<string, number>): SqlParam[] => [
       namespace,
-      JSON.stringify(planned.rows.map((row) => toApplied(namespace, row))),
+      JSON.stringify(planned.rows.map((row) => ({ ...toApplied(namespace, row), base_updated_at_ms: knownAt?.get(row.key) }))),
       meta.actor,
       meta.reason,
       meta.traceId,
@@ -280,8 +288,8 @@ export function createWritePath({ database, validator, validateValue, now, secre
       }
       if (planned) {
         try {
-          const [applied] = await database.query<Applied>(APPLY_WRITE_SQL, applyParams(planned));
-          known.wrote(namespace, planned.rows, reasonGiven);
+          const [applied] = await database.query<Applied>(APPLY_WRITE_SQL, applyParams(planned, knownState.updatedAtMs));
+          known.wrote(namespace, planned.rows, reasonGiven, Number(applied!.changed_at_ms));
           return committed(planned, applied);
         } catch (error) {
           known.forget(namespace, reads.keys, isStalePlan(error));
@@ -305,7 +313,7 @@ export function createWritePath({ database, validator, validateValue, now, secre
             continue;
           }
           const [applied] = await database.query<Applied>(APPLY_WRITE_SQL, applyParams(planned));
-          known.wrote(namespace, planned.rows, reasonGiven);
+          known.wrote(namespace, planned.rows, reasonGiven, Number(applied!.changed_at_ms));
           return committed(planned, applied);
         }
         // Contended: read and apply under the namespace lock, where the plan cannot go stale
@@ -316,7 +324,7 @@ export function createWritePath({ database, validator, validateValue, now, secre
           const [applied] = await tx.query<Applied>(APPLY_WRITE_SQL, applyParams(planned));
           return { planned, applied };
         });
-        known.wrote(namespace, planned.rows, reasonGiven);
+        known.wrote(namespace, planned.rows, reasonGiven, Number(applied!.changed_at_ms));
         return committed(planned, applied);
       } catch (error) {
         if (isStalePlan(error) && attempt < MAX_ATTEMPTS) continue;

@@ -1,3 +1,4 @@
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfigStore, WriteMeta } from '../../src/core/types.js';
 import { createConfigStore } from '../../src/db/config-store.js';
@@ -89,5 +90,25 @@ describe('writes from rows a gateway wrote last, with another gateway writing in
     const result = await a.write(ns, [{ kind: 'set', key: 'x', value: 10 }, { kind: 'set', key: 'y', value: 4 }], meta);
     expect(result.changes.map((change) => change.version)).toEqual([2, 3]);
     expect(result.revision).toBe(3);
+  });
+
+  it('a row brought back to the remembered version with other settings (a restored database, then a write) is read, not trusted', async () => {
+    const ns = 'restored';
+    await a.write(ns, [{ kind: 'set', key: 'token', value: 'v1' }], meta);
+    await a.write(ns, [{ kind: 'set', key: 'token', value: 'v2' }], meta);
+    // What a restore and a write elsewhere can leave: the same version, now secret, written later.
+    const sql = postgres(testDb.url, { max: 1, onnotice: () => {} });
+    try {
+      await sql.begin(async (tx) => {
+        await tx`SELECT set_config('hotconf.write_path', 'api', true)`;
+        await tx`UPDATE entries SET secret = true, updated_at = updated_at + interval '1 second' WHERE namespace = ${ns} AND key = 'token'`;
+      });
+    } finally {
+      await sql.end();
+    }
+    // A writer without the secrets claim neither clears the flag nor is told the plan was stale.
+    const result = await a.write(ns, [{ kind: 'set', key: 'token', value: 'v3' }], meta);
+    expect(result.changes[0]).toMatchObject({ version: 3, secret: true });
+    expect(await a.get(ns, 'token')).toMatchObject({ version: 3, secret: true });
   });
 });
