@@ -25,7 +25,7 @@ import type {
 } from '../core/types.js';
 import { createValidator, type Validator } from '../core/validation.js';
 import type { SecretBox } from '../core/secret-box.js';
-import type { Database } from './connect.js';
+import type { Database, SqlParam } from './connect.js';
 import { decodeValue } from './stored-value.js';
 import { createWritePath } from './write-path.js';
 import { entries, history, namespaces } from './schema.js';
@@ -112,6 +112,91 @@ function toChange(row: HistoryRow, box: SecretBox | null): Change {
  */
 export const WRITE_PATH_SQL = /* SQL */ `select set_config('hotconf.write_path', $1::text, true)`;
 
+/** Refuses a `sinceRevision` the namespace's history cannot answer from. */
+function checkSince(namespace: string, sinceRevision: number, revision: number, compactedRevision: number): void {
+  if (sinceRevision > revision) {
+    throw new GatewayError(
+      'REVISION_AHEAD',
+      `sinceRevision ${sinceRevision} is ahead of namespace ${namespace} (revision ${revision}); relist`,
+      { currentRevision: revision, sinceRevision },
+    );
+  }
+  if (sinceRevision < compactedRevision) {
+    throw new GatewayError(
+      'REVISION_COMPACTED',
+      `History of ${namespace} at or below revision ${compactedRevision} was compacted; relist`,
+      { compactedRevision, sinceRevision },
+    );
+  }
+}
+
+/** A row of `CHANGES_PAGE_SQL`: the namespace's counters on every row, then one change (all null when none). */
+interface PageRow extends Record<string, unknown> {
+  ns_revision: string;
+  ns_compacted: string;
+  key: string;
+  op: 'SET' | 'DELETE' | null;
+  version: number | string;
+  revision: string;
+  value: string | null;
+  encrypted_value: string | null;
+  secret: boolean;
+  description: string | null;
+  schema: string | null;
+  actor: string | null;
+  reason: string | null;
+  trace_id: string | null;
+  changed_at_ms: string;
+}
+
+/**
+ * A page of changes in one statement: the namespace row, then its first `$3` changes after
+ * revision `$2` in (revision, key) order (left join: the counters come even when none). Indexed
+ * by filter shape: 0 none, 1 keys (`$4`, a JSON array), 2 prefix range (`$4`..`$5`), 3 either
+ * (`$4` keys, `$5`..`$6` range), as `keyFilter` builds them. jsonb, bigint and timestamps as text,
+ * the same on both drivers.
+ */
+const CHANGES_PAGE_SQL = [
+  '',
+  'and key in (select jsonb_array_elements_text($4::text::jsonb))',
+  'and key >= $4::text and key < $5::text',
+  'and (key in (select jsonb_array_elements_text($4::text::jsonb)) or (key >= $5::text and key < $6::text))',
+].map(
+  (filter) => /* SQL */ `
+  select ns.revision::text as ns_revision, ns.compacted_revision::text as ns_compacted,
+    h.key, h.op, h.version, h.revision::text as revision, h.value::text as value, h.encrypted_value, h.secret,
+    h.description, h.schema::text as schema, h.actor, h.reason, h.trace_id,
+    floor(extract(epoch from h.changed_at) * 1000)::text as changed_at_ms
+  from namespaces ns
+  left join lateral (
+    select * from history
+    where namespace = $1::text and revision > $2::text::bigint ${filter}
+    order by revision, key
+    limit $3::text::int
+  ) h on true
+  where ns.name = $1::text
+  order by h.revision, h.key`,
+);
+
+function pageRowToChange(row: PageRow, namespace: string, box: SecretBox | null): Change {
+  const op = row.op!;
+  return {
+    namespace,
+    key: row.key,
+    op,
+    version: Number(row.version),
+    revision: Number(row.revision),
+    value: op === 'DELETE' ? null : decodeValue(box, namespace, row.key, row.value === null ? null : JSON.parse(row.value), row.encrypted_value),
+    changedAt: new Date(Number(row.changed_at_ms)),
+    changedBy: row.actor,
+    reason: row.reason,
+    traceId: row.trace_id,
+    secret: row.secret,
+    description: row.description,
+    schema: row.schema === null ? null : (JSON.parse(row.schema) as JsonValue),
+  };
+}
+
 function keyFilter(keyColumn: typeof history.key | typeof entries.key, filter: KeyFilter): SQL | undefined {
   const parts: SQL[] = [];
   if (filter.keys && filter.keys.length > 0) parts.push(inArray(keyColumn, [...filter.keys]));
@@ -190,6 +275,33 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
     validator.changesLimit(limit);
     if (prefix) validator.prefix(prefix);
     keys?.forEach((key, index) => validator.key(key, `keys.${index}`));
+
+    // One prepared statement, hence one snapshot and one round trip: the namespace row and the
+    // first limit + 1 changes. Only a page that ends inside a batch needs more (below).
+    const hasKeys = keys !== undefined && keys !== null && keys.length > 0;
+    const params: SqlParam[] = [namespace, String(sinceRevision), String(limit + 1)];
+    if (hasKeys) params.push(JSON.stringify(keys));
+    if (prefix) params.push(prefix, prefix + PREFIX_END);
+    const rows = await database.query<PageRow>(CHANGES_PAGE_SQL[(hasKeys ? 1 : 0) + (prefix ? 2 : 0)]!, params);
+    const head = rows[0];
+    const revision = head ? Number(head.ns_revision) : 0;
+    const compactedRevision = head ? Number(head.ns_compacted) : 0;
+    checkSince(namespace, sinceRevision, revision, compactedRevision);
+    const count = head?.op === null || head === undefined ? 0 : rows.length;
+    const changesOf = (end: number) => rows.slice(0, end).map((row) => pageRowToChange(row, namespace, secretBox));
+    if (count <= limit) return { namespace, revision, changes: changesOf(count), hasMore: false };
+    if (rows[limit]!.revision !== rows[limit - 1]!.revision) return { namespace, revision, changes: changesOf(limit), hasMore: true };
+    // The page ends inside a batch: read it again, with the rest of that revision, in one
+    // repeatable-read snapshot.
+    return changesInSnapshot(namespace, sinceRevision, options);
+  }
+
+  async function changesInSnapshot(
+    namespace: string,
+    sinceRevision: number,
+    options: KeyFilter & { limit: number },
+  ): Promise<ChangePage> {
+    const { keys, prefix, limit } = options;
     const filter = keyFilter(history.key, { keys, prefix });
     const inNamespace = eq(history.namespace, namespace);
 
@@ -208,21 +320,7 @@ export function createConfigStore(options: ConfigStoreOptions): ConfigStore {
             .limit(limit + 1),
         ]);
         const revision = nsRows[0]?.revision ?? 0;
-        const compactedRevision = nsRows[0]?.compactedRevision ?? 0;
-        if (sinceRevision > revision) {
-          throw new GatewayError(
-            'REVISION_AHEAD',
-            `sinceRevision ${sinceRevision} is ahead of namespace ${namespace} (revision ${revision}); relist`,
-            { currentRevision: revision, sinceRevision },
-          );
-        }
-        if (sinceRevision < compactedRevision) {
-          throw new GatewayError(
-            'REVISION_COMPACTED',
-            `History of ${namespace} at or below revision ${compactedRevision} was compacted; relist`,
-            { compactedRevision, sinceRevision },
-          );
-        }
+        checkSince(namespace, sinceRevision, revision, nsRows[0]?.compactedRevision ?? 0);
         if (first.length <= limit) return { namespace, revision, changes: first.map(changeOf), hasMore: false };
 
         const page = first.slice(0, limit);

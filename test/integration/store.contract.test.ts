@@ -392,6 +392,23 @@ describe.each(drivers)('ConfigStore on %s', (_label, driver, makeHarness) => {
     expect(await store.changes(n, 3, { limit: 100 })).toEqual({ namespace: n, revision: 3, changes: [], hasMore: false });
   });
 
+  it('a page carries every field of a change as the key\'s history has it; keys alone and a prefix alone filter', async () => {
+    const n = ns();
+    await store.write(n, [{ kind: 'set', key: 'a.x', value: { deep: [1, 'two', null] }, description: 'described', schema: { type: 'object' } }], meta);
+    await store.write(n, [{ kind: 'set', key: 'b.y', value: 'plain', secret: true }], meta);
+    await store.write(n, [{ kind: 'set', key: 'a.x', value: { deep: [] } }], meta);
+    await store.write(n, [{ kind: 'delete', key: 'b.y' }], meta);
+    const page = await store.changes(n, 0, { limit: 100 });
+    const newestFirst = [...(await store.history(n, 'a.x', { limit: 10 })), ...(await store.history(n, 'b.y', { limit: 10 }))];
+    const byRevision = newestFirst.sort((x, y) => x.revision - y.revision);
+    expect(page.changes).toEqual(byRevision);
+    expect(page.changes[0]).toMatchObject({ value: { deep: [1, 'two', null] }, description: 'described', schema: { type: 'object' }, secret: false });
+    expect(page.changes[0]!.changedAt).toBeInstanceOf(Date);
+    expect(page.changes[3]).toMatchObject({ op: 'DELETE', value: null, key: 'b.y' });
+    expect((await store.changes(n, 0, { limit: 100, keys: ['b.y'] })).changes.map((c) => c.revision)).toEqual([2, 4]);
+    expect((await store.changes(n, 1, { limit: 100, prefix: 'a.' })).changes.map((c) => c.revision)).toEqual([3]);
+  });
+
   it('a change page never splits a revision, and following the cursor visits every change once', async () => {
     const n = ns();
     await store.write(n, [{ kind: 'set', key: 'solo', value: 0 }], meta);

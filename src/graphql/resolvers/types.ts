@@ -1,5 +1,6 @@
 import { entryAfter } from '../../core/types.js';
 import type { ConfigChangePageResolvers, ConfigChangeResolvers, ConfigEntryResolvers } from '../generated/resolvers.js';
+import type { ChangeModel } from '../mappers.js';
 
 /** Secret values reach only admins and callers with the `secrets` claim. */
 export const ConfigEntry: ConfigEntryResolvers = {
@@ -32,10 +33,31 @@ export const ConfigChange: ConfigChangeResolvers = {
  * a revision, so a change is its revision's last when the next one in the page has another.
  */
 export const ConfigChangePage: ConfigChangePageResolvers = {
-  changes: (page) =>
-    page.changes.map((change, index, changes) => ({
-      ...change,
-      replayed: true,
-      lastInRevision: changes[index + 1]?.revision !== change.revision,
-    })),
+  changes: (page) => {
+    // A page is up to 10,000 changes: one literal of a fixed shape each, not an object spread
+    // (measurably cheaper, and the executor then sees one hidden class).
+    const { changes } = page;
+    const marked = new Array<ChangeModel>(changes.length);
+    for (let index = 0; index < changes.length; index++) {
+      const change = changes[index]!;
+      marked[index] = {
+        namespace: change.namespace,
+        key: change.key,
+        op: change.op,
+        version: change.version,
+        revision: change.revision,
+        value: change.value,
+        changedAt: change.changedAt,
+        changedBy: change.changedBy,
+        reason: change.reason,
+        traceId: change.traceId,
+        secret: change.secret,
+        description: change.description,
+        schema: change.schema,
+        replayed: true,
+        lastInRevision: changes[index + 1]?.revision !== change.revision,
+      };
+    }
+    return marked;
+  },
 };
