@@ -176,5 +176,6 @@ try {
 } finally {
   await gateway.stop();
   await database.drop();
-  await rm(dir, { recursive: true, force: true });
+  if (process.env.BENCH_IDLE_KEEP === '1') process.stderr.write(`snapshots kept in ${dir}\n`);
+  else await rm(dir, { recursive: true, force: true });
 }
