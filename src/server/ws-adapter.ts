@@ -70,6 +70,28 @@ export function attachGraphqlWs<P extends Record<string, unknown> | undefined, E
     for (const client of wss.clients) internalError(client);
   });
 
+  // Keepalive: one timer for all sockets, not one per socket (an idle socket's cost counts). Every
+  // keepAliveMs each open socket is pinged; one whose previous ping got no pong by then (a dead
+  // peer) is terminated, keepAliveMs after that ping.
+  const unanswered = new WeakSet<WebSocket>();
+  const answered = function (this: WebSocket) {
+    unanswered.delete(this);
+  };
+  const keepAlive =
+    keepAliveMs > 0 && Number.isFinite(keepAliveMs)
+      ? setInterval(() => {
+          for (const socket of wss.clients) {
+            if (socket.readyState !== socket.OPEN) continue;
+            if (unanswered.has(socket)) {
+              socket.terminate();
+              continue;
+            }
+            unanswered.add(socket);
+            socket.ping();
+          }
+        }, keepAliveMs).unref()
+      : null;
+
   const onUpgrade = (request: IncomingMessage, raw: Duplex, head: Buffer) => {
     // A path not ours is refused with 400 by ws (its `path` option), as in server mode.
     wss.handleUpgrade(request, raw, head, (socket) => connected(socket, request, raw));
@@ -81,19 +103,7 @@ export function attachGraphqlWs<P extends Record<string, unknown> | undefined, E
     socket.on('error', () => internalError(socket));
     const frames = createFrameWriter(socket, raw, highWaterMark, (code, reason) => socket.close(code, reason));
 
-    let pongWait: NodeJS.Timeout | null = null;
-    const ping =
-      keepAliveMs > 0 && Number.isFinite(keepAliveMs)
-        ? setInterval(() => {
-            if (socket.readyState !== socket.OPEN) return;
-            pongWait = setTimeout(() => socket.terminate(), keepAliveMs);
-            socket.once('pong', () => {
-              if (pongWait) clearTimeout(pongWait);
-              pongWait = null;
-            });
-            socket.ping();
-          }, keepAliveMs)
-        : null;
+    if (keepAlive) socket.on('pong', answered);
 
     const closed = protocol.opened(
       {
@@ -109,8 +119,6 @@ export function attachGraphqlWs<P extends Record<string, unknown> | undefined, E
       { socket, request, frames } as unknown as E & SocketExtra,
     );
     socket.once('close', (code: number, reason: Buffer) => {
-      if (pongWait) clearTimeout(pongWait);
-      if (ping) clearInterval(ping);
       frames.closed();
       void closed(code, String(reason));
     });
@@ -124,6 +132,7 @@ export function attachGraphqlWs<P extends Record<string, unknown> | undefined, E
     dispose: () =>
       (disposing ??= (async () => {
         server.off('upgrade', onUpgrade);
+        if (keepAlive) clearInterval(keepAlive);
         for (const client of wss.clients) client.close(1001, 'Going away');
         await new Promise<void>((resolve, reject) => wss.close((error) => (error ? reject(error) : resolve())));
       })()),
