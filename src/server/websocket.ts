@@ -148,7 +148,7 @@ export function attachWebSocket({
     if (!slots) {
       const created = new Set<SubscriptionSlot>();
       socketSlots.set(socket, created);
-      socket.once('close', () => {
+      socket.on('close', () => {
         for (const held of created) held.release();
         created.clear();
       });
@@ -303,5 +303,6 @@ function withoutHttpExtension(error: GraphQLError): GraphQLFormattedError {
 function closeAtExpiry(socket: WebSocket, frames: FrameWriter, principal: Principal | null): void {
   if (socket.readyState !== socket.OPEN) return;
   const cancel = onExpiry(principal, () => frames.close(CloseCode.Unauthorized, TOKEN_EXPIRED_MESSAGE));
-  socket.once('close', cancel);
+  // `on`, not `once`: ws emits 'close' once, and a `once` wrapper is two more objects per socket.
+  socket.on('close', cancel);
 }

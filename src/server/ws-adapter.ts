@@ -118,7 +118,8 @@ export function attachGraphqlWs<P extends Record<string, unknown> | undefined, E
       // The extra's own fields (E) are filled in by the hooks (onConnect).
       { socket, request, frames } as unknown as E & SocketExtra,
     );
-    socket.once('close', (code: number, reason: Buffer) => {
+    // `on`, not `once`: ws emits 'close' once, and a `once` wrapper is two more objects per socket.
+    socket.on('close', (code: number, reason: Buffer) => {
       frames.closed();
       void closed(code, String(reason));
     });
