@@ -28,13 +28,21 @@ export interface PoolOptions {
   query: string;
 }
 
+/**
+ * Operation ids shaped like the SDK's (graphql-ws' client makes UUIDs), the index in the last
+ * group. Numeric ids would measure graphql-ws' per-socket operation map (an object) with an
+ * elements array as long as the largest id, which no real client costs the gateway.
+ */
+const idOf = (index: number) => `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`;
+const indexOf = (id: string) => Number(id.slice(-12));
+
 /** Opens the sockets, subscribes, and resolves once every socket is acknowledged and has sent its subscribes. */
 export async function openSubscriberPool({ wsUrl, token, sockets, subscriptions, variables, query }: PoolOptions): Promise<SubscriberPool> {
   const opened: WebSocket[] = new Array(sockets);
   let failed: number[] = [];
   let example: string | null = null;
   const subscribe = (socket: WebSocket, index: number) =>
-    socket.send(JSON.stringify({ id: String(index), type: 'subscribe', payload: { query, variables: variables(index) } }));
+    socket.send(JSON.stringify({ id: idOf(index), type: 'subscribe', payload: { query, variables: variables(index) } }));
   const pool: SubscriberPool = {
     onNext: null,
     takeFailed() {
@@ -63,7 +71,7 @@ export async function openSubscriberPool({ wsUrl, token, sockets, subscriptions,
             resolve();
             return;
           }
-          const id = () => Number(data.slice(data.indexOf('"id":"') + 6, data.indexOf('"', data.indexOf('"id":"') + 6)));
+          const id = () => indexOf(data.slice(data.indexOf('"id":"') + 6, data.indexOf('"', data.indexOf('"id":"') + 6)));
           if (data.includes('"type":"next"')) {
             if (data.includes('"payload":{"errors"')) {
               failed.push(id());

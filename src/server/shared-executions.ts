@@ -86,7 +86,10 @@ export function createSharedExecutions(maxQueuedResults: number, maxBufferedByte
     }
   };
 
-  const join = (key: string, group: Group, direct: DirectTarget | null, since: number): { member: Member; stream: ResultStream } => {
+  const join = (group: Group, direct: DirectTarget | null, since: number): { member: Member; stream: ResultStream } => {
+    // The group's own key, not each subscriber's copy of it (a string the size of the variables):
+    // what an idle subscriber holds is counted per subscriber.
+    const key = group.share.key;
     const queue: ExecutionResult[] = [];
     let waiting: ((result: IteratorResult<ExecutionResult>) => void) | null = null;
     let ended = false;
@@ -191,7 +194,7 @@ export function createSharedExecutions(maxQueuedResults: number, maxBufferedByte
         if (group) {
           if (!canResume(group, share, resume)) return (await start(false)) as ResultStream | ExecutionResult;
           // Synchronously after the check: no result can be broadcast in between.
-          return join(key, group, direct, resume).stream;
+          return join(group, direct, resume).stream;
         }
         // No group: this subscriber starts one from its own position, if that needs no replay.
         if (share.position() !== resume) return (await start(false)) as ResultStream | ExecutionResult;
@@ -221,7 +224,7 @@ export function createSharedExecutions(maxQueuedResults: number, maxBufferedByte
         group = created;
       }
       // Join before the stream starts so no result between "started" and "joined" is missed.
-      const { member, stream } = join(key, group, direct, resume ?? -1);
+      const { member, stream } = join(group, direct, resume ?? -1);
       let failure: ExecutionResult | null;
       try {
         failure = await group.ready;

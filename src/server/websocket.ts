@@ -117,6 +117,7 @@ export function attachWebSocket({
   subscriptionLimiter,
 }: WebSocketOptions): WebSocketEndpoint {
   const shared = createSharedExecutions(maxQueuedResults, maxBufferedBytes);
+  const queryTexts = createInterner(1_048_576); // 1 MiB of distinct documents
 
   /** Runs a subscription: sharing an execution with others under the same key where it may, else on its own. */
   const subscribeOnSocket = (args: ExecutionArgs) => {
@@ -147,7 +148,7 @@ export function attachWebSocket({
     if (!slots) {
       const created = new Set<SubscriptionSlot>();
       socketSlots.set(socket, created);
-      socket.once('close', () => {
+      socket.on('close', () => {
         for (const held of created) held.release();
         created.clear();
       });
@@ -232,6 +233,9 @@ export function attachWebSocket({
         }
         const errors = validate(schema as GraphQLSchema, document);
         if (errors.length > 0) return errors;
+        // The operation's text stays referenced (graphql-ws' message, the context's params) as
+        // long as the subscription lives: one copy for every subscriber sending the same document.
+        (params as { query: string }).query = queryTexts(params.query);
         let contextValue: unknown;
         try {
           contextValue = await contextFactory();
@@ -267,6 +271,24 @@ export function attachWebSocket({
   };
 }
 
+/**
+ * One shared copy of each string seen, up to `maxBytes` of distinct ones (after that a string is
+ * returned as given): the thousands of SDK subscriptions that send the same document hold one copy.
+ */
+export function createInterner(maxBytes: number): (text: string) => string {
+  const seen = new Map<string, string>();
+  let bytes = 0;
+  return (text) => {
+    const known = seen.get(text);
+    if (known !== undefined) return known;
+    if (bytes + text.length <= maxBytes) {
+      seen.set(text, text);
+      bytes += text.length;
+    }
+    return text;
+  };
+}
+
 const hasHttpExtension = (error: { extensions?: Record<string, unknown> }) => error.extensions?.http !== undefined;
 
 /** The error as JSON for a WebSocket client: yoga's HTTP-only `http` extension left out. */
@@ -281,5 +303,6 @@ function withoutHttpExtension(error: GraphQLError): GraphQLFormattedError {
 function closeAtExpiry(socket: WebSocket, frames: FrameWriter, principal: Principal | null): void {
   if (socket.readyState !== socket.OPEN) return;
   const cancel = onExpiry(principal, () => frames.close(CloseCode.Unauthorized, TOKEN_EXPIRED_MESSAGE));
-  socket.once('close', cancel);
+  // `on`, not `once`: ws emits 'close' once, and a `once` wrapper is two more objects per socket.
+  socket.on('close', cancel);
 }

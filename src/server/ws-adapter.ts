@@ -70,6 +70,28 @@ export function attachGraphqlWs<P extends Record<string, unknown> | undefined, E
     for (const client of wss.clients) internalError(client);
   });
 
+  // Keepalive: one timer for all sockets, not one per socket (an idle socket's cost counts). Every
+  // keepAliveMs each open socket is pinged; one whose previous ping got no pong by then (a dead
+  // peer) is terminated, keepAliveMs after that ping.
+  const unanswered = new WeakSet<WebSocket>();
+  const answered = function (this: WebSocket) {
+    unanswered.delete(this);
+  };
+  const keepAlive =
+    keepAliveMs > 0 && Number.isFinite(keepAliveMs)
+      ? setInterval(() => {
+          for (const socket of wss.clients) {
+            if (socket.readyState !== socket.OPEN) continue;
+            if (unanswered.has(socket)) {
+              socket.terminate();
+              continue;
+            }
+            unanswered.add(socket);
+            socket.ping();
+          }
+        }, keepAliveMs).unref()
+      : null;
+
   const onUpgrade = (request: IncomingMessage, raw: Duplex, head: Buffer) => {
     // A path not ours is refused with 400 by ws (its `path` option), as in server mode.
     wss.handleUpgrade(request, raw, head, (socket) => connected(socket, request, raw));
@@ -81,19 +103,7 @@ export function attachGraphqlWs<P extends Record<string, unknown> | undefined, E
     socket.on('error', () => internalError(socket));
     const frames = createFrameWriter(socket, raw, highWaterMark, (code, reason) => socket.close(code, reason));
 
-    let pongWait: NodeJS.Timeout | null = null;
-    const ping =
-      keepAliveMs > 0 && Number.isFinite(keepAliveMs)
-        ? setInterval(() => {
-            if (socket.readyState !== socket.OPEN) return;
-            pongWait = setTimeout(() => socket.terminate(), keepAliveMs);
-            socket.once('pong', () => {
-              if (pongWait) clearTimeout(pongWait);
-              pongWait = null;
-            });
-            socket.ping();
-          }, keepAliveMs)
-        : null;
+    if (keepAlive) socket.on('pong', answered);
 
     const closed = protocol.opened(
       {
@@ -108,9 +118,8 @@ export function attachGraphqlWs<P extends Record<string, unknown> | undefined, E
       // The extra's own fields (E) are filled in by the hooks (onConnect).
       { socket, request, frames } as unknown as E & SocketExtra,
     );
-    socket.once('close', (code: number, reason: Buffer) => {
-      if (pongWait) clearTimeout(pongWait);
-      if (ping) clearInterval(ping);
+    // `on`, not `once`: ws emits 'close' once, and a `once` wrapper is two more objects per socket.
+    socket.on('close', (code: number, reason: Buffer) => {
       frames.closed();
       void closed(code, String(reason));
     });
@@ -124,6 +133,7 @@ export function attachGraphqlWs<P extends Record<string, unknown> | undefined, E
     dispose: () =>
       (disposing ??= (async () => {
         server.off('upgrade', onUpgrade);
+        if (keepAlive) clearInterval(keepAlive);
         for (const client of wss.clients) client.close(1001, 'Going away');
         await new Promise<void>((resolve, reject) => wss.close((error) => (error ? reject(error) : resolve())));
       })()),
@@ -141,69 +151,90 @@ export interface SocketFrames extends FrameWriter {
 type FrameSocket = Pick<WebSocket, 'readyState' | 'OPEN' | 'bufferedAmount' | 'send'>;
 type RawStream = Pick<Duplex, 'cork' | 'uncork' | 'once'>;
 
-/** The batching writer of one socket (exported for its unit test). */
+/**
+ * The batching writer of one socket (exported for its unit test). A class, not closures: every
+ * idle connection holds one, so its methods live once on the prototype.
+ */
 export function createFrameWriter(socket: FrameSocket, raw: RawStream, highWaterMark: number, close: (code: number, reason: string) => void): SocketFrames {
-  let queue: string[] = [];
-  let queuedBytes = 0;
-  let scheduled = false;
-  let waiters: Array<() => void> = [];
-  /** A drain listener is waiting to release `waiters`. */
-  let draining = false;
+  return new BatchingFrameWriter(socket, raw, highWaterMark, close);
+}
 
-  const release = () => {
-    const released = waiters;
-    waiters = [];
+const flushWriter = (writer: BatchingFrameWriter) => writer.flush();
+
+class BatchingFrameWriter implements SocketFrames {
+  private queue: string[] = [];
+  private queuedBytes = 0;
+  private scheduled = false;
+  private waiters: Array<() => void> = [];
+  /** A drain listener is waiting to release `waiters`. */
+  private draining = false;
+
+  constructor(
+    private readonly socket: FrameSocket,
+    private readonly raw: RawStream,
+    private readonly highWaterMark: number,
+    private readonly closeSocket: (code: number, reason: string) => void,
+  ) {}
+
+  private release(): void {
+    const released = this.waiters;
+    if (released.length === 0) return;
+    this.waiters = [];
     for (const resolve of released) resolve();
-  };
-  const flush = () => {
-    scheduled = false;
-    const frames = queue;
-    queue = [];
-    queuedBytes = 0;
-    if (socket.readyState !== socket.OPEN) return release();
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    const frames = this.queue;
+    this.queue = [];
+    this.queuedBytes = 0;
+    const { socket, raw } = this;
+    if (socket.readyState !== socket.OPEN) return this.release();
     // One write for the turn's frames: ws frames each message, the corked stream gathers them.
     raw.cork();
     for (const frame of frames) socket.send(frame);
     raw.uncork();
-    if (waiters.length === 0 || draining) return;
-    if (socket.bufferedAmount <= highWaterMark) return release();
-    draining = true;
+    if (this.waiters.length === 0 || this.draining) return;
+    if (socket.bufferedAmount <= this.highWaterMark) return this.release();
+    this.draining = true;
     raw.once('drain', () => {
-      draining = false;
-      release();
+      this.draining = false;
+      this.release();
     });
-  };
+  }
 
-  const writer: SocketFrames = {
-    write(frame) {
-      if (socket.readyState !== socket.OPEN) return;
-      queue.push(frame);
-      queuedBytes += frame.length;
-      if (!scheduled) {
-        scheduled = true;
-        setImmediate(flush);
-      }
-    },
-    send(frame) {
-      writer.write(frame);
-      if (queuedBytes + socket.bufferedAmount <= highWaterMark || socket.readyState !== socket.OPEN) return;
-      return new Promise<void>((resolve) => waiters.push(resolve));
-    },
-    get buffered() {
-      return queuedBytes + socket.bufferedAmount;
-    },
-    get open() {
-      return socket.readyState === socket.OPEN;
-    },
-    close(code, reason) {
-      if (queue.length > 0) flush();
-      close(code, reason);
-    },
-    closed() {
-      queue = [];
-      queuedBytes = 0;
-      release();
-    },
-  };
-  return writer;
+  write(frame: string): void {
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    this.queue.push(frame);
+    this.queuedBytes += frame.length;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(flushWriter, this);
+    }
+  }
+
+  send(frame: string): Promise<void> | void {
+    this.write(frame);
+    if (this.queuedBytes + this.socket.bufferedAmount <= this.highWaterMark || this.socket.readyState !== this.socket.OPEN) return;
+    return new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  get buffered(): number {
+    return this.queuedBytes + this.socket.bufferedAmount;
+  }
+
+  get open(): boolean {
+    return this.socket.readyState === this.socket.OPEN;
+  }
+
+  close(code: number, reason: string): void {
+    if (this.queue.length > 0) this.flush();
+    this.closeSocket(code, reason);
+  }
+
+  closed(): void {
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.release();
+  }
 }
