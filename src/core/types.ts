@@ -275,6 +275,31 @@ export interface DeliveredChange extends Change {
   lastInRevision?: boolean;
 }
 
+/**
+ * `change` as delivered to a reader, with its flags: one literal of a fixed shape, fields picked
+ * one by one (inputs may carry more, such as a bus message's `valueOmitted`), so readers of
+ * thousands of changes see one hidden class.
+ */
+export function deliveredChange(change: Change, replayed: boolean, lastInRevision: boolean): DeliveredChange {
+  return {
+    namespace: change.namespace,
+    key: change.key,
+    op: change.op,
+    version: change.version,
+    revision: change.revision,
+    value: change.value,
+    changedAt: change.changedAt,
+    changedBy: change.changedBy,
+    reason: change.reason,
+    traceId: change.traceId,
+    secret: change.secret,
+    description: change.description,
+    schema: change.schema,
+    replayed,
+    lastInRevision,
+  };
+}
+
 /** The entry a SET change leaves behind: everything an entry holds is on the change. */
 export function entryAfter(change: Change): Entry {
   return {

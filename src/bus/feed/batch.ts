@@ -1,4 +1,4 @@
-import type { Change, DeliveredChange } from '../../core/types.js';
+import { deliveredChange, type Change, type DeliveredChange } from '../../core/types.js';
 
 /** One revision's changes as delivered; the objects are shared by every subscription. */
 export interface Batch {
@@ -17,23 +17,7 @@ export interface Batch {
 export function toBatch(revision: number, changes: ReadonlyArray<Change & { valueOmitted?: boolean }>, replayed: boolean): Batch {
   return {
     revision,
-    changes: changes.map((change, index) => ({
-      namespace: change.namespace,
-      key: change.key,
-      op: change.op,
-      version: change.version,
-      revision: change.revision,
-      value: change.value,
-      changedAt: change.changedAt,
-      changedBy: change.changedBy,
-      reason: change.reason,
-      traceId: change.traceId,
-      secret: change.secret,
-      description: change.description,
-      schema: change.schema,
-      replayed,
-      lastInRevision: index === changes.length - 1,
-    })),
+    changes: changes.map((change, index) => deliveredChange(change, replayed, index === changes.length - 1)),
     endsAt: null,
   };
 }

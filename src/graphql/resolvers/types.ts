@@ -1,4 +1,4 @@
-import { entryAfter } from '../../core/types.js';
+import { deliveredChange, entryAfter } from '../../core/types.js';
 import type { ConfigChangePageResolvers, ConfigChangeResolvers, ConfigEntryResolvers } from '../generated/resolvers.js';
 import type { ChangeModel } from '../mappers.js';
 
@@ -40,23 +40,7 @@ export const ConfigChangePage: ConfigChangePageResolvers = {
     const marked = new Array<ChangeModel>(changes.length);
     for (let index = 0; index < changes.length; index++) {
       const change = changes[index]!;
-      marked[index] = {
-        namespace: change.namespace,
-        key: change.key,
-        op: change.op,
-        version: change.version,
-        revision: change.revision,
-        value: change.value,
-        changedAt: change.changedAt,
-        changedBy: change.changedBy,
-        reason: change.reason,
-        traceId: change.traceId,
-        secret: change.secret,
-        description: change.description,
-        schema: change.schema,
-        replayed: true,
-        lastInRevision: changes[index + 1]?.revision !== change.revision,
-      };
+      marked[index] = deliveredChange(change, true, changes[index + 1]?.revision !== change.revision);
     }
     return marked;
   },
