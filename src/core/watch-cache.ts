@@ -50,7 +50,6 @@ interface View {
 
 const byKey = (a: Entry, b: Entry) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
-
 /**
  * The watch cache (kube-apiserver's model, DESIGN.md "Propagation" 5): an in-memory view of each
  * namespace read here, built from one snapshot and kept by a watch on the gap-free change feed,
