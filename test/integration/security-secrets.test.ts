@@ -165,6 +165,28 @@ describe('secret values in responses', () => {
   });
 });
 
+describe('secret flags', () => {
+  it('evaluateFlag on a secret flag is FORBIDDEN without the claim (its answer is read from the value), evaluated with it', async () => {
+    const created = await gql(
+      `mutation($ns: String!) { setConfig(input: { namespace: $ns, key: "flag.secret", value: { enabled: true, rolloutPercentage: 37 }, secret: true }) { version } }`,
+      { ns: NS },
+      tokens.admin!,
+    );
+    expect(created.text).not.toContain('"errors"');
+    const evaluate = `query($ns: String!) { evaluateFlag(namespace: $ns, key: "flag.secret", userId: "u-1") { enabled bucket reason } }`;
+    for (const caller of ['reader', 'writer'] as const) {
+      const refused = JSON.parse((await gql(evaluate, { ns: NS }, tokens[caller]!)).text) as { data: unknown; errors?: Array<{ extensions: { code: string } }> };
+      expect(refused.errors?.[0]?.extensions.code, caller).toBe('FORBIDDEN');
+      expect(refused.data, caller).toBeNull();
+    }
+    for (const caller of ['readerWithSecrets', 'admin'] as const) {
+      const allowed = JSON.parse((await gql(evaluate, { ns: NS }, tokens[caller]!)).text) as { errors?: unknown; data: { evaluateFlag: { reason: string } } };
+      expect(allowed.errors, caller).toBeUndefined();
+      expect(allowed.data.evaluateFlag.reason, caller).toBeTruthy();
+    }
+  });
+});
+
 describe('secret values outside responses', () => {
   it('never reach a log line, even at trace level', async () => {
     await waitFor(() => logLines.length > 0, 5_000, 'log lines');
