@@ -1,6 +1,8 @@
 import type { Server } from 'node:http';
 import {
   GraphQLError,
+  getOperationAST,
+  parse,
   type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
@@ -17,6 +19,7 @@ import { toGraphQLError, tokenExpiredError } from './errors.js';
 import { isAsyncIterable as isStream, onStreamEnd, type TransportContext } from './transport.js';
 import { subjectOf, type SubscriptionLimiter, type SubscriptionSlot } from './use-subscription-limits.js';
 import { settleOperation } from './use-tracing.js';
+import { retainUsedParams } from './subscription-params.js';
 import { createSharedExecutions, type DirectTarget } from './shared-executions.js';
 import { attachGraphqlWs, type FrameWriter, type SocketExtra } from './ws-adapter.js';
 import type { GatewayYoga } from './yoga.js';
@@ -167,6 +170,7 @@ export function attachWebSocket({
     path,
     maxMessageBytes,
     keepAliveMs,
+    compactMessage: compactSubscribeMessage,
     graphql: {
       execute: (args) => (args.rootValue as RootValue).execute(args),
       subscribe: (args) => {
@@ -269,6 +273,37 @@ export function attachWebSocket({
     stats: () => ({ sockets: adapter.sockets, ...shared.stats() }),
     [Symbol.asyncDispose]: dispose,
   };
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * A large `subscribe` message of a subscription, rewritten with only what its operation uses
+ * (`retainUsedParams`): graphql-ws keeps a subscription's message text until it ends, and a
+ * connection may hold a hundred subscriptions, a subject a thousand, each message up to
+ * HOTCONF_MAX_BODY_BYTES. Anything else (queries and mutations end at once, a message that does
+ * not parse is refused at once) is returned as it came.
+ */
+export function compactSubscribeMessage(text: string): string {
+  let message: unknown;
+  try {
+    message = JSON.parse(text);
+  } catch {
+    return text;
+  }
+  if (!isRecord(message) || message.type !== 'subscribe' || !isRecord(message.payload) || typeof message.payload.query !== 'string') return text;
+  const { payload } = message;
+  let document: DocumentNode;
+  try {
+    // The operation limits apply when graphql-ws hands it over; this only needs its shape.
+    document = parse(payload.query as string, { maxTokens: 10_000 });
+  } catch {
+    return text;
+  }
+  const operationName = typeof payload.operationName === 'string' ? payload.operationName : null;
+  if (getOperationAST(document, operationName)?.operation !== 'subscription') return text;
+  retainUsedParams(payload, document, operationName);
+  return JSON.stringify({ id: message.id, type: message.type, payload });
 }
 
 /**
