@@ -12,6 +12,7 @@ import {
 import { CloseCode, type Context } from 'graphql-ws';
 import type { WebSocket } from 'ws';
 import { TOKEN_EXPIRED_MESSAGE, isExpired, onExpiry } from '../auth/lifetime.js';
+import { authorizationFromConnectionParams } from '../auth/tokens.js';
 import type { Principal } from '../core/types.js';
 import type { Shareable } from '../graphql/shareable.js';
 import { isGatewayError } from '../errors.js';
@@ -203,6 +204,7 @@ export function attachWebSocket({
             ctx.extra.principal = outcome;
             closeAtExpiry(ctx.extra.socket, ctx.extra.frames, outcome);
           }
+          keepOnlyAuthorization(ctx.connectionParams);
           return true;
         } catch (error) {
           const code = isGatewayError(error) && error.code === 'UNAUTHENTICATED' ? 4401 : 4403;
@@ -273,6 +275,19 @@ export function attachWebSocket({
     stats: () => ({ sockets: adapter.sockets, ...shared.stats() }),
     [Symbol.asyncDispose]: dispose,
   };
+}
+
+/**
+ * Empties an accepted connection's `connection_init` payload, in place, but for its token:
+ * graphql-ws keeps it as `ctx.connectionParams` for as long as the connection is open, and
+ * nothing after `onConnect` reads anything else, so whatever else the caller sent (up to
+ * HOTCONF_MAX_BODY_BYTES) would stay in memory on every one of its connections.
+ */
+function keepOnlyAuthorization(params: Record<string, unknown> | undefined): void {
+  if (typeof params !== 'object' || params === null) return;
+  const authorization = authorizationFromConnectionParams(params);
+  for (const name of Object.keys(params)) delete params[name];
+  if (authorization !== null) params.authorization = authorization;
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -215,6 +215,15 @@ describe('subscriptions per subject', () => {
   });
 });
 
+/** Heap in use after a full collection (this process: a gateway started in it is measured too). */
+function heapUsed(): number {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
 describe('what one subscription may hold', () => {
   it('a subscription naming more than 1,000 keys is BAD_USER_INPUT (use a prefix); the socket stays open', async () => {
     const ns = uniqueNamespace('many-keys');
@@ -231,14 +240,6 @@ describe('what one subscription may hold', () => {
   });
 
   it('keeps only what its operation uses of its message: undeclared variables, unknown members and extensions are dropped', async () => {
-    // In this process (a gateway of its own), so its heap can be measured after a full collection.
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
-    const heapUsed = () => {
-      gc();
-      gc();
-      return process.memoryUsage().heapUsed;
-    };
     const DATABASE_URL = database.url;
     await using local = await startTestGateway({ DATABASE_URL, HOTCONF_MAX_SUBSCRIPTIONS_PER_CONNECTION: '20' });
     const ns = uniqueNamespace('kept');
@@ -265,5 +266,32 @@ describe('what one subscription may hold', () => {
     const grown = heapUsed() - before;
     // 10 messages of 1.8 MB: kept whole, they were at least 18 MB.
     expect(grown, `${Math.round(grown / 1024)} KiB kept by ${COUNT} live subscriptions`).toBeLessThan(4 * 1_048_576);
+  });
+
+  it('an open connection keeps nothing of its connection_init but the token', async () => {
+    await using local = await startTestGateway({ DATABASE_URL: database.url });
+    const ns = uniqueNamespace('init');
+    expect((await local.gql(`mutation { setConfig(input: { namespace: "${ns}", key: "k", value: 1 }) { version } }`)).body.errors).toBeUndefined();
+    const open = async (padding: string) => {
+      const ws = await openRawSocket(local.url.replace(/^http/, 'ws'));
+      ws.send({ type: 'connection_init', payload: { authorization: `Bearer ${local.adminToken}`, ...(padding ? { padding } : {}) } });
+      await ws.until((messages) => messages.some((message) => message.type === 'connection_ack'), 'connection_ack');
+      return ws;
+    };
+    const sockets = [await open('')];
+    try {
+      const before = heapUsed();
+      const COUNT = 10;
+      for (let i = 0; i < COUNT; i++) sockets.push(await open(`${i}`.repeat(1_800_000)));
+      const grown = heapUsed() - before;
+      // 10 payloads of 1.8 MB: kept, they were at least 18 MB.
+      expect(grown, `${Math.round(grown / 1024)} KiB kept by ${COUNT} open connections`).toBeLessThan(4 * 1_048_576);
+      // Each still works with the token it sent.
+      const last = sockets.at(-1)!;
+      last.subscribe('w', CONFIG_CHANGED, { namespace: ns, sinceRevision: 0 });
+      await last.until(() => nexts(last, 'w').length > 0, 'a change');
+    } finally {
+      for (const ws of sockets) await ws.close();
+    }
   });
 });
