@@ -84,7 +84,7 @@ export interface Authenticator {
   /**
    * Verifies an `Authorization` header value (`Bearer <jwt>`). Resolves `null` when there is no
    * header; throws `GatewayError` UNAUTHENTICATED for a malformed, expired, not-yet-valid,
-   * forged or unsigned token or invalid claims (the message never echoes the token), and
+   * issued-in-the-future (`iat` past the clock tolerance), forged or unsigned token or invalid claims (the message never echoes the token), and
    * SERVICE_UNAVAILABLE when the JWKS cannot be fetched.
    */
   authenticate(authorization: string | null | undefined): Promise<Principal | null>;
@@ -228,6 +228,15 @@ export function createAuthenticator(options: AuthenticatorOptions = {}): Authent
     logger?.warn('HOTCONF_JWT_SECRET is shorter than 32 bytes: HS256 tokens can be brute-forced; use a longer secret');
   }
 
+  /*
+   * jose checks `iat` only with `maxTokenAge`. A token issued later than now (beyond the clock
+   * tolerance) comes from an issuer whose clock is wrong or from someone minting tokens ahead of
+   * time: refused, as go-jose (Kubernetes) and PyJWT do.
+   */
+  const issuedInThePast = (payload: JWTPayload): JWTPayload => {
+    if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1_000 + clockToleranceS) throw unauthenticated('Token issued in the future');
+    return payload;
+  };
   const hmacKey = secret === null ? null : new TextEncoder().encode(secret);
   const jwks: JWTVerifyGetKey | null = jwksUrl ? createRemoteJWKSet(new URL(jwksUrl), { timeoutDuration: jwksTimeoutMs }) : null;
   const common = { clockTolerance: clockToleranceS, issuer, audience };
@@ -243,11 +252,11 @@ export function createAuthenticator(options: AuthenticatorOptions = {}): Authent
     // verified against a public key, an RS/ES token never against the shared secret.
     if (alg === SECRET_ALGORITHM && hmacKey) {
       const { payload } = await jwtVerify(token, hmacKey, { ...common, algorithms: [SECRET_ALGORITHM] });
-      return remember(token, principalFromClaims(payload));
+      return remember(token, principalFromClaims(issuedInThePast(payload)));
     }
     if (alg !== undefined && (JWKS_ALGORITHMS as readonly string[]).includes(alg) && jwks) {
       const { payload } = await jwtVerify(token, jwks, { ...common, algorithms: [...JWKS_ALGORITHMS] });
-      return remember(token, principalFromClaims(payload));
+      return remember(token, principalFromClaims(issuedInThePast(payload)));
     }
     throw unauthenticated('Invalid token: algorithm not accepted');
   };

@@ -98,6 +98,15 @@ function targetingKeyOf(body: unknown): string | undefined {
   return key;
 }
 
+/** The flag key of a request path: percent-decoded; a malformed encoding is the caller's error. */
+function decodeKey(encoded: string): string {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    throw new OfrepRefusal(400, 'PARSE_ERROR', 'the flag key in the path is not valid percent-encoding');
+  }
+}
+
 /** Serves OFREP under `/ofrep/v1/`; resolves true when it answered the request. */
 export function createOfrepHandler({ store, authenticate, guardFor, validate, maxBodyBytes = 65_536, logger }: OfrepOptions) {
   const namespaceOf = (req: IncomingMessage, principal: Principal | null): string => {
@@ -121,13 +130,19 @@ export function createOfrepHandler({ store, authenticate, guardFor, validate, ma
       if (isGatewayError(error) && error.code === 'UNAUTHENTICATED') {
         throw new OfrepRefusal(401, 'GENERAL', error.message, { 'www-authenticate': 'Bearer' });
       }
+      // The token keys (JWKS) cannot be fetched: the caller should retry, as over /graphql (503).
+      if (isGatewayError(error) && error.code === 'SERVICE_UNAVAILABLE') throw new OfrepRefusal(503, 'GENERAL', error.message);
       throw error;
     }
     const guard = guardFor(principal);
-    const namespace = namespaceOf(req, guard.principal);
+    let namespace: string;
     try {
+      // Who first: a caller without a token hears 401, whatever else is wrong with the request.
+      guard.authenticated();
+      namespace = namespaceOf(req, guard.principal);
       guard.read(namespace);
     } catch (error) {
+      if (error instanceof OfrepRefusal) throw error;
       if (isGatewayError(error) && error.code === 'UNAUTHENTICATED') throw new OfrepRefusal(401, 'GENERAL', error.message, { 'www-authenticate': 'Bearer' });
       if (isGatewayError(error)) throw new OfrepRefusal(403, 'GENERAL', error.message);
       throw error;
@@ -166,8 +181,9 @@ export function createOfrepHandler({ store, authenticate, guardFor, validate, ma
   return async function handleOfrep(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     const path = (req.url ?? '/').split('?', 1)[0]!;
     if (path !== PREFIX && !path.startsWith(`${PREFIX}/`)) return false;
-    const key = path === PREFIX ? null : decodeURIComponent(path.slice(PREFIX.length + 1));
+    let key: string | null = null;
     try {
+      key = path === PREFIX ? null : decodeKey(path.slice(PREFIX.length + 1));
       if (req.method !== 'POST') return (send(res, 405, { key: key ?? '', errorCode: 'GENERAL', errorDetails: 'use POST' }, { allow: 'POST' }), true);
       if (key === null) await bulk(req, res);
       else await single(req, res, key);

@@ -1,6 +1,8 @@
 import type { Server } from 'node:http';
 import {
   GraphQLError,
+  getOperationAST,
+  parse,
   type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
@@ -10,6 +12,7 @@ import {
 import { CloseCode, type Context } from 'graphql-ws';
 import type { WebSocket } from 'ws';
 import { TOKEN_EXPIRED_MESSAGE, isExpired, onExpiry } from '../auth/lifetime.js';
+import { authorizationFromConnectionParams } from '../auth/tokens.js';
 import type { Principal } from '../core/types.js';
 import type { Shareable } from '../graphql/shareable.js';
 import { isGatewayError } from '../errors.js';
@@ -17,6 +20,7 @@ import { toGraphQLError, tokenExpiredError } from './errors.js';
 import { isAsyncIterable as isStream, onStreamEnd, type TransportContext } from './transport.js';
 import { subjectOf, type SubscriptionLimiter, type SubscriptionSlot } from './use-subscription-limits.js';
 import { settleOperation } from './use-tracing.js';
+import { retainUsedParams } from './subscription-params.js';
 import { createSharedExecutions, type DirectTarget } from './shared-executions.js';
 import { attachGraphqlWs, type FrameWriter, type SocketExtra } from './ws-adapter.js';
 import type { GatewayYoga } from './yoga.js';
@@ -167,6 +171,7 @@ export function attachWebSocket({
     path,
     maxMessageBytes,
     keepAliveMs,
+    compactMessage: compactSubscribeMessage,
     graphql: {
       execute: (args) => (args.rootValue as RootValue).execute(args),
       subscribe: (args) => {
@@ -199,6 +204,7 @@ export function attachWebSocket({
             ctx.extra.principal = outcome;
             closeAtExpiry(ctx.extra.socket, ctx.extra.frames, outcome);
           }
+          keepOnlyAuthorization(ctx.connectionParams);
           return true;
         } catch (error) {
           const code = isGatewayError(error) && error.code === 'UNAUTHENTICATED' ? 4401 : 4403;
@@ -269,6 +275,50 @@ export function attachWebSocket({
     stats: () => ({ sockets: adapter.sockets, ...shared.stats() }),
     [Symbol.asyncDispose]: dispose,
   };
+}
+
+/**
+ * Empties an accepted connection's `connection_init` payload, in place, but for its token:
+ * graphql-ws keeps it as `ctx.connectionParams` for as long as the connection is open, and
+ * nothing after `onConnect` reads anything else, so whatever else the caller sent (up to
+ * HOTCONF_MAX_BODY_BYTES) would stay in memory on every one of its connections.
+ */
+function keepOnlyAuthorization(params: Record<string, unknown> | undefined): void {
+  if (typeof params !== 'object' || params === null) return;
+  const authorization = authorizationFromConnectionParams(params);
+  for (const name of Object.keys(params)) delete params[name];
+  if (authorization !== null) params.authorization = authorization;
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * A large `subscribe` message of a subscription, rewritten with only what its operation uses
+ * (`retainUsedParams`): graphql-ws keeps a subscription's message text until it ends, and a
+ * connection may hold a hundred subscriptions, a subject a thousand, each message up to
+ * HOTCONF_MAX_BODY_BYTES. Anything else (queries and mutations end at once, a message that does
+ * not parse is refused at once) is returned as it came.
+ */
+export function compactSubscribeMessage(text: string): string {
+  let message: unknown;
+  try {
+    message = JSON.parse(text);
+  } catch {
+    return text;
+  }
+  if (!isRecord(message) || message.type !== 'subscribe' || !isRecord(message.payload) || typeof message.payload.query !== 'string') return text;
+  const { payload } = message;
+  let document: DocumentNode;
+  try {
+    // The operation limits apply when graphql-ws hands it over; this only needs its shape.
+    document = parse(payload.query as string, { maxTokens: 10_000 });
+  } catch {
+    return text;
+  }
+  const operationName = typeof payload.operationName === 'string' ? payload.operationName : null;
+  if (getOperationAST(document, operationName)?.operation !== 'subscription') return text;
+  retainUsedParams(payload, document, operationName);
+  return JSON.stringify({ id: message.id, type: message.type, payload });
 }
 
 /**

@@ -36,6 +36,14 @@ export interface WebSocketAdapterOptions<P extends Record<string, unknown> | und
    * next result of a subscription. @default 1 MiB
    */
   highWaterMark?: number;
+  /**
+   * Rewrites an incoming message of at least `compactAboveBytes` before graphql-ws handles it.
+   * graphql-ws keeps the text of a `subscribe` message for as long as the subscription runs, so
+   * this is where whatever the operation does not use is dropped. @default undefined (as received)
+   */
+  compactMessage?: (message: string) => string;
+  /** Messages this long or longer go through `compactMessage`. @default 65_536 (64 KiB) */
+  compactAboveBytes?: number;
   graphql: ServerOptions<P, E & SocketExtra>;
 }
 
@@ -58,6 +66,8 @@ export function attachGraphqlWs<P extends Record<string, unknown> | undefined, E
   maxMessageBytes,
   keepAliveMs,
   highWaterMark = 1_048_576, // 1 MiB
+  compactMessage,
+  compactAboveBytes = 65_536, // 64 KiB
   graphql,
 }: WebSocketAdapterOptions<P, E>): WebSocketAdapter {
   const protocol = makeServer<P, E & SocketExtra>(graphql);
@@ -112,7 +122,8 @@ export function attachGraphqlWs<P extends Record<string, unknown> | undefined, E
         close: (code, reason) => frames.close(code ?? 1000, reason ?? ''),
         onMessage: (handle) =>
           socket.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => {
-            handle(String(data)).catch(() => internalError(socket));
+            const text = String(data);
+            handle(compactMessage && text.length >= compactAboveBytes ? compactMessage(text) : text).catch(() => internalError(socket));
           }),
       },
       // The extra's own fields (E) are filled in by the hooks (onConnect).

@@ -46,6 +46,7 @@ const OPERATIONS: Operation[] = [
   { name: 'evaluateFlag', kind: 'query', query: `query($ns: String!) { evaluateFlag(namespace: $ns, key: "flag.new-ui", userId: "u1") { enabled } }` },
   { name: 'convergence', kind: 'query', query: `query($ns: String!) { convergence(namespace: $ns) { revision converged } }` },
   { name: 'config.history', kind: 'query', query: `query($ns: String!) { config(namespace: $ns, key: "plain") { history { version } } }` },
+  { name: 'restorePlan', kind: 'query', query: `query($ns: String!) { restorePlan(namespace: $ns, toRevision: 1, prefix: "restore-probe.") { revision changes { key } } }` },
   {
     name: 'setConfig',
     kind: 'mutation',
@@ -73,6 +74,13 @@ const OPERATIONS: Operation[] = [
   { name: 'disableAllFlags', kind: 'mutation', query: `mutation($ns: String!) { disableAllFlags(namespace: $ns, reason: "drill") { key } }` },
   { name: 'configureNamespace', kind: 'mutation', query: `mutation($ns: String!) { configureNamespace(namespace: $ns, requireReason: false) { name } }` },
   { name: 'reportApplied', kind: 'mutation', query: `mutation($ns: String!) { reportApplied(namespace: $ns, clientId: "pod-1", revision: 1) }` },
+  { name: 'reportLeaving', kind: 'mutation', query: `mutation($ns: String!) { reportLeaving(namespace: $ns, clientId: "pod-gone") }` },
+  {
+    name: 'restoreConfigs',
+    kind: 'mutation',
+    // A prefix nothing lives under: allowed callers write nothing, the others are refused.
+    query: `mutation($ns: String!) { restoreConfigs(namespace: $ns, toRevision: 1, prefix: "restore-probe.", reason: "drill") { revision } }`,
+  },
   { name: 'configChanged', kind: 'subscription', query: `subscription($ns: String!) { configChanged(namespace: $ns, sinceRevision: 0) { key revision replayed } }` },
 ];
 
@@ -128,15 +136,18 @@ async function run(operation: Operation, ns: string, token: string | null): Prom
 const tokens: Record<string, string> = {};
 const ROLES: Array<{ label: string; role: Role; namespaces: string[] | '*' }> = [
   { label: 'admin of *', role: 'admin', namespaces: '*' },
+  // An admin is an admin of its namespaces only.
+  { label: 'admin of own', role: 'admin', namespaces: [OWN] },
   { label: 'writer of own', role: 'writer', namespaces: [OWN] },
   { label: 'reader of own', role: 'reader', namespaces: [OWN] },
 ];
 
-function expected(role: Role, operation: Operation, ns: string): Outcome {
-  if (role === 'admin') return 'ok';
+function expected(role: Role, operation: Operation, ns: string, scope: string[] | '*'): Outcome {
   if (operation.name === 'namespaces') return 'ok'; // filtered, see below
-  if (ns !== OWN) return 'FORBIDDEN';
-  if (operation.kind !== 'mutation' || operation.name === 'reportApplied') return 'ok';
+  if (scope !== '*' && !scope.includes(ns)) return 'FORBIDDEN';
+  if (role === 'admin') return 'ok';
+  // Every SDK reports what it applied and that it leaves, whatever its role.
+  if (operation.kind !== 'mutation' || operation.name === 'reportApplied' || operation.name === 'reportLeaving') return 'ok';
   if (operation.name === 'configureNamespace') return 'FORBIDDEN'; // namespace settings: admins only
   return role === 'writer' ? 'ok' : 'FORBIDDEN';
 }
@@ -157,18 +168,18 @@ afterAll(async () => {
 });
 
 describe('every operation × every role × own/other namespace', () => {
-  for (const { label, role } of ROLES) {
+  for (const { label, role, namespaces } of ROLES) {
     for (const ns of [OWN, OTHER]) {
       it.each(OPERATIONS.map((op) => [op.name, op] as const))(`${label} in ${ns === OWN ? 'its own' : 'another'} namespace: %s`, async (_name, operation) => {
         const { outcome, body } = await run(operation, ns, tokens[label]!);
-        expect(outcome, JSON.stringify(body)).toBe(expected(role, operation, ns));
+        expect(outcome, JSON.stringify(body)).toBe(expected(role, operation, ns, namespaces));
       });
     }
   }
 });
 
 describe('a caller outside a namespace learns nothing about it', () => {
-  for (const label of ['writer of own', 'reader of own']) {
+  for (const label of ['admin of own', 'writer of own', 'reader of own']) {
     it.each(OPERATIONS.filter((op) => !op.prepare && op.query.includes('$ns')).map((op) => [op.name, op] as const))(`${label}: %s answers an existing and a missing namespace identically`, async (_name, operation) => {
       const existing = await run(operation, OTHER, tokens[label]!);
       const missing = await run(operation, GHOST, tokens[label]!);
@@ -222,6 +233,6 @@ describe('bad tokens are refused on every operation', () => {
       { ns: OWN },
     );
     const actors = new Set(page.body.data!.configChanges.changes.map((c) => c.changedBy));
-    expect([...actors].sort()).toEqual(['admin-of-', 'test-admin', 'writer-of-own'].sort());
+    expect([...actors].sort()).toEqual(['admin-of-', 'admin-of-own', 'test-admin', 'writer-of-own'].sort());
   });
 });

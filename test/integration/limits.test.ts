@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codeOf, startTestGateway, type TestGateway } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { openRawSocket } from '../helpers/raw-ws.js';
 import { createRateLimiter, rateWindows } from '../../src/server/use-rate-limit.js';
 
 let database: TestDatabase;
@@ -92,6 +93,56 @@ describe('operation limits', () => {
     const result = await post(body);
     expect(result.status).toBe(413);
     await stillServes();
+  });
+
+  describe('history lists cannot multiply database reads', () => {
+    const NS = 'history-budget';
+    const VERSIONS = 30;
+    const SET = `mutation($v: JSON!) { setConfig(input: { namespace: "${NS}", key: "k", value: $v }) { version } }`;
+    let reader: string;
+
+    beforeAll(async () => {
+      // One writer per change: this file's rate limit is 5 mutations a minute per subject.
+      const writer = (n: number) => gw.token({ sub: `history-seed-${n}`, role: 'writer', namespaces: [NS] });
+      for (let v = 1; v <= VERSIONS; v += 1) expect((await gw.gql(SET, { v }, { token: await writer(v) })).body.errors).toBeUndefined();
+      await gw.gql(`mutation { setConfig(input: { namespace: "${NS}", key: "other", value: 1 }) { version } }`, {}, { token: await writer(0) });
+      reader = await gw.token({ sub: 'history-reader', role: 'reader', namespaces: [NS] });
+    });
+
+    it('history nested in history (each change\'s entry has a history) is refused for its rows, not run to the end', async () => {
+      // 1 + 30 + 900 reads of up to 1,000 rows each before the budget; 27,000 rows come back.
+      const nested = `{ config(namespace: "${NS}", key: "k") { history(limit: 1000) { version entry { history(limit: 1000) { version entry { history(limit: 1000) { version } } } } } } }`;
+      const response = await gw.gql(nested, {}, { token: reader });
+      expect(response.status).toBe(200);
+      expect(codeOf(response), JSON.stringify(response.body).slice(0, 300)).toBe('BAD_USER_INPUT');
+      expect(response.body.errors?.[0]?.extensions).toMatchObject({ limit: 'historyRows', max: 10_000 });
+      // The lists served before the budget ran out: 10,000 rows at 1,000 each (the rest are null).
+      expect(JSON.stringify(response.body.data).match(/"history":/g)?.length).toBeLessThanOrEqual(10);
+      await stillServes();
+    });
+
+    it('one key\'s whole history page, and a short history of every entry, are served', async () => {
+      const page = await gw.gql<{ config: { history: unknown[] } }>(`{ config(namespace: "${NS}", key: "k") { history(limit: 1000) { version } } }`, {}, { token: reader });
+      expect(page.body.errors).toBeUndefined();
+      expect(page.body.data?.config.history).toHaveLength(VERSIONS);
+      const each = await gw.gql<{ configs: { entries: Array<{ history: unknown[] }> } }>(
+        `{ configs(namespace: "${NS}") { entries { key history(limit: 3) { version } } } }`,
+        {},
+        { token: reader },
+      );
+      expect(each.body.errors).toBeUndefined();
+      expect(each.body.data?.configs.entries.map((entry) => entry.history.length)).toEqual([3, 1]);
+    });
+
+    it('a subscription\'s budget is per change: a long replay with each entry\'s history keeps being served', async () => {
+      await using socket = await openRawSocket(gw.url.replace(/^http/, 'ws'));
+      await socket.init(reader);
+      socket.subscribe('h', `subscription { configChanged(namespace: "${NS}", keys: ["k"], sinceRevision: 0) { version entry { history(limit: 1000) { version } } } }`);
+      await socket.until((messages) => messages.filter((message) => message.id === 'h').length >= VERSIONS, `${VERSIONS} changes`);
+      const results = socket.of('h').map((message) => message.payload as { errors?: unknown[]; data?: { configChanged: { version: number; entry: { history: unknown[] } } } });
+      expect(results.flatMap((result) => result.errors ?? [])).toEqual([]);
+      expect(results.map((result) => result.data?.configChanged.entry.history.length)).toEqual(new Array(VERSIONS).fill(VERSIONS));
+    });
   });
 
   it('the standard introspection query fits the limits, for a caller with a token', async () => {

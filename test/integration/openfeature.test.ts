@@ -97,6 +97,14 @@ describe('OpenFeature: an unmodified OFREP provider evaluates hotconf flags', ()
     });
     expect(bad.status).toBe(401);
     expect(bad.headers.get('www-authenticate')).toBe('Bearer');
+    // No token at all: 401 too, before the gateway asks which namespace.
+    const anonymous = await fetch(`${origin()}/ofrep/v1/evaluate/flags/flags.checkout`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toBe('Bearer');
+    // A key whose percent-encoding is broken is the caller's mistake, not a gateway failure.
+    const garbled = await fetch(`${origin()}/ofrep/v1/evaluate/flags/%E0%A4%A`, { method: 'POST', headers: { authorization: `Bearer ${reader}`, 'content-type': 'application/json' }, body: '{}' });
+    expect(garbled.status).toBe(400);
+    expect(await garbled.json()).toMatchObject({ errorCode: 'PARSE_ERROR' });
     // An admin token covers every namespace: it must say which one.
     const unnamed = await fetch(`${origin()}/ofrep/v1/evaluate/flags/flags.checkout`, {
       method: 'POST',

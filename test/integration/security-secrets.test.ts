@@ -2,7 +2,7 @@
  * Secret values: null (and `redacted: true`) for callers without the `secrets` claim on every
  * read path, and never in a log line or a Redis message.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,9 @@ let app: App;
 let url: string;
 let dataDir: string;
 let sniffer: Redis;
+/** Reads keys (the sniffer is in subscriber mode). */
+let keysReader: Redis;
+let prefix: string;
 const logLines: string[] = [];
 const redisMessages: string[] = [];
 const tokens: Record<string, string> = {};
@@ -73,8 +76,9 @@ async function sseFirstEvents(query: string, variables: Record<string, unknown>,
 beforeAll(async () => {
   database = await createTestDatabase('secrets');
   dataDir = mkdtempSync(join(tmpdir(), 'hotconf-secrets-'));
-  const prefix = uniquePrefix('secrets');
+  prefix = uniquePrefix('secrets');
   sniffer = new Redis(SHARED_REDIS_URL);
+  keysReader = new Redis(SHARED_REDIS_URL);
   sniffer.on('pmessage', (_pattern, channel, message) => redisMessages.push(`${channel} ${message}`));
   await sniffer.psubscribe(`${prefix}*`);
   const config = loadConfig({
@@ -123,6 +127,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await sniffer?.quit();
+  await keysReader?.quit();
   await app?.stop();
   await database?.drop();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
@@ -160,6 +165,28 @@ describe('secret values in responses', () => {
   });
 });
 
+describe('secret flags', () => {
+  it('evaluateFlag on a secret flag is FORBIDDEN without the claim (its answer is read from the value), evaluated with it', async () => {
+    const created = await gql(
+      `mutation($ns: String!) { setConfig(input: { namespace: $ns, key: "flag.secret", value: { enabled: true, rolloutPercentage: 37 }, secret: true }) { version } }`,
+      { ns: NS },
+      tokens.admin!,
+    );
+    expect(created.text).not.toContain('"errors"');
+    const evaluate = `query($ns: String!) { evaluateFlag(namespace: $ns, key: "flag.secret", userId: "u-1") { enabled bucket reason } }`;
+    for (const caller of ['reader', 'writer'] as const) {
+      const refused = JSON.parse((await gql(evaluate, { ns: NS }, tokens[caller]!)).text) as { data: unknown; errors?: Array<{ extensions: { code: string } }> };
+      expect(refused.errors?.[0]?.extensions.code, caller).toBe('FORBIDDEN');
+      expect(refused.data, caller).toBeNull();
+    }
+    for (const caller of ['readerWithSecrets', 'admin'] as const) {
+      const allowed = JSON.parse((await gql(evaluate, { ns: NS }, tokens[caller]!)).text) as { errors?: unknown; data: { evaluateFlag: { reason: string } } };
+      expect(allowed.errors, caller).toBeUndefined();
+      expect(allowed.data.evaluateFlag.reason, caller).toBeTruthy();
+    }
+  });
+});
+
 describe('secret values outside responses', () => {
   it('never reach a log line, even at trace level', async () => {
     await waitFor(() => logLines.length > 0, 5_000, 'log lines');
@@ -172,5 +199,54 @@ describe('secret values outside responses', () => {
     await waitFor(() => redisMessages.some((m) => m.includes('db.password')), 5_000, 'a Redis message about db.password');
     expect(redisMessages.some((m) => m.includes('"plain"'))).toBe(true);
     expect(redisMessages.filter((m) => m.includes(MARKER))).toEqual([]);
+  });
+
+  describe('automatic persisted queries', () => {
+    const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+    const persisted = async (body: Record<string, unknown>, token: string | null) => {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify(body),
+      });
+      return { status: response.status, text: await response.text() };
+    };
+    const stored = (hash: string) => keysReader.get(`${prefix}apq:${hash}`);
+
+    it('a persisted mutation with a secret value inline is kept in the gateway, never in Redis', async () => {
+      const query = `mutation { setConfig(input: { namespace: "${NS}", key: "apq.secret", value: "${MARKER}-apq", secret: true }) { version } }`;
+      const hash = sha256(query);
+      const registered = await persisted({ query, extensions: { persistedQuery: { version: 1, sha256Hash: hash } } }, tokens.admin!);
+      expect(registered.text).toContain('"version"');
+      // Registered here: the hash alone runs it again on this gateway.
+      const again = await persisted({ extensions: { persistedQuery: { version: 1, sha256Hash: hash } } }, tokens.admin!);
+      expect(again.text).toContain('"version":2');
+      expect(await stored(hash)).toBeNull();
+      const keys = await keysReader.keys(`${prefix}*`);
+      const values = await Promise.all(keys.map(async (key) => ((await keysReader.type(key)) === 'string' ? await keysReader.get(key) : '')));
+      expect(values.filter((value) => value?.includes(MARKER))).toEqual([]);
+    });
+
+    it('only a request with a valid token registers a query: others park nothing in Redis', async () => {
+      for (const [label, token] of [['no token', null], ['a forged token', `${tokens.reader!.slice(0, -4)}AAAA`]] as const) {
+        const query = `{ parked: __typename } # ${label} ${'x'.repeat(8_000)}`;
+        const hash = sha256(query);
+        const response = await persisted({ query, extensions: { persistedQuery: { version: 1, sha256Hash: hash } } }, token);
+        expect(response.status, label).toBeLessThan(500);
+        expect(await stored(hash), label).toBeNull();
+        // Nor in the gateway's own memory: the hash alone is still unknown.
+        const lookup = await persisted({ extensions: { persistedQuery: { version: 1, sha256Hash: hash } } }, tokens.reader!);
+        expect(lookup.text, label).toContain('PERSISTED_QUERY_NOT_FOUND');
+      }
+      // A document that does not parse is not registered either, whoever sends it.
+      const garbage = `not graphql ${randomBytes(4).toString('hex')}`;
+      await persisted({ query: garbage, extensions: { persistedQuery: { version: 1, sha256Hash: sha256(garbage) } } }, tokens.reader!);
+      expect(await stored(sha256(garbage))).toBeNull();
+      // A reader's query is shared through Redis.
+      const query = `query($ns: String!) { config(namespace: $ns, key: "plain") { value } }`;
+      const response = await persisted({ query, variables: { ns: NS }, extensions: { persistedQuery: { version: 1, sha256Hash: sha256(query) } } }, tokens.reader!);
+      expect(response.text).toContain('"value":1');
+      expect(await stored(sha256(query))).toBe(query);
+    });
   });
 });

@@ -170,3 +170,36 @@ describe('HTTP', () => {
     expect(await entry('x', 'k')).toBeNull();
   });
 });
+
+describe('a token issued in the future', () => {
+  async function issuedAhead(seconds: number) {
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT({ role: 'reader', namespaces: ['x'] })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('ahead')
+      .setIssuedAt(now + seconds)
+      .setExpirationTime(now + seconds + 3600)
+      .sign(new TextEncoder().encode(TEST_JWT_SECRET));
+  }
+  const read = (token: string) =>
+    fetch(gw.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: `{ config(namespace: "x", key: "k") { version } }` }),
+    });
+
+  it('is refused over HTTP (401) and graphql-ws (4401); a clock a second ahead is tolerated', async () => {
+    const ahead = await issuedAhead(3600);
+    const response = await read(ahead);
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toMatch(/^Bearer\b/);
+    const body = (await response.json()) as { errors: Array<{ message: string; extensions: { code: string } }> };
+    expect(body.errors[0]).toMatchObject({ message: 'Token issued in the future', extensions: { code: 'UNAUTHENTICATED' } });
+
+    await using socket = await openRawSocket(gw.url.replace(/^http/, 'ws'));
+    socket.send({ type: 'connection_init', payload: { authorization: `Bearer ${ahead}` } });
+    expect(await socket.closedWithin(10_000)).toMatchObject({ code: 4401, reason: 'Token issued in the future' });
+
+    expect((await read(await issuedAhead(1))).status).toBe(200);
+  });
+});

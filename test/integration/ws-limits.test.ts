@@ -5,7 +5,10 @@
  * and its other subscriptions alone, and a slot freed by completing, unsubscribing or closing is
  * usable again. Real gateway process, real sockets.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway } from '../helpers/app.js';
 import { CONFIG_CHANGED, setConfig, startGateway, subscribeSse, testToken, uniqueNamespace, type Gateway } from '../helpers/gateway.js';
 import { waitFor } from '../helpers/net.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
@@ -208,6 +211,87 @@ describe('subscriptions per subject', () => {
     } finally {
       await stream.close();
       await first.close();
+    }
+  });
+});
+
+/** Heap in use after a full collection (this process: a gateway started in it is measured too). */
+function heapUsed(): number {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
+describe('what one subscription may hold', () => {
+  it('a subscription naming more than 1,000 keys is BAD_USER_INPUT (use a prefix); the socket stays open', async () => {
+    const ns = uniqueNamespace('many-keys');
+    await setConfig(gw.url, admin, ns, 'k1', 1);
+    const reader = await testToken({ sub: 'many-keys', role: 'reader', namespaces: [ns] });
+    await using ws = await openRawSocket(gw.url.replace(/^http/, 'ws'));
+    await ws.init(reader);
+    ws.subscribe('over', CONFIG_CHANGED, { namespace: ns, keys: Array.from({ length: 1_001 }, (_, i) => `k${i}`), sinceRevision: 0 });
+    await ws.until(() => ws.of('over').some((message) => message.type === 'error' || message.type === 'complete'), 'the refusal');
+    expect(errorCodesOf(ws.messages, 'over')).toEqual(['BAD_USER_INPUT']);
+    ws.subscribe('at', CONFIG_CHANGED, { namespace: ns, keys: Array.from({ length: 1_000 }, (_, i) => `k${i}`), sinceRevision: 0 });
+    await ws.until(() => nexts(ws, 'at').length > 0, 'the replayed change');
+    expect(ws.closed).toBeNull();
+  });
+
+  it('keeps only what its operation uses of its message: undeclared variables, unknown members and extensions are dropped', async () => {
+    const DATABASE_URL = database.url;
+    await using local = await startTestGateway({ DATABASE_URL, HOTCONF_MAX_SUBSCRIPTIONS_PER_CONNECTION: '20' });
+    const ns = uniqueNamespace('kept');
+    expect((await local.gql(`mutation { setConfig(input: { namespace: "${ns}", key: "k", value: 1 }) { version } }`)).body.errors).toBeUndefined();
+    await using ws = await openRawSocket(local.url.replace(/^http/, 'ws'));
+    await ws.init(local.adminToken);
+    const subscribe = (id: string, junk: string) =>
+      ws.send({
+        id,
+        type: 'subscribe',
+        payload: {
+          query: CONFIG_CHANGED,
+          variables: { namespace: ns, sinceRevision: 0, ...(junk ? { unused: junk } : {}) },
+          ...(junk ? { extensions: { padding: junk }, padding: junk } : {}),
+        },
+      });
+    // Warm up every path a subscription takes before measuring.
+    subscribe('warm', '');
+    await ws.until(() => nexts(ws, 'warm').length > 0, 'the warm-up change');
+    const before = heapUsed();
+    const COUNT = 10;
+    for (let i = 0; i < COUNT; i++) subscribe(`s${i}`, `${i}`.repeat(600_000));
+    await ws.until(() => Array.from({ length: COUNT }, (_, i) => nexts(ws, `s${i}`).length > 0).every(Boolean), 'a change on every subscription');
+    const grown = heapUsed() - before;
+    // 10 messages of 1.8 MB: kept whole, they were at least 18 MB.
+    expect(grown, `${Math.round(grown / 1024)} KiB kept by ${COUNT} live subscriptions`).toBeLessThan(4 * 1_048_576);
+  });
+
+  it('an open connection keeps nothing of its connection_init but the token', async () => {
+    await using local = await startTestGateway({ DATABASE_URL: database.url });
+    const ns = uniqueNamespace('init');
+    expect((await local.gql(`mutation { setConfig(input: { namespace: "${ns}", key: "k", value: 1 }) { version } }`)).body.errors).toBeUndefined();
+    const open = async (padding: string) => {
+      const ws = await openRawSocket(local.url.replace(/^http/, 'ws'));
+      ws.send({ type: 'connection_init', payload: { authorization: `Bearer ${local.adminToken}`, ...(padding ? { padding } : {}) } });
+      await ws.until((messages) => messages.some((message) => message.type === 'connection_ack'), 'connection_ack');
+      return ws;
+    };
+    const sockets = [await open('')];
+    try {
+      const before = heapUsed();
+      const COUNT = 10;
+      for (let i = 0; i < COUNT; i++) sockets.push(await open(`${i}`.repeat(1_800_000)));
+      const grown = heapUsed() - before;
+      // 10 payloads of 1.8 MB: kept, they were at least 18 MB.
+      expect(grown, `${Math.round(grown / 1024)} KiB kept by ${COUNT} open connections`).toBeLessThan(4 * 1_048_576);
+      // Each still works with the token it sent.
+      const last = sockets.at(-1)!;
+      last.subscribe('w', CONFIG_CHANGED, { namespace: ns, sinceRevision: 0 });
+      await last.until(() => nexts(last, 'w').length > 0, 'a change');
+    } finally {
+      for (const ws of sockets) await ws.close();
     }
   });
 });

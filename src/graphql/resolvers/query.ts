@@ -56,6 +56,11 @@ export const Query: QueryResolvers = {
     validate.key(key);
     const entry = await store.get(namespace, key);
     if (!entry) throw new GatewayError('NOT_FOUND', `flag "${key}" does not exist in namespace "${namespace}"`, { key });
+    // An evaluation is read from the value (a few user ids give away the rollout): a secret flag
+    // is evaluated only for callers who may read its value, as OFREP and the SDK (which gets null) do.
+    if (entry.secret && !guard.canReadSecrets()) {
+      throw new GatewayError('FORBIDDEN', `"${key}" is secret: evaluating it needs the secrets claim (or admin)`, { key });
+    }
     if (!isFlagValue(entry.value)) {
       throw new GatewayError('BAD_USER_INPUT', `"${key}" is not a flag (a flag's value is { enabled, rolloutPercentage })`, { key });
     }

@@ -1,5 +1,5 @@
 import type { DeliveredChange } from '../../core/types.js';
-import { isGatewayError, toGatewayError, type GatewayError } from '../../errors.js';
+import { GatewayError, isGatewayError, toGatewayError } from '../../errors.js';
 import type { SubscriptionResolvers } from '../generated/resolvers.js';
 
 /**
@@ -8,6 +8,9 @@ import type { SubscriptionResolvers } from '../generated/resolvers.js';
  * by `resolve`, so the client receives it as a GraphQL error with `extensions.code` on its own
  * subscription instead of losing the whole WebSocket.
  */
+/** Keys one `configChanged` subscription may name (`keys`); more is BAD_USER_INPUT. */
+export const MAX_WATCHED_KEYS = 1_000;
+
 type ChangeEvent = DeliveredChange | { readonly endedWith: GatewayError };
 
 async function* untilError(source: AsyncIterableIterator<DeliveredChange>): AsyncGenerator<ChangeEvent, void, undefined> {
@@ -35,6 +38,14 @@ export const Subscription: SubscriptionResolvers = {
     async subscribe(_root, { namespace, keys, prefix, sinceRevision }, { guard, feed, validate }) {
       validate.namespace(namespace);
       guard.read(namespace);
+      if (keys && keys.length > MAX_WATCHED_KEYS) {
+        // A subscription keeps its keys for its lifetime, and a subject may hold a thousand.
+        throw new GatewayError('BAD_USER_INPUT', `A subscription watches at most ${MAX_WATCHED_KEYS} keys, got ${keys.length}: use a prefix`, {
+          field: 'keys',
+          limit: MAX_WATCHED_KEYS,
+          actual: keys.length,
+        });
+      }
       if (keys) for (const [index, key] of keys.entries()) validate.key(key, `keys[${index}]`);
       if (prefix) validate.prefix(prefix);
       if (sinceRevision !== null && sinceRevision !== undefined) validate.revision(sinceRevision, 'sinceRevision');

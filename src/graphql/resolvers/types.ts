@@ -1,16 +1,20 @@
 import { deliveredChange, entryAfter } from '../../core/types.js';
 import type { ConfigChangePageResolvers, ConfigChangeResolvers, ConfigEntryResolvers } from '../generated/resolvers.js';
 import type { ChangeModel } from '../mappers.js';
+import { chargeHistoryRows } from '../history-budget.js';
 
 /** Secret values reach only admins and callers with the `secrets` claim. */
 export const ConfigEntry: ConfigEntryResolvers = {
   id: (entry) => `${entry.namespace}/${entry.key}`,
   value: (entry, _args, { guard }) => (entry.secret && !guard.canReadSecrets() ? null : entry.value),
   redacted: (entry, _args, { guard }) => entry.secret && !guard.canReadSecrets(),
-  async history(entry, { limit, beforeVersion }, { store, validate }) {
+  async history(entry, { limit, beforeVersion }, context, info) {
+    const { store, validate } = context;
     if (beforeVersion !== null && beforeVersion !== undefined) validate.version(beforeVersion, { field: 'beforeVersion', min: 1 });
     const pageLimit = limit ?? 20;
     validate.historyLimit(pageLimit);
+    // A list nested in lists multiplies reads: the operation's lists share one budget.
+    chargeHistoryRows(context, info.rootValue, pageLimit);
     return store.history(entry.namespace, entry.key, { limit: pageLimit, beforeVersion });
   },
 };
