@@ -86,6 +86,28 @@ async function readJson(req: IncomingMessage, maxBytes: number): Promise<unknown
   }
 }
 
+/**
+ * Whether `If-None-Match` names `etag` (RFC 9110 13.1.2): `*`, or any tag of the list under the
+ * weak comparison (`W/"x"` matches `"x"`), as a cache that kept several representations sends.
+ */
+export function ifNoneMatchHits(header: string | string[] | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  const opaque = etag.replace(/^W\//, '');
+  const list = Array.isArray(header) ? header.join(',') : header;
+  if (list.trim() === '*') return true;
+  // Entity tags never contain commas or spaces outside their quotes, and ours never inside them.
+  return list.split(',').some((tag) => tag.trim().replace(/^W\//, '') === opaque);
+}
+
+/** The flag key of a request path, or null when its percent-encoding is malformed. */
+function decodeKey(encoded: string): string | null {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    return null;
+  }
+}
+
 /** `context.targetingKey` of an OFREP request body, checked. */
 function targetingKeyOf(body: unknown): string | undefined {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new OfrepRefusal(400, 'PARSE_ERROR', 'the body must be a JSON object');
@@ -135,13 +157,18 @@ export function createOfrepHandler({ store, authenticate, guardFor, validate, ma
     return { namespace, guard };
   };
 
-  const single = async (req: IncomingMessage, res: ServerResponse, key: string) => {
+  const single = async (req: IncomingMessage, res: ServerResponse, encodedKey: string) => {
     const { namespace, guard } = await authorize(req);
     const targetingKey = targetingKeyOf(await readJson(req, maxBodyBytes));
+    // A key that cannot be decoded, or is not a valid key, names no flag.
+    const decoded = decodeKey(encodedKey);
+    const key = decoded ?? encodedKey;
     let entry: Entry | null = null;
     try {
-      validate.key(key);
-      entry = await store.get(namespace, key);
+      if (decoded !== null) {
+        validate.key(decoded);
+        entry = await store.get(namespace, decoded);
+      }
     } catch (error) {
       if (!isGatewayError(error) || error.code !== 'BAD_USER_INPUT') throw error;
     }
@@ -158,7 +185,7 @@ export function createOfrepHandler({ store, authenticate, guardFor, validate, ma
     const snapshot = await store.snapshot(namespace);
     // The answers depend on the namespace's state and on who asks, nothing else.
     const etag = `"${createHash('sha256').update(JSON.stringify([namespace, snapshot.revision, targetingKey ?? null, guard.canReadSecrets()])).digest('base64url').slice(0, 27)}"`;
-    if (req.headers['if-none-match'] === etag) return send(res, 304, undefined, { etag });
+    if (ifNoneMatchHits(req.headers['if-none-match'], etag)) return send(res, 304, undefined, { etag });
     const flags = snapshot.entries.filter((entry) => !entry.secret || guard.canReadSecrets()).map((entry) => evaluateEntry(entry, targetingKey));
     return send(res, 200, { flags }, { etag });
   };
@@ -166,11 +193,12 @@ export function createOfrepHandler({ store, authenticate, guardFor, validate, ma
   return async function handleOfrep(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     const path = (req.url ?? '/').split('?', 1)[0]!;
     if (path !== PREFIX && !path.startsWith(`${PREFIX}/`)) return false;
-    const key = path === PREFIX ? null : decodeURIComponent(path.slice(PREFIX.length + 1));
+    const encodedKey = path === PREFIX ? null : path.slice(PREFIX.length + 1);
+    const key = encodedKey === null ? null : (decodeKey(encodedKey) ?? encodedKey);
     try {
       if (req.method !== 'POST') return (send(res, 405, { key: key ?? '', errorCode: 'GENERAL', errorDetails: 'use POST' }, { allow: 'POST' }), true);
       if (key === null) await bulk(req, res);
-      else await single(req, res, key);
+      else await single(req, res, encodedKey!);
     } catch (error) {
       if (error instanceof OfrepRefusal) {
         send(res, error.status, { key: key ?? '', errorCode: error.errorCode, errorDetails: error.message }, error.headers);

@@ -131,4 +131,34 @@ describe('OpenFeature: an unmodified OFREP provider evaluates hotconf flags', ()
     expect(changed.status).toBe(200);
     expect(changed.headers.get('etag')).not.toBe(etag);
   });
+
+  it('If-None-Match is compared as HTTP says: any tag of a list, weak tags, and * all answer 304', async () => {
+    const request = (ifNoneMatch?: string) =>
+      fetch(`${origin()}/ofrep/v1/evaluate/flags`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${reader}`, 'content-type': 'application/json', ...(ifNoneMatch ? { 'if-none-match': ifNoneMatch } : {}) },
+        body: JSON.stringify({ context: { targetingKey: 'user-2' } }),
+      });
+    const etag = (await request()).headers.get('etag')!;
+    expect(etag).toMatch(/^"[^"]+"$/);
+    // A cache that kept several representations sends all of their tags (RFC 9110 13.1.2).
+    expect((await request(`"stale-1", ${etag}`)).status).toBe(304);
+    // If-None-Match uses the weak comparison: W/"x" matches "x".
+    expect((await request(`W/${etag}`)).status).toBe(304);
+    expect((await request('*')).status).toBe(304);
+    const other = await request('"stale-1", W/"stale-2"');
+    expect(other.status).toBe(200);
+    expect(other.headers.get('etag')).toBe(etag);
+  });
+
+  it('a key whose percent-encoding is malformed is FLAG_NOT_FOUND in OFREP\'s own shape, never a 500', async () => {
+    const response = await fetch(`${origin()}/ofrep/v1/evaluate/flags/flags.%E0%A4`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${reader}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ context: { targetingKey: 'u' } }),
+    });
+    expect(response.status).toBe(404);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await response.json()).toMatchObject({ key: 'flags.%E0%A4', errorCode: 'FLAG_NOT_FOUND' });
+  });
 });
