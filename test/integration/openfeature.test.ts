@@ -1,7 +1,10 @@
 import { OFREPProvider } from '@openfeature/ofrep-provider';
+import { OFREPWebProvider } from '@openfeature/ofrep-web-provider';
 import { OpenFeature, type Client } from '@openfeature/server-sdk';
+import { OpenFeature as WebOpenFeature, ProviderEvents as WebProviderEvents, type EventDetails as WebEventDetails } from '@openfeature/web-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gql, startGateway, testToken, uniqueNamespace, type Gateway } from '../helpers/gateway.js';
+import { waitFor } from '../helpers/net.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 
 const SET_MANY = /* GraphQL */ `
@@ -130,6 +133,44 @@ describe('OpenFeature: an unmodified OFREP provider evaluates hotconf flags', ()
     const changed = await request(etag);
     expect(changed.status).toBe(200);
     expect(changed.headers.get('etag')).not.toBe(etag);
+  });
+
+  it('the unmodified OFREP web provider: bulk evaluation at start, then polling with If-None-Match that picks up a change', async () => {
+    const statuses: number[] = [];
+    const recording: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      statuses.push(response.status);
+      return response;
+    };
+    const provider = new OFREPWebProvider({
+      baseUrl: origin(),
+      headers: [['Authorization', `Bearer ${reader}`]],
+      pollInterval: 100,
+      cacheMode: 'disabled',
+      fetchImplementation: recording,
+    });
+    try {
+      await WebOpenFeature.setContext({ targetingKey: 'user-7' });
+      await WebOpenFeature.setProviderAndWait(provider);
+      const web = WebOpenFeature.getClient();
+      const expected = await gql<{ evaluateFlag: { enabled: boolean } }>(gateway.url, reader, EVALUATE, { ns, key: 'flags.checkout', user: 'user-7' });
+      expect(web.getBooleanDetails('flags.checkout', !expected.evaluateFlag.enabled)).toMatchObject({ value: expected.evaluateFlag.enabled, reason: 'SPLIT' });
+      expect(web.getBooleanDetails('flags.killed', true)).toMatchObject({ value: false, reason: 'DISABLED' });
+      expect(web.getNumberDetails('ai.threshold', 0)).toMatchObject({ value: 0.9, reason: 'STATIC', flagMetadata: { version: 2 } });
+      expect(web.getBooleanDetails('flags.nope', true)).toMatchObject({ value: true, errorCode: 'FLAG_NOT_FOUND' });
+      // The bulk answer leaves out what the caller may not read.
+      expect(web.getStringDetails('db.password', 'default')).toMatchObject({ value: 'default', errorCode: 'FLAG_NOT_FOUND' });
+
+      // Polls that find nothing new are 304s; a change arrives as PROVIDER_CONFIGURATION_CHANGED.
+      const changed = new Promise<WebEventDetails | undefined>((resolve) => web.addHandler(WebProviderEvents.ConfigurationChanged, resolve));
+      await waitFor(() => statuses.includes(304), 15_000, 'a 304 poll');
+      await gql(gateway.url, admin, SET_MANY, { ns, inputs: [{ key: 'ai.model', value: 'xl' }] });
+      expect((await changed)?.flagsChanged).toEqual(['ai.model']);
+      expect(web.getStringValue('ai.model', 'small')).toBe('xl');
+      expect(statuses.filter((status) => status !== 200 && status !== 304)).toEqual([]);
+    } finally {
+      await WebOpenFeature.close();
+    }
   });
 
   it('If-None-Match is compared as HTTP says: any tag of a list, weak tags, and * all answer 304', async () => {
