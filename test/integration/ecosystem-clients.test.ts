@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { generate } from '@graphql-codegen/cli';
+import { buildClientSchema, buildSchema, findBreakingChanges, findDangerousChanges, getIntrospectionQuery, type IntrospectionQuery } from 'graphql';
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache, gql as apolloGql } from '@apollo/client';
 import { PersistedQueryLink } from '@apollo/client/link/persisted-queries';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
@@ -242,6 +243,70 @@ describe('clients people already use: normalised caches and persisted queries', 
     client.stop();
   });
 
+  it('Apollo Client InMemoryCache: previewing a restore (restorePlan) leaves the cached current entry as it is', async () => {
+    const ns = uniqueNamespace('apollo-plan');
+    await setConfig(a.url, token, ns, 'ai.threshold', 0.75);
+    await setConfig(a.url, token, ns, 'ai.threshold', 0.9);
+    const client = new ApolloClient({ link: new HttpLink({ uri: a.url, headers: headers() }), cache: new InMemoryCache() });
+    const query = apolloGql(CONFIG);
+    await client.query({ query, variables: { ns, key: 'ai.threshold' } });
+    // A client selects `id` in every ConfigEntry it reads (docs/CLIENTS.md): if the restored state
+    // were a ConfigEntry, it would carry the key's id and land on the cached current entry.
+    const fields = await gql<{ __type: { fields: Array<{ name: string; type: { name: string } }> } }>(a.url, token, '{ __type(name: "RestoreChange") { fields { name type { name } } } }');
+    const restoredIsEntry = fields.__type.fields.find((field) => field.name === 'restored')?.type.name === 'ConfigEntry';
+    const PLAN = apolloGql(`
+      query Plan($ns: String!) {
+        restorePlan(namespace: $ns, toRevision: 1) { revision changes { key op current { id value version } restored { ${restoredIsEntry ? 'id ' : ''}key value version } } }
+      }
+    `);
+    const plan = await client.query<{ restorePlan: { changes: Array<{ current: { value: unknown }; restored: { value: unknown; version: number } }> } }>({ query: PLAN, variables: { ns } });
+    expect(plan.data?.restorePlan.changes).toMatchObject([{ current: { value: 0.9 }, restored: { value: 0.75, version: 1 } }]);
+    // The state a restore would bring back is not the entry: the cache still holds the current one.
+    expect(client.readQuery({ query, variables: { ns, key: 'ai.threshold' } })).toMatchObject({ config: { id: `${ns}/ai.threshold`, value: 0.9, version: 2 } });
+    client.stop();
+  });
+
+  it('urql Graphcache: configs lists entries by id and a configChanged event updates the listed entry; result types without an id embed, silenced by keys as docs/CLIENTS.md says', async () => {
+    const ns = uniqueNamespace('urql-list');
+    await setConfig(a.url, token, ns, 'ai.model', 'small');
+    await setConfig(a.url, token, ns, 'ai.threshold', 0.75);
+    const socket = ws(a);
+    // The keys docs/CLIENTS.md gives for the result types the contract gives no id.
+    const embedded = () => null;
+    const keys = { ConfigSnapshot: embedded, ConfigChangePage: embedded, ConfigDrift: embedded, Namespace: embedded, FlagEvaluation: embedded, Convergence: embedded, ClientStatus: embedded };
+    const client = new UrqlClient({
+      url: a.url,
+      fetchOptions: { headers: headers() },
+      exchanges: [
+        cacheExchange({ keys }),
+        fetchExchange,
+        subscriptionExchange({
+          forwardSubscription: (request) => ({
+            subscribe: (sink) => ({ unsubscribe: socket.subscribe({ ...request, query: request.query ?? '' }, sink) }),
+          }),
+        }),
+      ],
+    });
+    const LIST = urqlGql`query List($ns: String!) { configs(namespace: $ns) { revision entries { id key value version } } }`;
+    type List = { configs: { revision: number; entries: Array<{ id: string; key: string; value: unknown; version: number }> } };
+    const listed = await client.query<List>(LIST, { ns }).toPromise();
+    expect(listed.data?.configs.entries.map((entry) => entry.id)).toEqual([`${ns}/ai.model`, `${ns}/ai.threshold`]);
+    await client.query(urqlGql`query Others($ns: String!) { namespaces { name revision } convergence(namespace: $ns) { revision converged clients { clientId state } } }`, { ns }).toPromise();
+
+    const events: unknown[] = [];
+    const { unsubscribe } = pipe(client.subscription(urqlGql(WATCH), { ns }), subscribe((result) => void events.push(result)));
+    await waitFor(async () => {
+      await setConfig(b.url, token, ns, 'poke', events.length);
+      return events.length > 0;
+    }, 15_000, 'subscription live');
+    await setConfig(b.url, token, ns, 'ai.threshold', 0.8);
+    const threshold = () => client.readQuery<List>(LIST, { ns })?.data?.configs.entries.find((entry) => entry.key === 'ai.threshold');
+    await waitFor(() => threshold()?.version === 2, 15_000, 'the listed entry updated by the event');
+    expect(threshold()).toMatchObject({ id: `${ns}/ai.threshold`, value: 0.8, version: 2 });
+    unsubscribe();
+    expect(warnings).toEqual([]);
+  });
+
   it("Apollo's PersistedQueryLink with GET for hashed queries: hash-only GETs once registered, mutations stay POST, and one client keeps persisted queries on after a miss", async () => {
     const ns = uniqueNamespace('apq-get');
     await setConfig(a.url, token, ns, 'k', 1);
@@ -282,6 +347,14 @@ describe('clients people already use: normalised caches and persisted queries', 
     expect((await client.query({ query: READ, variables: { ns }, fetchPolicy: 'network-only' })).data).toMatchObject({ config: { value: 2, version: 2 } });
     expect(sent).toEqual([{ method: 'GET', query: false, hash: true, status: 200 }]);
     client.stop();
+  });
+
+  it('the introspected schema (what codegen and normalised caches read) keeps every name, type, argument and default of the contract', async () => {
+    const contract = buildSchema(await readFile(join(ROOT, 'test/helpers/contract.graphql'), 'utf8'));
+    const served = buildClientSchema(await gql<IntrospectionQuery>(a.url, token, getIntrospectionQuery()));
+    // Going from the contract to what is served must break nothing and change no default.
+    expect(findBreakingChanges(contract, served)).toEqual([]);
+    expect(findDangerousChanges(contract, served)).toEqual([]);
   });
 
   it('GraphQL Code Generator client preset: generates from the running gateway and the output typechecks (nodenext, strict) and runs', async () => {
