@@ -273,7 +273,10 @@ describe('clients people already use: normalised caches and persisted queries', 
     const socket = ws(a);
     // The keys docs/CLIENTS.md gives for the result types the contract gives no id.
     const embedded = () => null;
-    const keys = { ConfigSnapshot: embedded, ConfigChangePage: embedded, ConfigDrift: embedded, Namespace: embedded, FlagEvaluation: embedded, Convergence: embedded, ClientStatus: embedded };
+    const keys = {
+      ...{ ConfigSnapshot: embedded, ConfigChangePage: embedded, ConfigDrift: embedded, Namespace: embedded, FlagEvaluation: embedded },
+      ...{ Convergence: embedded, ClientStatus: embedded, RestorePlan: embedded, RestoreChange: embedded, RestoredState: embedded },
+    };
     const client = new UrqlClient({
       url: a.url,
       fetchOptions: { headers: headers() },
@@ -291,7 +294,18 @@ describe('clients people already use: normalised caches and persisted queries', 
     type List = { configs: { revision: number; entries: Array<{ id: string; key: string; value: unknown; version: number }> } };
     const listed = await client.query<List>(LIST, { ns }).toPromise();
     expect(listed.data?.configs.entries.map((entry) => entry.id)).toEqual([`${ns}/ai.model`, `${ns}/ai.threshold`]);
-    await client.query(urqlGql`query Others($ns: String!) { namespaces { name revision } convergence(namespace: $ns) { revision converged clients { clientId state } } }`, { ns }).toPromise();
+    await client
+      .query(
+        urqlGql`query Others($ns: String!) {
+          namespaces { name revision }
+          convergence(namespace: $ns) { revision converged clients { clientId state } }
+          restorePlan(namespace: $ns, toRevision: 1) { revision changes { key current { id value } restored { key value } } }
+        }`,
+        { ns },
+      )
+      .toPromise();
+    // The preview of revision 1 did not touch the listed entry.
+    expect(client.readQuery<List>(LIST, { ns })?.data?.configs.entries.find((entry) => entry.key === 'ai.model')).toMatchObject({ value: 'small', version: 1 });
 
     const events: unknown[] = [];
     const { unsubscribe } = pipe(client.subscription(urqlGql(WATCH), { ns }), subscribe((result) => void events.push(result)));
