@@ -120,6 +120,37 @@ function targetingKeyOf(body: unknown): string | undefined {
   return key;
 }
 
+/** Request headers a browser's OFREP provider sends, allowed when a preflight names none. */
+const ALLOWED_HEADERS = 'authorization, content-type, if-none-match, x-hotconf-namespace';
+
+/**
+ * CORS as `/graphql` answers it (yoga's default: the caller's origin is reflected): the OFREP web
+ * provider runs in browsers, on the app's origin, and reads the bulk answer's `ETag`. Tokens are
+ * bearer headers, never cookies, so allowing any origin grants nothing a token does not.
+ * Returns true when `req` was a preflight, answered here.
+ */
+function applyCors(req: IncomingMessage, res: ServerResponse): boolean {
+  const origin = req.headers.origin;
+  if (!origin) return false;
+  res.setHeader('access-control-allow-origin', origin);
+  res.setHeader('access-control-allow-credentials', 'true');
+  const preflight = req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
+  if (!preflight) {
+    res.setHeader('vary', 'Origin');
+    res.setHeader('access-control-expose-headers', 'ETag');
+    return false;
+  }
+  res.writeHead(204, {
+    vary: 'Origin, Access-Control-Request-Headers',
+    'access-control-allow-methods': 'POST',
+    'access-control-allow-headers': req.headers['access-control-request-headers'] ?? ALLOWED_HEADERS,
+    'access-control-max-age': '600',
+    'content-length': '0',
+  });
+  res.end();
+  return true;
+}
+
 /** Serves OFREP under `/ofrep/v1/`; resolves true when it answered the request. */
 export function createOfrepHandler({ store, authenticate, guardFor, validate, maxBodyBytes = 65_536, logger }: OfrepOptions) {
   const namespaceOf = (req: IncomingMessage, principal: Principal | null): string => {
@@ -195,6 +226,7 @@ export function createOfrepHandler({ store, authenticate, guardFor, validate, ma
     if (path !== PREFIX && !path.startsWith(`${PREFIX}/`)) return false;
     const encodedKey = path === PREFIX ? null : path.slice(PREFIX.length + 1);
     const key = encodedKey === null ? null : (decodeKey(encodedKey) ?? encodedKey);
+    if (applyCors(req, res)) return true;
     try {
       if (req.method !== 'POST') return (send(res, 405, { key: key ?? '', errorCode: 'GENERAL', errorDetails: 'use POST' }, { allow: 'POST' }), true);
       if (key === null) await bulk(req, res);

@@ -173,6 +173,36 @@ describe('OpenFeature: an unmodified OFREP provider evaluates hotconf flags', ()
     }
   });
 
+  it('a web app on another origin can use OFREP (where the web provider runs): the preflight allows it and the ETag is readable', async () => {
+    const app = 'http://app.example';
+    const preflight = await fetch(`${origin()}/ofrep/v1/evaluate/flags`, {
+      method: 'OPTIONS',
+      headers: { origin: app, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,if-none-match' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(app);
+    expect(preflight.headers.get('access-control-allow-methods')).toMatch(/\bPOST\b/);
+    expect(preflight.headers.get('access-control-allow-headers')?.toLowerCase().split(/,\s*/)).toEqual(expect.arrayContaining(['authorization', 'content-type', 'if-none-match']));
+    // The same policy as /graphql, which a browser app on that origin already uses.
+    const graphql = await fetch(gateway.url, { method: 'OPTIONS', headers: { origin: app, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' } });
+    expect(graphql.headers.get('access-control-allow-origin')).toBe(app);
+
+    for (const path of ['/ofrep/v1/evaluate/flags', '/ofrep/v1/evaluate/flags/flags.checkout', '/ofrep/v1/evaluate/flags/flags.nope']) {
+      const response = await fetch(`${origin()}${path}`, {
+        method: 'POST',
+        headers: { origin: app, authorization: `Bearer ${reader}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ context: { targetingKey: 'user-1' } }),
+      });
+      expect(response.headers.get('access-control-allow-origin'), path).toBe(app);
+      expect(response.headers.get('vary'), path).toMatch(/\bOrigin\b/);
+      if (path === '/ofrep/v1/evaluate/flags') expect(response.headers.get('access-control-expose-headers')?.toLowerCase()).toMatch(/\betag\b/);
+    }
+    // A refusal is readable too, so the provider sees the 401 and not a network error.
+    const refused = await fetch(`${origin()}/ofrep/v1/evaluate/flags`, { method: 'POST', headers: { origin: app, authorization: 'Bearer bad', 'content-type': 'application/json' }, body: '{}' });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('access-control-allow-origin')).toBe(app);
+  });
+
   it('If-None-Match is compared as HTTP says: any tag of a list, weak tags, and * all answer 304', async () => {
     const request = (ifNoneMatch?: string) =>
       fetch(`${origin()}/ofrep/v1/evaluate/flags`, {
