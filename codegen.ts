@@ -18,6 +18,7 @@ const config: CodegenConfig = {
           ConfigDrift: '../mappers.js#DriftModel',
           RestorePlan: '../mappers.js#RestorePlanModel',
           RestoreChange: '../mappers.js#RestoreChangeModel',
+          RestoredState: '../mappers.js#EntryModel',
         },
         scalars: {
           JSON: { input: '../../core/types.js#JsonValue', output: '../../core/types.js#JsonValue' },

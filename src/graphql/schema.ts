@@ -8,7 +8,7 @@ import { DateTimeScalar, JSONScalar, SafeIntScalar } from './scalars.js';
 import { Mutation } from './resolvers/mutation.js';
 import { Query } from './resolvers/query.js';
 import { Subscription } from './resolvers/subscription.js';
-import { ConfigChange, ConfigChangePage, ConfigEntry } from './resolvers/types.js';
+import { ConfigChange, ConfigChangePage, RestoredState, ConfigEntry } from './resolvers/types.js';
 
 const SCHEMA_DIR = fileURLToPath(new URL('../../schema/', import.meta.url));
 
@@ -31,6 +31,7 @@ export const resolvers: Resolvers<GraphQLContext> = {
   ConfigEntry,
   ConfigChange,
   ConfigChangePage,
+  RestoredState,
 };
 
 /**

@@ -86,6 +86,28 @@ async function readJson(req: IncomingMessage, maxBytes: number): Promise<unknown
   }
 }
 
+/**
+ * Whether `If-None-Match` names `etag` (RFC 9110 13.1.2): `*`, or any tag of the list under the
+ * weak comparison (`W/"x"` matches `"x"`), as a cache that kept several representations sends.
+ */
+export function ifNoneMatchHits(header: string | string[] | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  const opaque = etag.replace(/^W\//, '');
+  const list = Array.isArray(header) ? header.join(',') : header;
+  if (list.trim() === '*') return true;
+  // Entity tags never contain commas or spaces outside their quotes, and ours never inside them.
+  return list.split(',').some((tag) => tag.trim().replace(/^W\//, '') === opaque);
+}
+
+/** The flag key of a request path, or null when its percent-encoding is malformed. */
+function decodeKey(encoded: string): string | null {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    return null;
+  }
+}
+
 /** `context.targetingKey` of an OFREP request body, checked. */
 function targetingKeyOf(body: unknown): string | undefined {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new OfrepRefusal(400, 'PARSE_ERROR', 'the body must be a JSON object');
@@ -98,13 +120,35 @@ function targetingKeyOf(body: unknown): string | undefined {
   return key;
 }
 
-/** The flag key of a request path: percent-decoded; a malformed encoding is the caller's error. */
-function decodeKey(encoded: string): string {
-  try {
-    return decodeURIComponent(encoded);
-  } catch {
-    throw new OfrepRefusal(400, 'PARSE_ERROR', 'the flag key in the path is not valid percent-encoding');
+/** Request headers a browser's OFREP provider sends, allowed when a preflight names none. */
+const ALLOWED_HEADERS = 'authorization, content-type, if-none-match, x-hotconf-namespace';
+
+/**
+ * CORS as `/graphql` answers it (yoga's default: the caller's origin is reflected): the OFREP web
+ * provider runs in browsers, on the app's origin, and reads the bulk answer's `ETag`. Tokens are
+ * bearer headers, never cookies, so allowing any origin grants nothing a token does not.
+ * Returns true when `req` was a preflight, answered here.
+ */
+function applyCors(req: IncomingMessage, res: ServerResponse): boolean {
+  const origin = req.headers.origin;
+  if (!origin) return false;
+  res.setHeader('access-control-allow-origin', origin);
+  res.setHeader('access-control-allow-credentials', 'true');
+  const preflight = req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
+  if (!preflight) {
+    res.setHeader('vary', 'Origin');
+    res.setHeader('access-control-expose-headers', 'ETag');
+    return false;
   }
+  res.writeHead(204, {
+    vary: 'Origin, Access-Control-Request-Headers',
+    'access-control-allow-methods': 'POST',
+    'access-control-allow-headers': req.headers['access-control-request-headers'] ?? ALLOWED_HEADERS,
+    'access-control-max-age': '600',
+    'content-length': '0',
+  });
+  res.end();
+  return true;
 }
 
 /** Serves OFREP under `/ofrep/v1/`; resolves true when it answered the request. */
@@ -150,13 +194,18 @@ export function createOfrepHandler({ store, authenticate, guardFor, validate, ma
     return { namespace, guard };
   };
 
-  const single = async (req: IncomingMessage, res: ServerResponse, key: string) => {
+  const single = async (req: IncomingMessage, res: ServerResponse, encodedKey: string) => {
     const { namespace, guard } = await authorize(req);
     const targetingKey = targetingKeyOf(await readJson(req, maxBodyBytes));
+    // A key that cannot be decoded, or is not a valid key, names no flag.
+    const decoded = decodeKey(encodedKey);
+    const key = decoded ?? encodedKey;
     let entry: Entry | null = null;
     try {
-      validate.key(key);
-      entry = await store.get(namespace, key);
+      if (decoded !== null) {
+        validate.key(decoded);
+        entry = await store.get(namespace, decoded);
+      }
     } catch (error) {
       if (!isGatewayError(error) || error.code !== 'BAD_USER_INPUT') throw error;
     }
@@ -173,7 +222,7 @@ export function createOfrepHandler({ store, authenticate, guardFor, validate, ma
     const snapshot = await store.snapshot(namespace);
     // The answers depend on the namespace's state and on who asks, nothing else.
     const etag = `"${createHash('sha256').update(JSON.stringify([namespace, snapshot.revision, targetingKey ?? null, guard.canReadSecrets()])).digest('base64url').slice(0, 27)}"`;
-    if (req.headers['if-none-match'] === etag) return send(res, 304, undefined, { etag });
+    if (ifNoneMatchHits(req.headers['if-none-match'], etag)) return send(res, 304, undefined, { etag });
     const flags = snapshot.entries.filter((entry) => !entry.secret || guard.canReadSecrets()).map((entry) => evaluateEntry(entry, targetingKey));
     return send(res, 200, { flags }, { etag });
   };
@@ -181,12 +230,13 @@ export function createOfrepHandler({ store, authenticate, guardFor, validate, ma
   return async function handleOfrep(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     const path = (req.url ?? '/').split('?', 1)[0]!;
     if (path !== PREFIX && !path.startsWith(`${PREFIX}/`)) return false;
-    let key: string | null = null;
+    const encodedKey = path === PREFIX ? null : path.slice(PREFIX.length + 1);
+    const key = encodedKey === null ? null : (decodeKey(encodedKey) ?? encodedKey);
+    if (applyCors(req, res)) return true;
     try {
-      key = path === PREFIX ? null : decodeKey(path.slice(PREFIX.length + 1));
       if (req.method !== 'POST') return (send(res, 405, { key: key ?? '', errorCode: 'GENERAL', errorDetails: 'use POST' }, { allow: 'POST' }), true);
       if (key === null) await bulk(req, res);
-      else await single(req, res, key);
+      else await single(req, res, encodedKey!);
     } catch (error) {
       if (error instanceof OfrepRefusal) {
         send(res, error.status, { key: key ?? '', errorCode: error.errorCode, errorDetails: error.message }, error.headers);

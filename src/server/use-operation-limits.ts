@@ -21,6 +21,7 @@
  * Measuring stays linear on fragment bombs either way (`measureOperations` memoises fragments).
  */
 import {
+  GraphQLError,
   Kind,
   parse,
   visit,
@@ -145,12 +146,21 @@ export function assertWithinLimits(document: DocumentNode, limits: OperationLimi
   }
 }
 
+/** graphql's syntax error with the standard code (and yoga's HTTP status hint: 400). */
+function syntaxError(error: GraphQLError): GraphQLError {
+  return new GraphQLError(error.message, {
+    source: error.source,
+    positions: error.positions,
+    extensions: { ...error.extensions, code: 'GRAPHQL_PARSE_FAILED', http: { spec: true, status: 400 } },
+  });
+}
+
 const TOKEN_LIMIT_MESSAGE = /contains more th(?:an|at|en) \d+ tokens/;
 
 /**
  * `graphql.parse` with the limits enforced: the token limit while lexing, the others on the
  * resulting document. Throws `BAD_USER_INPUT` for an over-limit document and graphql's own
- * syntax error otherwise.
+ * syntax error, coded `GRAPHQL_PARSE_FAILED`, otherwise.
  */
 export function parseWithLimits(source: string | Source, options: ParseOptions | undefined, limits: OperationLimits = {}): DocumentNode {
   const { maxTokens = 2_000 } = limits;
@@ -164,6 +174,9 @@ export function parseWithLimits(source: string | Source, options: ParseOptions |
         max: maxTokens,
       });
     }
+    // Coded here, for every transport: yoga adds the code only to an HTTP request's syntax
+    // error, and its parse cache hands the first error made for a text to every later request.
+    if (error instanceof GraphQLError) throw syntaxError(error);
     throw error;
   }
   assertWithinLimits(document, limits);

@@ -239,6 +239,10 @@ export function attachWebSocket({
         }
         const errors = validate(schema as GraphQLSchema, document);
         if (errors.length > 0) return errors;
+        // graphql-ws would refuse it with no code; the code and message HTTP gives.
+        if (!getOperationAST(document, params.operationName)) {
+          return [new GraphQLError('Could not determine what operation to execute.', { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } })];
+        }
         // The operation's text stays referenced (graphql-ws' message, the context's params) as
         // long as the subscription lives: one copy for every subscriber sending the same document.
         (params as { query: string }).query = queryTexts(params.query);

@@ -14,6 +14,7 @@ import { GraphQLGatewayError, toGraphQLError } from './errors.js';
 import { INVALID_TOKEN_CHALLENGE, setHttpStatus } from './use-operation-limits.js';
 import { createRequestTracing } from './use-tracing.js';
 import { useTokenLifetime } from './use-token-lifetime.js';
+import { useURLParamsErrors } from './use-url-params.js';
 import { useProjectedPages } from '../graphql/page-projection.js';
 import { useProjectedSubscriptions } from '../graphql/projection.js';
 
@@ -243,7 +244,7 @@ export function createGatewayYoga({
         });
       },
     },
-    plugins: [useProjectedPages(), useProjectedSubscriptions(), ...(tracing ? [tracing.plugin] : []), echoTraceId, useRequestErrorCodes(), useTokenLifetime(), ...plugins, useEndUnsentStreams()],
+    plugins: [useProjectedPages(), useProjectedSubscriptions(), ...(tracing ? [tracing.plugin] : []), echoTraceId, useURLParamsErrors(), useRequestErrorCodes(), useTokenLifetime(), ...plugins, useEndUnsentStreams()],
     context: async (initial: InitialContext): Promise<GraphQLContext> => {
       const principal = initial.principal !== undefined ? initial.principal : await authenticateRequest(authenticate, authorizationFrom(initial));
       const traceId =

@@ -83,6 +83,23 @@ describe('queries and mutations over HTTP', () => {
     expect((await gw.gql<{ config: { version: number } }>(GET, { ns: NS, key: 'ai.threshold' })).body.data?.config.version).toBe(2);
   });
 
+  it('a GET whose variables or extensions are not JSON is a 400 request error, not a masked internal error', async () => {
+    // Apollo's PersistedQueryLink with useGETForHashedQueries sends `extensions` this way.
+    for (const param of ['variables', 'extensions']) {
+      for (const accept of ['application/graphql-response+json', 'application/json']) {
+        const response = await fetch(`${gw.url}?query=${encodeURIComponent('{ __typename }')}&${param}=${encodeURIComponent('{"ns": ')}`, {
+          headers: { authorization: `Bearer ${gw.adminToken}`, accept },
+        });
+        expect(response.status, `${param} ${accept}`).toBe(400);
+        const body = (await response.json()) as { data?: unknown; errors: Array<{ message: string; extensions: { code: string } }> };
+        expect(body.data).toBeUndefined();
+        expect(body.errors[0]!.extensions.code).toBe('BAD_REQUEST');
+        expect(body.errors[0]!.message).toMatch(new RegExp(param, 'i'));
+        expect(body.errors[0]!.extensions).not.toHaveProperty('http');
+      }
+    }
+  });
+
   it('setConfigs writes a batch in one revision, and configs lists a snapshot at that revision', async () => {
     const batch = await gw.gql<{ setConfigs: Array<{ key: string; version: number; revision: number }> }>(
       `mutation($ns: String!, $inputs: [BatchSetInput!]!) { setConfigs(namespace: $ns, inputs: $inputs, reason: "batch") { key version revision } }`,

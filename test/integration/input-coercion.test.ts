@@ -107,4 +107,27 @@ describe('over graphql-ws', () => {
     expect(JSON.stringify(ws.messages)).not.toContain('"http"');
     expect(ws.closed).toBeNull();
   });
+
+  it('a syntax error and an operation that cannot be chosen keep their standard codes over graphql-ws, and a document first seen there is still a 400 over HTTP and coded over SSE', async () => {
+    await using ws = await openRawSocket(gw.url.replace(/^http/, 'ws'));
+    await ws.init(gw.adminToken);
+    // Each document is new to this gateway, so graphql-ws is the first transport to parse it.
+    const broken = 'subscription FirstSeenOverWs { configChanged(namespace: "x") {';
+    ws.subscribe('syntax', broken, {});
+    ws.subscribe('which', 'subscription A { configChanged(namespace: "x") { key } } subscription B { configChanged(namespace: "x") { key } }', {});
+    await ws.until(() => ['syntax', 'which'].every((id) => errorCodesOf(ws.messages, id).length > 0), 'two refusals');
+    expect(errorCodesOf(ws.messages, 'syntax')).toEqual(['GRAPHQL_PARSE_FAILED']);
+    expect(errorCodesOf(ws.messages, 'which')).toEqual(['OPERATION_RESOLUTION_FAILURE']);
+    expect(JSON.stringify(ws.messages)).not.toContain('"http"');
+
+    const http = await send(JSON.stringify({ query: broken }), 'application/graphql-response+json');
+    expect(http.status).toBe(400);
+    expect(http.body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_PARSE_FAILED');
+    const sse = await fetch(gw.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${gw.adminToken}` },
+      body: JSON.stringify({ query: broken }),
+    });
+    expect(await sse.text()).toContain('"code":"GRAPHQL_PARSE_FAILED"');
+  });
 });

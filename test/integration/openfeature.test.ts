@@ -1,7 +1,10 @@
 import { OFREPProvider } from '@openfeature/ofrep-provider';
+import { OFREPWebProvider } from '@openfeature/ofrep-web-provider';
 import { OpenFeature, type Client } from '@openfeature/server-sdk';
+import { OpenFeature as WebOpenFeature, ProviderEvents as WebProviderEvents, type EventDetails as WebEventDetails } from '@openfeature/web-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gql, startGateway, testToken, uniqueNamespace, type Gateway } from '../helpers/gateway.js';
+import { waitFor } from '../helpers/net.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 
 const SET_MANY = /* GraphQL */ `
@@ -101,10 +104,6 @@ describe('OpenFeature: an unmodified OFREP provider evaluates hotconf flags', ()
     const anonymous = await fetch(`${origin()}/ofrep/v1/evaluate/flags/flags.checkout`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get('www-authenticate')).toBe('Bearer');
-    // A key whose percent-encoding is broken is the caller's mistake, not a gateway failure.
-    const garbled = await fetch(`${origin()}/ofrep/v1/evaluate/flags/%E0%A4%A`, { method: 'POST', headers: { authorization: `Bearer ${reader}`, 'content-type': 'application/json' }, body: '{}' });
-    expect(garbled.status).toBe(400);
-    expect(await garbled.json()).toMatchObject({ errorCode: 'PARSE_ERROR' });
     // An admin token covers every namespace: it must say which one.
     const unnamed = await fetch(`${origin()}/ofrep/v1/evaluate/flags/flags.checkout`, {
       method: 'POST',
@@ -138,5 +137,103 @@ describe('OpenFeature: an unmodified OFREP provider evaluates hotconf flags', ()
     const changed = await request(etag);
     expect(changed.status).toBe(200);
     expect(changed.headers.get('etag')).not.toBe(etag);
+  });
+
+  it('the unmodified OFREP web provider: bulk evaluation at start, then polling with If-None-Match that picks up a change', async () => {
+    const statuses: number[] = [];
+    const recording: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      statuses.push(response.status);
+      return response;
+    };
+    const provider = new OFREPWebProvider({
+      baseUrl: origin(),
+      headers: [['Authorization', `Bearer ${reader}`]],
+      pollInterval: 100,
+      cacheMode: 'disabled',
+      fetchImplementation: recording,
+    });
+    try {
+      await WebOpenFeature.setContext({ targetingKey: 'user-7' });
+      await WebOpenFeature.setProviderAndWait(provider);
+      const web = WebOpenFeature.getClient();
+      const expected = await gql<{ evaluateFlag: { enabled: boolean } }>(gateway.url, reader, EVALUATE, { ns, key: 'flags.checkout', user: 'user-7' });
+      expect(web.getBooleanDetails('flags.checkout', !expected.evaluateFlag.enabled)).toMatchObject({ value: expected.evaluateFlag.enabled, reason: 'SPLIT' });
+      expect(web.getBooleanDetails('flags.killed', true)).toMatchObject({ value: false, reason: 'DISABLED' });
+      expect(web.getNumberDetails('ai.threshold', 0)).toMatchObject({ value: 0.9, reason: 'STATIC', flagMetadata: { version: 2 } });
+      expect(web.getBooleanDetails('flags.nope', true)).toMatchObject({ value: true, errorCode: 'FLAG_NOT_FOUND' });
+      // The bulk answer leaves out what the caller may not read.
+      expect(web.getStringDetails('db.password', 'default')).toMatchObject({ value: 'default', errorCode: 'FLAG_NOT_FOUND' });
+
+      // Polls that find nothing new are 304s; a change arrives as PROVIDER_CONFIGURATION_CHANGED.
+      const changed = new Promise<WebEventDetails | undefined>((resolve) => web.addHandler(WebProviderEvents.ConfigurationChanged, resolve));
+      await waitFor(() => statuses.includes(304), 15_000, 'a 304 poll');
+      await gql(gateway.url, admin, SET_MANY, { ns, inputs: [{ key: 'ai.model', value: 'xl' }] });
+      expect((await changed)?.flagsChanged).toEqual(['ai.model']);
+      expect(web.getStringValue('ai.model', 'small')).toBe('xl');
+      expect(statuses.filter((status) => status !== 200 && status !== 304)).toEqual([]);
+    } finally {
+      await WebOpenFeature.close();
+    }
+  });
+
+  it('a web app on another origin can use OFREP (where the web provider runs): the preflight allows it and the ETag is readable', async () => {
+    const app = 'http://app.example';
+    const preflight = await fetch(`${origin()}/ofrep/v1/evaluate/flags`, {
+      method: 'OPTIONS',
+      headers: { origin: app, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,if-none-match' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(app);
+    expect(preflight.headers.get('access-control-allow-methods')).toMatch(/\bPOST\b/);
+    expect(preflight.headers.get('access-control-allow-headers')?.toLowerCase().split(/,\s*/)).toEqual(expect.arrayContaining(['authorization', 'content-type', 'if-none-match']));
+    // The same policy as /graphql, which a browser app on that origin already uses.
+    const graphql = await fetch(gateway.url, { method: 'OPTIONS', headers: { origin: app, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' } });
+    expect(graphql.headers.get('access-control-allow-origin')).toBe(app);
+
+    for (const path of ['/ofrep/v1/evaluate/flags', '/ofrep/v1/evaluate/flags/flags.checkout', '/ofrep/v1/evaluate/flags/flags.nope']) {
+      const response = await fetch(`${origin()}${path}`, {
+        method: 'POST',
+        headers: { origin: app, authorization: `Bearer ${reader}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ context: { targetingKey: 'user-1' } }),
+      });
+      expect(response.headers.get('access-control-allow-origin'), path).toBe(app);
+      expect(response.headers.get('vary'), path).toMatch(/\bOrigin\b/);
+      if (path === '/ofrep/v1/evaluate/flags') expect(response.headers.get('access-control-expose-headers')?.toLowerCase()).toMatch(/\betag\b/);
+    }
+    // A refusal is readable too, so the provider sees the 401 and not a network error.
+    const refused = await fetch(`${origin()}/ofrep/v1/evaluate/flags`, { method: 'POST', headers: { origin: app, authorization: 'Bearer bad', 'content-type': 'application/json' }, body: '{}' });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('access-control-allow-origin')).toBe(app);
+  });
+
+  it('If-None-Match is compared as HTTP says: any tag of a list, weak tags, and * all answer 304', async () => {
+    const request = (ifNoneMatch?: string) =>
+      fetch(`${origin()}/ofrep/v1/evaluate/flags`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${reader}`, 'content-type': 'application/json', ...(ifNoneMatch ? { 'if-none-match': ifNoneMatch } : {}) },
+        body: JSON.stringify({ context: { targetingKey: 'user-2' } }),
+      });
+    const etag = (await request()).headers.get('etag')!;
+    expect(etag).toMatch(/^"[^"]+"$/);
+    // A cache that kept several representations sends all of their tags (RFC 9110 13.1.2).
+    expect((await request(`"stale-1", ${etag}`)).status).toBe(304);
+    // If-None-Match uses the weak comparison: W/"x" matches "x".
+    expect((await request(`W/${etag}`)).status).toBe(304);
+    expect((await request('*')).status).toBe(304);
+    const other = await request('"stale-1", W/"stale-2"');
+    expect(other.status).toBe(200);
+    expect(other.headers.get('etag')).toBe(etag);
+  });
+
+  it('a key whose percent-encoding is malformed is FLAG_NOT_FOUND in OFREP\'s own shape, never a 500', async () => {
+    const response = await fetch(`${origin()}/ofrep/v1/evaluate/flags/flags.%E0%A4`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${reader}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ context: { targetingKey: 'u' } }),
+    });
+    expect(response.status).toBe(404);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await response.json()).toMatchObject({ key: 'flags.%E0%A4', errorCode: 'FLAG_NOT_FOUND' });
   });
 });

@@ -133,6 +133,16 @@ describe('restoreConfigs: one revision back to how a namespace was', () => {
     // as secret is a rollback to a secret: both need the claim, as rollbackConfig does.
     expect(codeOf(await gw.gql(RESTORE, { ns, to: publicRevision }, { token: writer }))).toBe('FORBIDDEN');
     expect(codeOf(await gw.gql(RESTORE, { ns, to: secretRevision }, { token: writer }))).toBe('FORBIDDEN');
+    // Previewing shows the writer neither the secret it has now (omitted `secret` kept it secret)
+    // nor the one it would get back.
+    const plan = await gw.gql<{ restorePlan: { changes: Array<{ current: unknown; restored: unknown }> } }>(
+      `query ($ns: String!, $to: SafeInt!) { restorePlan(namespace: $ns, toRevision: $to) { changes { current { value secret redacted } restored { value version secret redacted } } } }`,
+      { ns, to: secretRevision },
+      { token: writer },
+    );
+    expect(plan.body.data!.restorePlan.changes).toEqual([
+      { current: { value: null, secret: true, redacted: true }, restored: { value: null, version: 2, secret: true, redacted: true } },
+    ]);
     // An admin restores it, and it stays secret: the writer reads it redacted.
     expect((await gw.gql(RESTORE, { ns, to: secretRevision })).body.errors).toBeUndefined();
     const read = await gw.gql<{ configs: { entries: Array<{ value: unknown; secret: boolean; redacted: boolean }> } }>(

@@ -85,6 +85,8 @@ export type CliChangeFieldsFragment = { namespace: string, key: string, op: Chan
 
 export type CliExportedFieldsFragment = { key: string, value: unknown, version: number, description: string | null, secret: boolean, redacted: boolean, schema: unknown };
 
+export type CliRestoredFieldsFragment = { key: string, value: unknown, version: number, description: string | null, secret: boolean, redacted: boolean, schema: unknown };
+
 export type CliHistoryQueryVariables = Exact<{
   namespace: string;
   key: string;
@@ -220,6 +222,17 @@ export const CliExportedFieldsFragmentDoc = new TypedDocumentString(`
   schema
 }
     `, {"fragmentName":"CliExportedFields"}) as unknown as TypedDocumentString<CliExportedFieldsFragment, unknown>;
+export const CliRestoredFieldsFragmentDoc = new TypedDocumentString(`
+    fragment CliRestoredFields on RestoredState {
+  key
+  value
+  version
+  description
+  secret
+  redacted
+  schema
+}
+    `, {"fragmentName":"CliRestoredFields"}) as unknown as TypedDocumentString<CliRestoredFieldsFragment, unknown>;
 export const CliChangesDocument = new TypedDocumentString(`
     query CliChanges($namespace: String!, $sinceRevision: SafeInt!, $prefix: String, $limit: Int) {
   configChanges(
@@ -399,12 +412,21 @@ export const CliRestorePlanDocument = new TypedDocumentString(`
         ...CliExportedFields
       }
       restored {
-        ...CliExportedFields
+        ...CliRestoredFields
       }
     }
   }
 }
     fragment CliExportedFields on ConfigEntry {
+  key
+  value
+  version
+  description
+  secret
+  redacted
+  schema
+}
+fragment CliRestoredFields on RestoredState {
   key
   value
   version

@@ -345,8 +345,8 @@ export type RestoreChange = {
   key: Scalars['String']['output'];
   /** SET: the key gets its value and settings back as they were; DELETE: it did not exist then. */
   op: ChangeOp;
-  /** The entry as it was at toRevision, which the restore writes as a new version (null for DELETE). */
-  restored?: Maybe<ConfigEntry>;
+  /** The key as it was at toRevision, which the restore writes as a new version (null for DELETE). */
+  restored?: Maybe<RestoredState>;
 };
 
 /** What restoreConfigs would write now: review it, then restore with expectedRevision = revision. */
@@ -357,6 +357,28 @@ export type RestorePlan = {
   /** The namespace's current revision. */
   revision: Scalars['SafeInt']['output'];
   toRevision: Scalars['SafeInt']['output'];
+};
+
+/**
+ * A key's state as it was at a restore's toRevision: what restoreConfigs writes back as a new
+ * version. Not a ConfigEntry: a ConfigEntry's id names the key's current state in normalised client
+ * caches, and a preview of an old state must not overwrite it there.
+ */
+export type RestoredState = {
+  __typename?: 'RestoredState';
+  description?: Maybe<Scalars['String']['output']>;
+  key: Scalars['String']['output'];
+  namespace: Scalars['String']['output'];
+  redacted: Scalars['Boolean']['output'];
+  revision: Scalars['SafeInt']['output'];
+  schema?: Maybe<Scalars['JSON']['output']>;
+  secret: Scalars['Boolean']['output'];
+  updatedAt: Scalars['DateTime']['output'];
+  updatedBy?: Maybe<Scalars['String']['output']>;
+  /** The value then (null when the key is secret and the caller may not read secrets). */
+  value?: Maybe<Scalars['JSON']['output']>;
+  /** The version that held this state; the restore writes it again as a new version. */
+  version: Scalars['Int']['output'];
 };
 
 export type SetConfigInput = {
@@ -486,6 +508,7 @@ export type ResolversTypes = {
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RestoreChange: ResolverTypeWrapper<RestoreChangeModel>;
   RestorePlan: ResolverTypeWrapper<RestorePlanModel>;
+  RestoredState: ResolverTypeWrapper<EntryModel>;
   SafeInt: ResolverTypeWrapper<Scalars['SafeInt']['output']>;
   SetConfigInput: SetConfigInput;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
@@ -514,6 +537,7 @@ export type ResolversParentTypes = {
   Query: Record<PropertyKey, never>;
   RestoreChange: RestoreChangeModel;
   RestorePlan: RestorePlanModel;
+  RestoredState: EntryModel;
   SafeInt: Scalars['SafeInt']['output'];
   SetConfigInput: SetConfigInput;
   String: Scalars['String']['output'];
@@ -641,7 +665,7 @@ export type RestoreChangeResolvers<ContextType = GraphQLContext, ParentType exte
   current?: Resolver<Maybe<ResolversTypes['ConfigEntry']>, ParentType, ContextType>;
   key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   op?: Resolver<ResolversTypes['ChangeOp'], ParentType, ContextType>;
-  restored?: Resolver<Maybe<ResolversTypes['ConfigEntry']>, ParentType, ContextType>;
+  restored?: Resolver<Maybe<ResolversTypes['RestoredState']>, ParentType, ContextType>;
 };
 
 export type RestorePlanResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RestorePlan'] = ResolversParentTypes['RestorePlan']> = {
@@ -649,6 +673,20 @@ export type RestorePlanResolvers<ContextType = GraphQLContext, ParentType extend
   namespace?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   revision?: Resolver<ResolversTypes['SafeInt'], ParentType, ContextType>;
   toRevision?: Resolver<ResolversTypes['SafeInt'], ParentType, ContextType>;
+};
+
+export type RestoredStateResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RestoredState'] = ResolversParentTypes['RestoredState']> = {
+  description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  namespace?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  redacted?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  revision?: Resolver<ResolversTypes['SafeInt'], ParentType, ContextType>;
+  schema?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
+  secret?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  updatedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  value?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
+  version?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export interface SafeIntScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['SafeInt'], any> {
@@ -675,6 +713,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Query?: QueryResolvers<ContextType>;
   RestoreChange?: RestoreChangeResolvers<ContextType>;
   RestorePlan?: RestorePlanResolvers<ContextType>;
+  RestoredState?: RestoredStateResolvers<ContextType>;
   SafeInt?: GraphQLScalarType;
   Subscription?: SubscriptionResolvers<ContextType>;
 };

@@ -1,5 +1,5 @@
 import { deliveredChange, entryAfter } from '../../core/types.js';
-import type { ConfigChangePageResolvers, ConfigChangeResolvers, ConfigEntryResolvers } from '../generated/resolvers.js';
+import type { ConfigChangePageResolvers, ConfigChangeResolvers, ConfigEntryResolvers, RestoredStateResolvers } from '../generated/resolvers.js';
 import type { ChangeModel } from '../mappers.js';
 import { chargeHistoryRows } from '../history-budget.js';
 
@@ -17,6 +17,12 @@ export const ConfigEntry: ConfigEntryResolvers = {
     chargeHistoryRows(context, info.rootValue, pageLimit);
     return store.history(entry.namespace, entry.key, { limit: pageLimit, beforeVersion });
   },
+};
+
+/** A restore's preview of a key's old state: redacted exactly as a ConfigEntry is. */
+export const RestoredState: RestoredStateResolvers = {
+  value: (entry, _args, { guard }) => (entry.secret && !guard.canReadSecrets() ? null : entry.value),
+  redacted: (entry, _args, { guard }) => entry.secret && !guard.canReadSecrets(),
 };
 
 export const ConfigChange: ConfigChangeResolvers = {
