@@ -442,4 +442,27 @@ describe('hotconf CLI against a real gateway', () => {
     server.kill('SIGTERM');
     expect((await served).code).toBe(0);
   });
+
+  it('migrate and serve name what is wrong with DATABASE_URL: an unknown database, a refused port', async () => {
+    const missing = new URL(database.url);
+    missing.pathname = '/hotconf_no_such_database';
+    const refused = new URL(database.url);
+    refused.port = String(await freePort());
+    for (const [url, cause] of [
+      [missing.href, /database "hotconf_no_such_database" does not exist/],
+      [refused.href, new RegExp(`ECONNREFUSED 127\\.0\\.0\\.1:${refused.port}`)],
+    ] as const) {
+      const migrate = await hotconf(['migrate'], { DATABASE_URL: url });
+      expect(migrate.code).not.toBe(0);
+      expect(migrate.stderr).toMatch(cause);
+      expect(migrate.stderr).not.toMatch(/CONNECTION_DESTROYED/);
+      const serve = await hotconf(['serve', '--port', String(await freePort())], {
+        DATABASE_URL: url,
+        HOTCONF_JWT_SECRET: TEST_JWT_SECRET,
+        LOG_LEVEL: 'silent',
+      });
+      expect(serve.code).toBe(1);
+      expect(serve.stderr).toMatch(cause);
+    }
+  });
 });
