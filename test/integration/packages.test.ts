@@ -7,10 +7,10 @@
  * root package's `prepare` would rebuild `dist/` while other test files run gateways from it.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -212,8 +212,31 @@ describe('the packed packages, installed outside the repository', () => {
     }
     expect(paths.some((path) => path.startsWith('drizzle/') && path.endsWith('.sql'))).toBe(true);
     expect(paths.some((path) => path.startsWith('schema/'))).toBe(true);
-    expect(paths.filter((path) => /^(test|\.ci|bench|src|scripts|packages|examples)\//.test(path))).toEqual([]);
+    expect(paths.filter((path) => /^(test|\.ci|bench|src|scripts)\//.test(path))).toEqual([]);
+    // From packages/ and examples/ only what the shipped documentation links to.
+    expect(paths.filter((path) => /^(packages|examples)\//.test(path)).sort()).toEqual([
+      'examples/ai-service/README.md',
+      'examples/ai-service/index.js',
+      'packages/client/README.md',
+    ]);
     expect(paths.filter((path) => /\.(map|tsbuildinfo)$/.test(path) || (path.endsWith('.ts') && !path.endsWith('.d.ts')))).toEqual([]);
+  });
+
+  it('every relative link in the documentation both packages ship leads to a file they ship', () => {
+    const dead: string[] = [];
+    for (const [name, tarball] of [['hotconf', serverTarball], ['@hotconf/client', clientTarball]] as const) {
+      const shipped = new Set(tarball.files.map((file) => file.path));
+      const directories = new Set([...shipped].flatMap((path) => path.split('/').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('/'))));
+      for (const doc of [...shipped].filter((path) => path.endsWith('.md'))) {
+        const text = readFileSync(join(name === 'hotconf' ? opsDir : serviceDir, 'node_modules', name, doc), 'utf8');
+        for (const [, target] of text.matchAll(/\]\(([^)\s#]+)(?:#[^)]*)?\)/g)) {
+          if (/^[a-z][a-z0-9+.-]*:/i.test(target!)) continue; // https:, mailto:
+          const resolved = posix.normalize(posix.join(posix.dirname(doc), target!)).replace(/\/$/, '');
+          if (!shipped.has(resolved) && !directories.has(resolved)) dead.push(`${name}: ${doc} -> ${target}`);
+        }
+      }
+    }
+    expect(dead).toEqual([]);
   });
 
   it('a plain node ESM service lists, watches and sees a change (graphql absent: the SDK never loads it)', async () => {
