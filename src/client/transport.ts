@@ -66,8 +66,11 @@ export async function postGraphQL<TData, TVariables>(
   if (body?.errors?.length) {
     throw new ConfigClientError(body.errors[0]!.message, errorCode(body.errors), body.errors);
   }
-  if (!response.ok || !body?.data) {
-    throw new ConfigClientError(`${url} answered HTTP ${response.status}`, `HTTP_${response.status}`);
+  if (!response.ok) throw new ConfigClientError(`${url} answered HTTP ${response.status}`, `HTTP_${response.status}`);
+  if (!body?.data) {
+    // A 200 that is not a GraphQL result: a login page, a proxy's stub, another service's port.
+    const type = response.headers.get('content-type') ?? 'no content type';
+    throw new ConfigClientError(`${url} answered HTTP ${response.status} without a GraphQL result (${type}): is it a hotconf gateway?`, 'INVALID_RESPONSE');
   }
   return body.data;
 }

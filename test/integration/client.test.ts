@@ -1,6 +1,8 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
@@ -506,6 +508,34 @@ describe('service SDK against real gateways', () => {
     const { code, out, err } = await runNode(script, { DEAD: dead, URL_B: b.url, NS: ns, TOKEN: token });
     expect(code, `${out}\n${err}`).toBe(0);
     expect(JSON.parse(out.trim().split('\n').at(-1)!)).toEqual({ k: 1, url: b.url, errors: ['ECONNREFUSED'] });
+  });
+
+  it('a first URL that answers 200 but is not a hotconf gateway is INVALID_RESPONSE, and the client lists on the next one', async () => {
+    const ns = namespace('not-hotconf');
+    await set(b.url, ns, 'k', 'listed');
+    // Another service's port: a web page, and a GraphQL server whose answer has no `configs`.
+    const impostor = createHttpServer((request, response) => {
+      if (request.url === '/page') response.writeHead(200, { 'content-type': 'text/html' }).end('<html>sign in</html>');
+      else response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: {} }));
+    });
+    await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = impostor.address() as AddressInfo;
+      for (const path of ['page', 'graphql']) {
+        const config = client({ urls: [`http://127.0.0.1:${port}/${path}`, b.url], namespace: ns });
+        const errors: ConfigClientError[] = [];
+        config.on('error', (error) => errors.push(error));
+        await config.ready();
+        expect(config.get('k'), path).toBe('listed');
+        expect(config.entry('k')?.source).toBe('gateway');
+        expect(config.url).toBe(b.url);
+        expect(errors.map((error) => error.code)).toEqual(['INVALID_RESPONSE']);
+        expect(errors[0]!.message).toMatch(/is it a hotconf gateway\?/);
+        await config.close();
+      }
+    } finally {
+      await new Promise((resolve) => impostor.close(resolve));
+    }
   });
 
   it('a process that only watches stays alive while it has a change listener, and exits by itself once it removes it', async () => {
