@@ -490,6 +490,12 @@ describe('service SDK against real gateways', () => {
     await config.ready();
     expect(config.get('k')).toBe('one');
     expect(config.url).toBe(a.url);
+
+    // A gateway's bare address means its /graphql, as with the CLI's --url.
+    const bare = client({ url: new URL(a.url).origin, namespace: ns, readyTimeoutMs: 5_000 });
+    await bare.ready();
+    expect(bare.get('k')).toBe('one');
+    expect(bare.url).toBe(a.url);
   });
 
   it('a service written the README\'s way starts on the second URL when the first is down, and exits by itself once done', async () => {
