@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gql, startGateway, testToken, type Gateway } from '../helpers/gateway.js';
-import { waitFor } from '../helpers/net.js';
+import { freePort, waitFor } from '../helpers/net.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 
 const run = promisify(execFile);
@@ -382,6 +382,53 @@ await config.close();`;
     expect(help.stdout).toMatch(/hotconf/i);
     expect(help.stdout).toMatch(/\bget\b/);
   });
+  it('the installed `hotconf` bin runs a gateway on the embedded default: /health, /ready, offline GraphiQL, token, set, get', async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}/graphql`;
+    const bin = join(opsDir, 'node_modules/.bin/hotconf');
+    // As a user would: in their project, nothing configured but the port (data in ./.hotconf).
+    const server = spawn(process.execPath, [bin, 'serve'], {
+      cwd: opsDir,
+      env: { PATH: process.env.PATH ?? '', PORT: String(port), LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    server.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    server.stdout.resume();
+    const exited = new Promise<number | null>((resolve) => server.once('exit', resolve));
+    try {
+      await waitFor(async () => {
+        try {
+          return (await fetch(`http://127.0.0.1:${port}/ready`)).ok;
+        } catch {
+          return false;
+        }
+      }, 60_000, 'the installed gateway to be ready');
+      expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+      const ready = (await (await fetch(`http://127.0.0.1:${port}/ready`)).json()) as { status: string; pool: { driver: string } };
+      expect(ready).toMatchObject({ status: 'ready', pool: { driver: 'pglite' } });
+      expect(stderr).toMatch(/admin token/); // no key configured: one generated, a token printed once
+      // GraphiQL from the installed package's own assets (render-graphiql resolved from node_modules).
+      const page = await (await fetch(url, { headers: { accept: 'text/html' } })).text();
+      expect(page).toContain('<title>hotconf</title>');
+      expect(page).not.toMatch(/unpkg\.com|cdn\.jsdelivr\.net|esm\.sh/);
+
+      const cli = (args: string[]) => node([bin, ...args], opsDir, { env: { HOTCONF_URL: url, HOTCONF_NAMESPACE: 'packages-bin' } });
+      const minted = await cli(['token', '--role', 'admin', '--sub', 'ops']);
+      expect(minted.code, minted.stderr).toBe(0);
+      const env = { HOTCONF_URL: url, HOTCONF_NAMESPACE: 'packages-bin', HOTCONF_TOKEN: minted.stdout.trim() };
+      const set = await node([bin, 'set', 'ai.threshold', '0.85', '--create', '--reason', 'from the tarball'], opsDir, { env });
+      expect(set.code, set.stderr).toBe(0);
+      expect(set.stdout).toMatch(/packages-bin\/ai\.threshold = 0\.85 {2}\(version 1, revision 1\)/);
+      const get = await node([bin, 'get', 'ai.threshold', '--raw'], opsDir, { env });
+      expect(get.code, get.stderr).toBe(0);
+      expect(get.stdout.trim()).toBe('0.85');
+    } finally {
+      server.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+  });
+
   it('@hotconf/client/openfeature: with @openfeature/server-sdk installed, a plain node service evaluates flags and hears changes', async () => {
     const namespace = 'packages-openfeature';
     await gql(gateway.url, token, SET, { input: { namespace, key: 'flags.checkout', value: { enabled: true, rolloutPercentage: 30 } } });
