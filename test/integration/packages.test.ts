@@ -222,6 +222,13 @@ describe('the packed packages, installed outside the repository', () => {
     expect(paths.filter((path) => /\.(map|tsbuildinfo)$/.test(path) || (path.endsWith('.ts') && !path.endsWith('.d.ts')))).toEqual([]);
   });
 
+  it('npm publishes both manifests as written: nothing to auto-correct (a bin path npm rewrites is reported as "invalid and removed")', async () => {
+    for (const cwd of [ROOT, CLIENT_DIR]) {
+      const { stderr } = await run(NPM, ['publish', '--dry-run', '--ignore-scripts', '--json'], { cwd, maxBuffer: 16 << 20 });
+      expect(stderr, cwd).not.toMatch(/auto-corrected|invalid|was removed|was renamed/);
+    }
+  });
+
   it('every relative link in the documentation both packages ship leads to a file they ship', () => {
     const dead: string[] = [];
     for (const [name, tarball] of [['hotconf', serverTarball], ['@hotconf/client', clientTarball]] as const) {
