@@ -544,6 +544,40 @@ describe('service SDK against real gateways', () => {
     }
   });
 
+  it('a proxy that passes HTTP but not WebSocket upgrades is said with its HTTP status, not as a bare NETWORK error', async () => {
+    const ns = namespace('no-upgrade');
+    await set(a.url, ns, 'k', 'listed');
+    const proxy = createHttpServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        void fetch(new URL(request.url ?? '/', a.url), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: request.headers.authorization ?? '' },
+          body: Buffer.concat(chunks),
+        }).then(async (answer) => {
+          response.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
+          response.end(Buffer.from(await answer.arrayBuffer()));
+        });
+      });
+    });
+    proxy.on('upgrade', (_, socket) => socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n'));
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const config = client({ url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/graphql`, namespace: ns });
+      const errors: ConfigClientError[] = [];
+      config.on('error', (error) => errors.push(error));
+      await config.ready(); // listed over HTTP through the proxy
+      expect(config.get('k')).toBe('listed');
+      await waitFor(() => errors.length > 0, 10_000, 'the refused upgrade to be reported');
+      expect(errors[0]).toMatchObject({ code: 'HTTP_404', message: expect.stringMatching(/WebSocket upgrade to .* answered HTTP 404/) });
+      await config.close();
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+  });
+
   it('a process that only watches stays alive while it has a change listener, and exits by itself once it removes it', async () => {
     const ns = namespace('watcher');
     await set(a.url, ns, 'k', 1);
