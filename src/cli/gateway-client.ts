@@ -111,7 +111,12 @@ export function createGatewayClient({ url, token }: { url: string; token?: strin
     const { status, text } = answer;
     const payload = parseJson<{ data?: TData | null; errors?: ResponseError[] }>(text);
     if (payload?.errors && payload.errors.length > 0) throw errorFromResponse(payload.errors);
-    if (payload?.data && status > 0 && status < 400) return payload.data;
+    if (payload?.data && status > 0 && status < 400) {
+      // Every operation of the CLI asks for at least one field, and a GraphQL server answers each
+      // one (null at worst): an empty result is another service's answer, not "nothing found".
+      if (Object.keys(payload.data).length > 0) return payload.data;
+      throw new CliError(`${url} answered without the fields asked for: is it a hotconf gateway?`, EXIT.UNAVAILABLE, 'INVALID_RESPONSE');
+    }
     const code = status === 401 ? 'UNAUTHENTICATED' : status === 403 ? 'FORBIDDEN' : `HTTP_${status}`;
     throw new CliError(`gateway answered HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`, exitCodeFor(code), code);
   };

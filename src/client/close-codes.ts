@@ -100,5 +100,13 @@ export function describeSocketFailure(reason: unknown, url: string): ConfigClien
   const inner = typeof reason === 'object' && reason !== null && 'error' in reason ? (reason as { error: unknown }).error : reason;
   const { code, message } = describeNetworkError(inner);
   const text = message || (typeof reason === 'object' && reason !== null ? String((reason as { message?: unknown }).message ?? '') : '');
+  // `ws` refuses an upgrade answered with a plain HTTP status (a wrong path, or a proxy or
+  // ingress that does not pass WebSocket upgrades) with only this message: give it the status.
+  const status = /Unexpected server response: (\d{3})/.exec(text)?.[1];
+  if (code === 'NETWORK' && status) {
+    return new ConfigClientError(`WebSocket upgrade to ${url} answered HTTP ${status} (does a proxy in between pass WebSocket upgrades?)`, `HTTP_${status}`, [], {
+      cause: inner,
+    });
+  }
   return new ConfigClientError(`WebSocket to ${url} failed: ${text || 'no reason given'}`, code, [], { cause: inner });
 }

@@ -39,6 +39,12 @@ type ChangeMessage = ConfigChangedSubscription['configChanged'];
 /** The longest delay a timer takes (about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** Whether a `configs` answer is a snapshot (another GraphQL server's answer is not). */
+function isSnapshot(snapshot: unknown): snapshot is ConfigsQuery['configs'] {
+  const { revision, entries } = (snapshot ?? {}) as { revision?: unknown; entries?: unknown };
+  return typeof revision === 'number' && Array.isArray(entries);
+}
+
 /**
  * Lists a namespace, then watches it over graphql-ws, keeping every value in memory.
  * Reconnects with jittered backoff across `urls` and resumes from the applied revision;
@@ -289,10 +295,15 @@ export function createConfigClient(options: ConfigClientOptions): ConfigClient {
           signal: abort.signal,
         });
         if (closed) return;
+        // Checked before anything is marked listed: a URL that answered something else (another
+        // GraphQL server) must not leave the client watching with no snapshot behind it.
+        if (!isSnapshot(data.configs)) {
+          throw new ConfigClientError(`${url} answered without a configs snapshot: is it a hotconf gateway?`, 'INVALID_RESPONSE');
+        }
         currentUrl = url;
         connectionToken = bearer;
-        needList = false;
         applySnapshot(data.configs);
+        needList = false;
       },
       onConnected: (url, bearer) => {
         currentUrl = url;

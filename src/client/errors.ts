@@ -13,7 +13,7 @@ export class ConfigClientError extends Error {
    * `extensions.code` of the first GraphQL error (`UNAUTHENTICATED`, `FORBIDDEN`,
    * `BAD_USER_INPUT`, `REVISION_COMPACTED`, …), or what the transport saw: a system or TLS error
    * code (`ECONNREFUSED`, `ENOTFOUND`, `ECONNRESET`, `CERT_HAS_EXPIRED`, …, else `NETWORK`), `HTTP_<status>` (a wrong
-   * path is `HTTP_404`), `TIMEOUT`, `PONG_TIMEOUT`, `CLOSE_<code>` (a WebSocket close),
+   * path is `HTTP_404`), `INVALID_RESPONSE` (an answer that is not what a hotconf gateway sends), `TIMEOUT`, `PONG_TIMEOUT`, `CLOSE_<code>` (a WebSocket close),
    * `INCOMPLETE_REVISION`; or the client's own: `TOKEN_UNAVAILABLE` (the token function failed),
    * `FALLBACK_WRITE`, `LISTENER` (a listener threw), `CLOSED`.
    */

@@ -66,8 +66,11 @@ export async function postGraphQL<TData, TVariables>(
   if (body?.errors?.length) {
     throw new ConfigClientError(body.errors[0]!.message, errorCode(body.errors), body.errors);
   }
-  if (!response.ok || !body?.data) {
-    throw new ConfigClientError(`${url} answered HTTP ${response.status}`, `HTTP_${response.status}`);
+  if (!response.ok) throw new ConfigClientError(`${url} answered HTTP ${response.status}`, `HTTP_${response.status}`);
+  if (!body?.data) {
+    // A 200 that is not a GraphQL result: a login page, a proxy's stub, another service's port.
+    const type = response.headers.get('content-type') ?? 'no content type';
+    throw new ConfigClientError(`${url} answered HTTP ${response.status} without a GraphQL result (${type}): is it a hotconf gateway?`, 'INVALID_RESPONSE');
   }
   return body.data;
 }
@@ -104,25 +107,30 @@ export function toClientError(reason: unknown): ConfigClientError {
   return new ConfigClientError(message, code, [], { cause: reason });
 }
 
-/** The gateway URLs of `createConfigClient`'s options, checked: `url` or `urls`, http(s) or ws(s). */
+/** The gateway URLs of `createConfigClient`'s options, checked: `url` or `urls`, http(s) or ws(s); a bare address gets `/graphql`. */
 export function gatewayUrls(options: { url?: string | undefined; urls?: string | readonly string[] | undefined }): string[] {
   if (options.url !== undefined && options.urls !== undefined) {
     throw new TypeError('createConfigClient: give `url` or `urls`, not both');
   }
   const given = options.url !== undefined ? [options.url] : typeof options.urls === 'string' ? [options.urls] : [...(options.urls ?? [])];
   if (given.length === 0) throw new TypeError('createConfigClient: a gateway URL is required (`url` or `urls`)');
-  for (const url of given) {
-    let protocol: string;
+  return given.map((url) => {
+    let parsed: URL;
     try {
-      protocol = new URL(url).protocol;
+      parsed = new URL(url);
     } catch {
       throw new TypeError(`createConfigClient: ${JSON.stringify(url)} is not a URL (expected http(s)://host:port/graphql)`);
     }
-    if (!['http:', 'https:', 'ws:', 'wss:'].includes(protocol)) {
+    if (!['http:', 'https:', 'ws:', 'wss:'].includes(parsed.protocol)) {
       throw new TypeError(`createConfigClient: ${JSON.stringify(url)} is not an http(s) or ws(s) URL`);
     }
-  }
-  return given;
+    // A gateway's address alone (`http://gw-1:4000`) means its endpoint, as with the CLI's --url.
+    if (parsed.pathname === '/' && !parsed.search) {
+      parsed.pathname = '/graphql';
+      return parsed.href;
+    }
+    return url;
+  });
 }
 
 /**

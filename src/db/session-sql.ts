@@ -61,12 +61,17 @@ export async function inTransaction<T>(
   const view = sessionSql(session, options);
   // Sent together with the first statements (pipelined): one round trip less per transaction.
   const begun = view.unsafe('begin').execute();
-  begun.catch(() => {}); // its failure is the statements' failure, reported below
+  // When the session never opened (refused, unknown database, bad password), BEGIN is the
+  // statement that carries the driver's error; the statements queued behind it only learn that
+  // the session was torn down (CONNECTION_DESTROYED). Report the first cause, not the echo.
+  const begin = { failed: false, error: undefined as unknown };
+  begun.catch((error: unknown) => Object.assign(begin, { failed: true, error }));
   let result: T;
   try {
     result = await fn(view);
     await begun;
-  } catch (error) {
+  } catch (caught) {
+    const error = begin.failed ? begin.error : caught;
     // A closed session has nothing to roll back (the server did when it dropped).
     if (session.alive) {
       try {

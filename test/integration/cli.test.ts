@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { getEventListeners } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -441,5 +443,44 @@ describe('hotconf CLI against a real gateway', () => {
     expect((await hotconf(['set', 'served', 'yes', '--create', '-n', 'served'], { HOTCONF_URL: `http://127.0.0.1:${port}/graphql` })).code).toBe(0);
     server.kill('SIGTERM');
     expect((await served).code).toBe(0);
+  });
+
+  it('a --url that is another GraphQL server is said as such (exit 5), never "does not exist" (exit 2)', async () => {
+    // Its answer to anything: a result with none of the fields asked for.
+    const impostor = createHttpServer((_, response) => response.writeHead(200, { 'content-type': 'application/json' }).end('{"data":{}}'));
+    await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(impostor.address() as AddressInfo).port}/graphql`;
+      for (const args of [['get', 'k'], ['ls'], ['history', 'k']]) {
+        const run = await hotconf([...args, '--url', url]);
+        expect(run.code, args.join(' ')).toBe(5);
+        expect(run.stderr).toMatch(/answered without the fields asked for: is it a hotconf gateway\?/);
+      }
+    } finally {
+      await new Promise((resolve) => impostor.close(resolve));
+    }
+  });
+
+  it('migrate and serve name what is wrong with DATABASE_URL: an unknown database, a refused port', async () => {
+    const missing = new URL(database.url);
+    missing.pathname = '/hotconf_no_such_database';
+    const refused = new URL(database.url);
+    refused.port = String(await freePort());
+    for (const [url, cause] of [
+      [missing.href, /database "hotconf_no_such_database" does not exist/],
+      [refused.href, new RegExp(`ECONNREFUSED 127\\.0\\.0\\.1:${refused.port}`)],
+    ] as const) {
+      const migrate = await hotconf(['migrate'], { DATABASE_URL: url });
+      expect(migrate.code).not.toBe(0);
+      expect(migrate.stderr).toMatch(cause);
+      expect(migrate.stderr).not.toMatch(/CONNECTION_DESTROYED/);
+      const serve = await hotconf(['serve', '--port', String(await freePort())], {
+        DATABASE_URL: url,
+        HOTCONF_JWT_SECRET: TEST_JWT_SECRET,
+        LOG_LEVEL: 'silent',
+      });
+      expect(serve.code).toBe(1);
+      expect(serve.stderr).toMatch(cause);
+    }
   });
 });

@@ -1,6 +1,8 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
@@ -488,6 +490,12 @@ describe('service SDK against real gateways', () => {
     await config.ready();
     expect(config.get('k')).toBe('one');
     expect(config.url).toBe(a.url);
+
+    // A gateway's bare address means its /graphql, as with the CLI's --url.
+    const bare = client({ url: new URL(a.url).origin, namespace: ns, readyTimeoutMs: 5_000 });
+    await bare.ready();
+    expect(bare.get('k')).toBe('one');
+    expect(bare.url).toBe(a.url);
   });
 
   it('a service written the README\'s way starts on the second URL when the first is down, and exits by itself once done', async () => {
@@ -506,6 +514,68 @@ describe('service SDK against real gateways', () => {
     const { code, out, err } = await runNode(script, { DEAD: dead, URL_B: b.url, NS: ns, TOKEN: token });
     expect(code, `${out}\n${err}`).toBe(0);
     expect(JSON.parse(out.trim().split('\n').at(-1)!)).toEqual({ k: 1, url: b.url, errors: ['ECONNREFUSED'] });
+  });
+
+  it('a first URL that answers 200 but is not a hotconf gateway is INVALID_RESPONSE, and the client lists on the next one', async () => {
+    const ns = namespace('not-hotconf');
+    await set(b.url, ns, 'k', 'listed');
+    // Another service's port: a web page, and a GraphQL server whose answer has no `configs`.
+    const impostor = createHttpServer((request, response) => {
+      if (request.url === '/page') response.writeHead(200, { 'content-type': 'text/html' }).end('<html>sign in</html>');
+      else response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: {} }));
+    });
+    await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = impostor.address() as AddressInfo;
+      for (const path of ['page', 'graphql']) {
+        const config = client({ urls: [`http://127.0.0.1:${port}/${path}`, b.url], namespace: ns });
+        const errors: ConfigClientError[] = [];
+        config.on('error', (error) => errors.push(error));
+        await config.ready();
+        expect(config.get('k'), path).toBe('listed');
+        expect(config.entry('k')?.source).toBe('gateway');
+        expect(config.url).toBe(b.url);
+        expect(errors.map((error) => error.code)).toEqual(['INVALID_RESPONSE']);
+        expect(errors[0]!.message).toMatch(/is it a hotconf gateway\?/);
+        await config.close();
+      }
+    } finally {
+      await new Promise((resolve) => impostor.close(resolve));
+    }
+  });
+
+  it('a proxy that passes HTTP but not WebSocket upgrades is said with its HTTP status, not as a bare NETWORK error', async () => {
+    const ns = namespace('no-upgrade');
+    await set(a.url, ns, 'k', 'listed');
+    const proxy = createHttpServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        void fetch(new URL(request.url ?? '/', a.url), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: request.headers.authorization ?? '' },
+          body: Buffer.concat(chunks),
+        }).then(async (answer) => {
+          response.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
+          response.end(Buffer.from(await answer.arrayBuffer()));
+        });
+      });
+    });
+    proxy.on('upgrade', (_, socket) => socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n'));
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const config = client({ url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/graphql`, namespace: ns });
+      const errors: ConfigClientError[] = [];
+      config.on('error', (error) => errors.push(error));
+      await config.ready(); // listed over HTTP through the proxy
+      expect(config.get('k')).toBe('listed');
+      await waitFor(() => errors.length > 0, 10_000, 'the refused upgrade to be reported');
+      expect(errors[0]).toMatchObject({ code: 'HTTP_404', message: expect.stringMatching(/WebSocket upgrade to .* answered HTTP 404/) });
+      await config.close();
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 
   it('a process that only watches stays alive while it has a change listener, and exits by itself once it removes it', async () => {

@@ -7,15 +7,15 @@
  * root package's `prepare` would rebuild `dist/` while other test files run gateways from it.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gql, startGateway, testToken, type Gateway } from '../helpers/gateway.js';
-import { waitFor } from '../helpers/net.js';
+import { freePort, waitFor } from '../helpers/net.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 
 const run = promisify(execFile);
@@ -212,8 +212,39 @@ describe('the packed packages, installed outside the repository', () => {
     }
     expect(paths.some((path) => path.startsWith('drizzle/') && path.endsWith('.sql'))).toBe(true);
     expect(paths.some((path) => path.startsWith('schema/'))).toBe(true);
-    expect(paths.filter((path) => /^(test|\.ci|bench|src|scripts|packages|examples)\//.test(path))).toEqual([]);
+    expect(paths.filter((path) => /^(test|\.ci|bench|src|scripts)\//.test(path))).toEqual([]);
+    // From packages/ and examples/ only what the shipped documentation links to.
+    expect(paths.filter((path) => /^(packages|examples)\//.test(path)).sort()).toEqual([
+      'examples/ai-service/README.md',
+      'examples/ai-service/index.js',
+      'packages/client/README.md',
+    ]);
     expect(paths.filter((path) => /\.(map|tsbuildinfo)$/.test(path) || (path.endsWith('.ts') && !path.endsWith('.d.ts')))).toEqual([]);
+  });
+
+  it('npm publishes both manifests as written: nothing to auto-correct (a bin path npm rewrites is reported as "invalid and removed")', async () => {
+    for (const cwd of [ROOT, CLIENT_DIR]) {
+      // --offline: a dry run would otherwise ask the registry about the version, and wait on it.
+      const { stderr } = await run(NPM, ['publish', '--dry-run', '--offline', '--ignore-scripts', '--json'], { cwd, maxBuffer: 16 << 20 });
+      expect(stderr, cwd).not.toMatch(/auto-corrected|invalid|was removed|was renamed/);
+    }
+  });
+
+  it('every relative link in the documentation both packages ship leads to a file they ship', () => {
+    const dead: string[] = [];
+    for (const [name, tarball] of [['hotconf', serverTarball], ['@hotconf/client', clientTarball]] as const) {
+      const shipped = new Set(tarball.files.map((file) => file.path));
+      const directories = new Set([...shipped].flatMap((path) => path.split('/').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('/'))));
+      for (const doc of [...shipped].filter((path) => path.endsWith('.md'))) {
+        const text = readFileSync(join(name === 'hotconf' ? opsDir : serviceDir, 'node_modules', name, doc), 'utf8');
+        for (const [, target] of text.matchAll(/\]\(([^)\s#]+)(?:#[^)]*)?\)/g)) {
+          if (/^[a-z][a-z0-9+.-]*:/i.test(target!)) continue; // https:, mailto:
+          const resolved = posix.normalize(posix.join(posix.dirname(doc), target!)).replace(/\/$/, '');
+          if (!shipped.has(resolved) && !directories.has(resolved)) dead.push(`${name}: ${doc} -> ${target}`);
+        }
+      }
+    }
+    expect(dead).toEqual([]);
   });
 
   it('a plain node ESM service lists, watches and sees a change (graphql absent: the SDK never loads it)', async () => {
@@ -359,6 +390,53 @@ await config.close();`;
     expect(help.stdout).toMatch(/hotconf/i);
     expect(help.stdout).toMatch(/\bget\b/);
   });
+  it('the installed `hotconf` bin runs a gateway on the embedded default: /health, /ready, offline GraphiQL, token, set, get', async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}/graphql`;
+    const bin = join(opsDir, 'node_modules/.bin/hotconf');
+    // As a user would: in their project, nothing configured but the port (data in ./.hotconf).
+    const server = spawn(process.execPath, [bin, 'serve'], {
+      cwd: opsDir,
+      env: { PATH: process.env.PATH ?? '', PORT: String(port), LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    server.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    server.stdout.resume();
+    const exited = new Promise<number | null>((resolve) => server.once('exit', resolve));
+    try {
+      await waitFor(async () => {
+        try {
+          return (await fetch(`http://127.0.0.1:${port}/ready`)).ok;
+        } catch {
+          return false;
+        }
+      }, 60_000, 'the installed gateway to be ready');
+      expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+      const ready = (await (await fetch(`http://127.0.0.1:${port}/ready`)).json()) as { status: string; pool: { driver: string } };
+      expect(ready).toMatchObject({ status: 'ready', pool: { driver: 'pglite' } });
+      expect(stderr).toMatch(/admin token/); // no key configured: one generated, a token printed once
+      // GraphiQL from the installed package's own assets (render-graphiql resolved from node_modules).
+      const page = await (await fetch(url, { headers: { accept: 'text/html' } })).text();
+      expect(page).toContain('<title>hotconf</title>');
+      expect(page).not.toMatch(/unpkg\.com|cdn\.jsdelivr\.net|esm\.sh/);
+
+      const cli = (args: string[]) => node([bin, ...args], opsDir, { env: { HOTCONF_URL: url, HOTCONF_NAMESPACE: 'packages-bin' } });
+      const minted = await cli(['token', '--role', 'admin', '--sub', 'ops']);
+      expect(minted.code, minted.stderr).toBe(0);
+      const env = { HOTCONF_URL: url, HOTCONF_NAMESPACE: 'packages-bin', HOTCONF_TOKEN: minted.stdout.trim() };
+      const set = await node([bin, 'set', 'ai.threshold', '0.85', '--create', '--reason', 'from the tarball'], opsDir, { env });
+      expect(set.code, set.stderr).toBe(0);
+      expect(set.stdout).toMatch(/packages-bin\/ai\.threshold = 0\.85 {2}\(version 1, revision 1\)/);
+      const get = await node([bin, 'get', 'ai.threshold', '--raw'], opsDir, { env });
+      expect(get.code, get.stderr).toBe(0);
+      expect(get.stdout.trim()).toBe('0.85');
+    } finally {
+      server.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+  });
+
   it('@hotconf/client/openfeature: with @openfeature/server-sdk installed, a plain node service evaluates flags and hears changes', async () => {
     const namespace = 'packages-openfeature';
     await gql(gateway.url, token, SET, { input: { namespace, key: 'flags.checkout', value: { enabled: true, rolloutPercentage: 30 } } });
