@@ -126,14 +126,28 @@ export class ConfigError extends Error {
   }
 }
 
-function int(env: Env, name: string, fallback: number, min = 0): number {
+function int(env: Env, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new ConfigError(`${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+    throw new ConfigError(`${name} must be an integer ${range}, got ${JSON.stringify(raw)}`);
   }
   return value;
+}
+
+/** pino's levels; anything else would make the logger throw after the config was accepted. */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function logLevel(env: Env): string {
+  const raw = env.LOG_LEVEL?.trim();
+  if (raw === undefined || raw === '') return 'info';
+  const level = raw.toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(raw)}`);
+  }
+  return level;
 }
 
 function bool(env: Env, name: string, fallback: boolean): boolean {
@@ -217,7 +231,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     throw new ConfigError('REDIS_URL: Redis Cluster has only database 0; remove the /<db> path');
   }
   const config: Config = {
-    port: int(env, 'PORT', 4000),
+    port: int(env, 'PORT', 4000, 0, 65_535),
     host: env.HOST || (authConfigured ? '0.0.0.0' : '127.0.0.1'),
     databaseUrl,
     dataDir: env.HOTCONF_DATA_DIR || './.hotconf',
@@ -246,7 +260,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     clientRetentionH: int(env, 'HOTCONF_CLIENT_RETENTION_H', 24, 1),
     secretKeys: secretKeys(env),
     tracing: tracing(env),
-    logLevel: env.LOG_LEVEL || 'info',
+    logLevel: logLevel(env),
     development: env.NODE_ENV !== 'production',
   };
   return Object.freeze(config);

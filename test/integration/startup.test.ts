@@ -68,3 +68,29 @@ describe('embedded (PGlite, no DATABASE_URL)', () => {
     expect(stderr).toContain(dataDir);
   });
 });
+
+describe('an invalid setting', () => {
+  // Each refused before anything starts: exit 1, one line that names the variable, no stack trace.
+  it.each([
+    ['LOG_LEVEL', 'verbose'],
+    ['PORT', '70000'],
+    ['PORT', 'http'],
+    ['DATABASE_POOL_MAX', '0'],
+    ['HOTCONF_DB_PREPARE', 'maybe'],
+    ['HOTCONF_REPAIR_INTERVAL_MS', '-1'],
+    ['REDIS_URL', 'http://127.0.0.1:6379'],
+  ])('%s=%s ends the process with one clear line', async (name, value) => {
+    const child = spawn(process.execPath, ['dist/main.js'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOTCONF_JWT_SECRET: TEST_JWT_SECRET, HOTCONF_DATA_DIR: join(tmpdir(), 'hotconf-never-created'), [name]: value },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(output.trim().split('\n')).toEqual([expect.stringMatching(new RegExp(`^hotconf: ${name}\\b`))]);
+    expect(output).not.toMatch(/\bat .*\.js:\d+/);
+  });
+});
