@@ -1,5 +1,6 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import postgres, { type PendingQuery, type Row, type Sql } from 'postgres';
+import { hasErrorCode, READ_ONLY_SQLSTATE } from '../errors.js';
 import { createLivenessProbe } from './liveness-probe.js';
 import { inTransaction, sessionSql } from './session-sql.js';
 
@@ -133,6 +134,23 @@ interface Waiter {
 }
 
 /**
+ * The hosts of a multi-host URL (`postgres://u@h1:5432,h2:5433/db`, libpq's failover form),
+ * read as postgres.js reads them; null for a URL with one host (or a Unix socket).
+ */
+function multiHostTargets(url: string): Array<{ host: string; port: number }> | null {
+  const authority = url.slice(url.indexOf('://') + 3).split(/[?/]/)[0]!;
+  const list = decodeURIComponent(authority.slice(authority.indexOf('@') + 1));
+  if (!list.includes(',')) return null;
+  let defaultPort = 5432;
+  const query = url.indexOf('?');
+  if (query >= 0) defaultPort = Number(new URLSearchParams(url.slice(query + 1)).get('port')) || defaultPort;
+  return list.split(',').map((entry) => {
+    const colon = entry.lastIndexOf(':');
+    return colon > 0 && !entry.endsWith(']') ? { host: entry.slice(0, colon), port: Number(entry.slice(colon + 1)) || defaultPort } : { host: entry, port: defaultPort };
+  });
+}
+
+/**
  * Creates the pool; no session is opened until the first operation needs one.
  *
  * @example
@@ -162,6 +180,7 @@ export function createSessionPool(options: SessionPoolOptions): SessionPool {
   let retryAt = 0;
   /** Index of the host (of a multi-host URL) the next session tries. */
   let hostIndex = 0;
+  const hosts = multiHostTargets(url);
 
   const openSocket = ({ host, port, path }: { host: string[]; port: number[]; path?: string | false }): Socket => {
     if (path) return netConnect({ path });
@@ -186,7 +205,12 @@ export function createSessionPool(options: SessionPoolOptions): SessionPool {
   /** A postgres.js instance for exactly one session: one socket, never reconnected. */
   const openInstance = (onClose: () => void): Sql => {
     let socketOpened = false;
+    // Each instance gets one host: given them all, postgres.js moves to the next host by itself
+    // after a failed connect, asks the socket factory for a second socket (refused below), and
+    // swallows that error: the session's first statement then never settles.
+    const target = hosts ? hosts[hostIndex % hosts.length]! : null;
     const instance = postgres(url, {
+      ...(target ? { host: [target.host], port: [target.port] } : {}),
       max: 1,
       prepare,
       // Array types are not used; fetching them on connect is what leaked unhandled rejections.
@@ -285,6 +309,15 @@ export function createSessionPool(options: SessionPoolOptions): SessionPool {
       session.answered = true;
       failedOpens = 0;
       retryAt = 0;
+      return;
+    }
+    if (session.alive && hasErrorCode(error, (code) => code === READ_ONLY_SQLSTATE)) {
+      // A read-only server (a standby, or the old primary after a failover): this session will
+      // never take a write again. Close it, so the next one resolves the host name anew and, with
+      // a multi-host URL, tries the next host.
+      session.answered = true;
+      hostIndex++;
+      retire(session);
       return;
     }
     if (session.alive) {
