@@ -1,0 +1,80 @@
+/**
+ * A Redis Cluster node lost under running gateways: a 3-master cluster (no replicas) with a
+ * password loses the master that holds a gateway's pub/sub connection. No gateway ends, writes
+ * are answered, and every change still reaches a subscriber once, in order, through the periodic
+ * check (the Redis-down promise holds for a cluster as for a single Redis).
+ */
+import { Redis } from 'ioredis';
+import type { Client } from 'graphql-ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
+import { startRedisCluster, uniquePrefix, type RedisCluster } from '../helpers/redis.js';
+import { waitFor } from '../helpers/net.js';
+import { startGateway, subscribeWs, testToken, uniqueNamespace, wsClient, type Gateway } from '../helpers/gateway.js';
+import { attemptSet } from '../helpers/writer.js';
+
+/** Ports of the nodes that hold a connection named `name`. */
+async function nodesWith(cluster: RedisCluster, name: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const node of cluster.nodes.filter((candidate) => candidate.running)) {
+    const admin: Redis = cluster.nodeClient(node.port);
+    try {
+      if (String(await admin.call('CLIENT', 'LIST')).includes(`name=${name} `)) found.push(node.port);
+    } finally {
+      admin.disconnect();
+    }
+  }
+  return found;
+}
+
+describe('a Redis Cluster master lost under running gateways', () => {
+  let cluster: RedisCluster;
+  let database: TestDatabase;
+  let a: Gateway;
+  let b: Gateway;
+  let token: string;
+  const clients: Client[] = [];
+
+  beforeAll(async () => {
+    [cluster, database] = await Promise.all([startRedisCluster(), createTestDatabase('rcluster_fault')]);
+    const env = {
+      DATABASE_URL: database.url,
+      REDIS_URL: cluster.url,
+      HOTCONF_REDIS_CLUSTER: '1',
+      HOTCONF_CHANNEL_PREFIX: uniquePrefix('rcfault'),
+      HOTCONF_REPAIR_INTERVAL_MS: '500',
+    };
+    a = await startGateway({ env });
+    b = await startGateway({ env });
+    token = await testToken({ sub: 'cluster-fault-writer' });
+  });
+
+  afterAll(async () => {
+    for (const gateway of [a, b]) if (gateway && !gateway.running) console.error(`gateway on ${gateway.port} exited:\n${gateway.logs()}`);
+    await Promise.allSettled(clients.map((client) => client.dispose()));
+    await Promise.allSettled([a, b].filter(Boolean).map((gateway) => gateway.stop('SIGKILL')));
+    await cluster?.stop();
+    await database?.drop();
+  });
+
+  it('writes are answered and a subscriber on B gets every change once, in order, after the master holding the pub/sub connections is killed', async () => {
+    const namespace = uniqueNamespace('rcfault');
+    const client = wsClient(b.wsUrl, token);
+    clients.push(client);
+    const subscriber = await subscribeWs(client, { namespace, sinceRevision: 0 });
+    expect((await attemptSet(a.url, token, namespace, 'k', 0)).code).toBe('OK');
+    await subscriber.waitForCount(1);
+
+    const [victim] = await nodesWith(cluster, 'hotconf-sub');
+    expect(victim).toBeDefined();
+    await cluster.nodes.find((node) => node.port === victim)!.stop();
+
+    const codes: string[] = [];
+    for (let value = 1; value <= 6; value++) codes.push((await attemptSet(a.url, token, namespace, 'k', value)).code);
+    expect(codes).toEqual(Array(6).fill('OK'));
+    await subscriber.waitForCount(7, 30_000);
+    expect(subscriber.errors).toEqual([]);
+    expect(subscriber.changes.map((change) => [change.revision, change.value])).toEqual([0, 1, 2, 3, 4, 5, 6].map((value) => [value + 1, value]));
+    expect([a.running, b.running]).toEqual([true, true]);
+  }, 180_000);
+});
