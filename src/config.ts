@@ -1,3 +1,4 @@
+import { parseRedisUrl } from './bus/redis-url.js';
 import { parseSecretKeys } from './core/secret-box.js';
 
 /**
@@ -245,6 +246,14 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const maxValueBytes = int(env, 'HOTCONF_MAX_VALUE_BYTES', 1_048_576, 1);
   const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], { multiHost: true });
   const redisUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:']);
+  if (redisUrl !== null) {
+    try {
+      parseRedisUrl(redisUrl);
+    } catch (error) {
+      // Its messages name the part (a path, a parameter), never the password.
+      throw new ConfigError((error as Error).message);
+    }
+  }
   const redisCluster = bool(env, 'HOTCONF_REDIS_CLUSTER', false);
   if (redisUrl !== null && redisCluster && !/^\/?0?$/.test(new URL(redisUrl).pathname)) {
     throw new ConfigError('REDIS_URL: Redis Cluster has only database 0; remove the /<db> path');

@@ -79,6 +79,8 @@ describe('an invalid setting', () => {
     ['HOTCONF_DB_PREPARE', 'maybe'],
     ['HOTCONF_REPAIR_INTERVAL_MS', '-1'],
     ['REDIS_URL', 'http://127.0.0.1:6379'],
+    ['REDIS_URL', 'redis://:hunter2@127.0.0.1:6379/zero'],
+    ['REDIS_URL', 'redis://127.0.0.1:6379/0?tls=true'],
   ])('%s=%s ends the process with one clear line', async (name, value) => {
     const child = spawn(process.execPath, ['dist/main.js'], {
       cwd: ROOT,
@@ -92,5 +94,6 @@ describe('an invalid setting', () => {
     expect(code).toBe(1);
     expect(output.trim().split('\n')).toEqual([expect.stringMatching(new RegExp(`^hotconf: ${name}\\b`))]);
     expect(output).not.toMatch(/\bat .*\.js:\d+/);
+    expect(output).not.toContain('hunter2');
   });
 });
