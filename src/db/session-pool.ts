@@ -120,6 +120,8 @@ const PROBE_TIMEOUT_MS = 2_000; // 2 s
 interface Session {
   id: number;
   sql: Sql;
+  /** Why it could not be opened (a socket error, or the server's refusal at startup), if it could not. */
+  failure: Error | null;
   /** False once its socket closed or it was ended: never used again. */
   alive: boolean;
   /** Answered at least once (a failure before that counts as a failed connect). */
@@ -131,6 +133,48 @@ interface Waiter {
   resolve(session: Session): void;
   reject(error: Error): void;
   timer: NodeJS.Timeout | null;
+}
+
+/** A PostgreSQL ErrorResponse body (fields: type byte, text, NUL; then a final NUL) as an error. */
+function startupError(body: Buffer): Error {
+  const fields = new Map<string, string>();
+  for (let at = 0; at < body.length && body[at] !== 0; ) {
+    const end = body.indexOf(0, at + 1);
+    if (end < 0) break;
+    fields.set(String.fromCharCode(body[at]!), body.toString('utf8', at + 1, end));
+    at = end + 1;
+  }
+  // Shaped like postgres.js' PostgresError, so the log keeps code and message (classes 08, 28, 3D, 53, 57 quote no data).
+  return Object.assign(new Error(fields.get('M') ?? 'the server refused the connection'), {
+    name: 'PostgresError',
+    code: fields.get('C') ?? '08000',
+    severity: fields.get('V') ?? fields.get('S') ?? 'FATAL',
+  });
+}
+
+/**
+ * Records why a session's socket failed before the session answered: the socket's own error, or
+ * an ErrorResponse the server sent during startup (a missing database, a refused password, "the
+ * database system is starting up"), which postgres.js does not pass on to the queued statement.
+ * Over TLS the bytes are encrypted: only socket errors are recorded there.
+ */
+function watchStartup(socket: Socket, tls: boolean, record: (error: Error) => void): void {
+  socket.once('error', record);
+  if (tls) return;
+  const onData = (chunk: Buffer) => {
+    for (let at = 0; at + 5 <= chunk.length; ) {
+      const type = chunk[at];
+      const length = chunk.readInt32BE(at + 1);
+      if (length < 4) break;
+      if (type === 0x45 /* E */) record(startupError(chunk.subarray(at + 5, Math.min(chunk.length, at + 1 + length))));
+      if (type === 0x5a /* Z: ready for query, the startup is over */ || type === 0x45) {
+        socket.off('data', onData);
+        return;
+      }
+      at += 1 + length;
+    }
+  };
+  socket.on('data', onData);
 }
 
 /**
@@ -203,7 +247,7 @@ export function createSessionPool(options: SessionPoolOptions): SessionPool {
   };
 
   /** A postgres.js instance for exactly one session: one socket, never reconnected. */
-  const openInstance = (onClose: () => void): Sql => {
+  const openInstance = (onClose: () => void, onFailure: (error: Error) => void = () => {}): Sql => {
     let socketOpened = false;
     // Each instance gets one host: given them all, postgres.js moves to the next host by itself
     // after a failed connect, asks the socket factory for a second socket (refused below), and
@@ -219,11 +263,13 @@ export function createSessionPool(options: SessionPoolOptions): SessionPool {
       idle_timeout: idleTimeoutS,
       onnotice: () => {},
       connection: { application_name: applicationName },
-      socket: (socketOptions: { host: string[]; port: number[]; path?: string | false }) => {
+      socket: (socketOptions: { host: string[]; port: number[]; path?: string | false; ssl?: unknown }) => {
         // One socket per instance: a reconnect would carry the dead session's state and queue.
         if (socketOpened) throw new DatabaseUnavailableError('CONNECTION_CLOSED', 'session closed');
         socketOpened = true;
-        return openSocket(socketOptions);
+        const socket = openSocket(socketOptions);
+        watchStartup(socket, Boolean(socketOptions.ssl), onFailure);
+        return socket;
       },
       onclose: onClose,
     } as postgres.Options<Record<string, postgres.PostgresType>>);
@@ -233,8 +279,11 @@ export function createSessionPool(options: SessionPoolOptions): SessionPool {
   };
 
   const createSession = (): Session => {
-    const session: Session = { id: nextId++, sql: undefined as unknown as Sql, alive: true, answered: false, leased: true };
-    session.sql = openInstance(() => retire(session));
+    const session: Session = { id: nextId++, sql: undefined as unknown as Sql, failure: null, alive: true, answered: false, leased: true };
+    session.sql = openInstance(
+      () => retire(session),
+      (error) => (session.failure ??= error),
+    );
     sessions.add(session);
     return session;
   };
@@ -351,6 +400,11 @@ export function createSessionPool(options: SessionPoolOptions): SessionPool {
       },
       (error: unknown) => {
         noteOutcome(session, error);
+        // postgres.js ends a session that never opened with a bare CONNECTION_DESTROYED/CLOSED:
+        // name the reason it saw (ECONNREFUSED, a missing database, a refused password).
+        if (!session.answered && session.failure) {
+          throw new DatabaseUnavailableError('DB_UNREACHABLE', `cannot connect to the database: ${session.failure.message}`, session.failure);
+        }
         throw error;
       },
     );

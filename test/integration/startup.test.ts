@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
+import { ADMIN_URL, createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { gql, setConfig, startGateway, testToken, TEST_JWT_SECRET, type Gateway } from '../helpers/gateway.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -95,5 +95,26 @@ describe('an invalid setting', () => {
     expect(output.trim().split('\n')).toEqual([expect.stringMatching(new RegExp(`^hotconf: ${name}\\b`))]);
     expect(output).not.toMatch(/\bat .*\.js:\d+/);
     expect(output).not.toContain('hunter2');
+  });
+});
+
+describe('a database that cannot be used at start', () => {
+  const adminUrl = new URL(ADMIN_URL);
+  // Each ends the process with exit 1 and a line that says why (postgres.js alone said "write CONNECTION_DESTROYED").
+  it.each([
+    ['a database that does not exist', `postgres://${adminUrl.username || 'postgres'}@${adminUrl.host}/hotconf_missing_db`, /^hotconf: cannot connect to the database: database "hotconf_missing_db" does not exist$/m],
+    ['a role that does not exist', `postgres://hotconf_missing_role@${adminUrl.host}/postgres`, /^hotconf: cannot connect to the database: role "hotconf_missing_role" does not exist$/m],
+    ['a port nobody listens on', 'postgres://postgres@127.0.0.1:1/postgres', /^hotconf: cannot connect to the database: connect ECONNREFUSED 127\.0\.0\.1:1$/m],
+  ])('%s', async (_, databaseUrl, reason) => {
+    const child = spawn(process.execPath, ['dist/main.js'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOTCONF_JWT_SECRET: TEST_JWT_SECRET, DATABASE_URL: databaseUrl, PORT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(stderr).toMatch(reason);
   });
 });
