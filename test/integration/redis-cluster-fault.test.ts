@@ -1,8 +1,9 @@
 /**
- * A Redis Cluster node lost under running gateways: a 3-master cluster (no replicas) with a
+ * Redis Cluster as gateways meet it in production. A node lost under running gateways: a 3-master cluster (no replicas) with a
  * password loses the master that holds a gateway's pub/sub connection. No gateway ends, writes
  * are answered, and every change still reaches a subscriber once, in order, through the periodic
- * check (the Redis-down promise holds for a cluster as for a single Redis).
+ * check (the Redis-down promise holds for a cluster as for a single Redis). And a cluster reached
+ * as an ACL user rather than with `requirepass` alone.
  */
 import { Redis } from 'ioredis';
 import type { Client } from 'graphql-ws';
@@ -78,3 +79,70 @@ describe('a Redis Cluster master lost under running gateways', () => {
     expect([a.running, b.running]).toEqual([true, true]);
   }, 180_000);
 });
+
+describe('a Redis Cluster reached as an ACL user (no TLS)', () => {
+  let cluster: RedisCluster;
+  let database: TestDatabase;
+  const gateways: Gateway[] = [];
+  const clients: Client[] = [];
+
+  beforeAll(async () => {
+    [cluster, database] = await Promise.all([startRedisCluster(), createTestDatabase('rcluster_acl')]);
+    // A user of its own (not `default`) on every node, with a password that needs percent-encoding.
+    for (const node of cluster.nodes) {
+      const admin = cluster.nodeClient(node.port);
+      try {
+        await admin.call('ACL', 'SETUSER', 'hotconf-gw', 'on', '>gw p@ss/word', '~*', '&*', '+@all');
+      } finally {
+        admin.disconnect();
+      }
+    }
+  });
+
+  afterAll(async () => {
+    for (const gateway of gateways) if (!gateway.running) console.error(`gateway on ${gateway.port} exited:\n${gateway.logs()}`);
+    await Promise.allSettled(clients.map((client) => client.dispose()));
+    await Promise.allSettled(gateways.map((gateway) => gateway.stop('SIGKILL')));
+    await cluster?.stop();
+    await database?.drop();
+  });
+
+  it('every connection logs in as the URL user, and a change on A reaches B live', async () => {
+    const seed = new URL(cluster.url);
+    const env = {
+      DATABASE_URL: database.url,
+      REDIS_URL: `redis://hotconf-gw:${encodeURIComponent('gw p@ss/word')}@${seed.host}`,
+      HOTCONF_REDIS_CLUSTER: '1',
+      HOTCONF_CHANNEL_PREFIX: uniquePrefix('rcacl'),
+      HOTCONF_REPAIR_INTERVAL_MS: '600000',
+    };
+    gateways.push(await startGateway({ env }), await startGateway({ env }));
+    const [a, b] = gateways as [Gateway, Gateway];
+    const token = await testToken({ sub: 'cluster-acl-writer' });
+    const namespace = uniqueNamespace('rcacl');
+    const client = wsClient(b.wsUrl, token);
+    clients.push(client);
+    const subscriber = await subscribeWs(client, { namespace });
+    await waitFor(
+      async () => ((await (await fetch(`http://127.0.0.1:${b.port}/ready`)).json()) as { namespaces: Record<string, unknown> }).namespaces[namespace] !== undefined,
+      15_000,
+      'B watching the namespace',
+    );
+    expect((await attemptSet(a.url, token, namespace, 'k', 'v')).code).toBe('OK');
+    await subscriber.waitForCount(1);
+    expect(subscriber.changes.map((change) => [change.key, change.value, change.replayed])).toEqual([['k', 'v', false]]);
+    const users = new Set<string>();
+    for (const node of cluster.nodes) {
+      const admin = cluster.nodeClient(node.port);
+      try {
+        for (const line of String(await admin.call('CLIENT', 'LIST')).trim().split('\n')) {
+          if (/\bname=hotconf-/.test(line)) users.add(/\buser=(\S*)/.exec(line)?.[1] ?? '');
+        }
+      } finally {
+        admin.disconnect();
+      }
+    }
+    expect([...users]).toEqual(['hotconf-gw']);
+  }, 120_000);
+});
+
