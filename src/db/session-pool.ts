@@ -117,6 +117,9 @@ export interface SessionPool extends AsyncDisposable {
 /** How long the liveness probe of a slow operation waits for `select 1`. */
 const PROBE_TIMEOUT_MS = 2_000; // 2 s
 
+/** A session idle at least this long answers a `select 1` before it is lent again (see `stillOpen`). */
+const IDLE_CHECK_AFTER_MS = 1_000; // 1 s
+
 interface Session {
   id: number;
   sql: Sql;
@@ -127,6 +130,8 @@ interface Session {
   /** Answered at least once (a failure before that counts as a failed connect). */
   answered: boolean;
   leased: boolean;
+  /** When it was last given back to the pool; 0 while never used. */
+  idleSince: number;
 }
 
 interface Waiter {
@@ -279,7 +284,7 @@ export function createSessionPool(options: SessionPoolOptions): SessionPool {
   };
 
   const createSession = (): Session => {
-    const session: Session = { id: nextId++, sql: undefined as unknown as Sql, failure: null, alive: true, answered: false, leased: true };
+    const session: Session = { id: nextId++, sql: undefined as unknown as Sql, failure: null, alive: true, answered: false, leased: true, idleSince: 0 };
     session.sql = openInstance(
       () => retire(session),
       (error) => (session.failure ??= error),
@@ -348,6 +353,7 @@ export function createSessionPool(options: SessionPoolOptions): SessionPool {
 
   const release = (session: Session) => {
     session.leased = false;
+    session.idleSince = Date.now();
     if (!session.alive) return;
     idle.push(session);
     pump();
@@ -390,9 +396,46 @@ export function createSessionPool(options: SessionPoolOptions): SessionPool {
    * is the caller answered `DB_TIMEOUT` and the session closed (so nothing it started commits
    * later). A long import, a compaction or a lock wait on a live database runs to its end.
    */
+  /**
+   * Whether a session that sat idle for a while still answers. Servers and what stands between
+   * (`idle_session_timeout`, a pooler's idle timeout, a NAT or load balancer) close idle sessions
+   * on their own schedule: a statement sent at that moment fails on a healthy database, and
+   * cannot be retried safely once sent. A `select 1` can: when it fails the session is closed and
+   * the caller gets another one. It also restarts the server's idle timer.
+   */
+  const stillOpen = async (session: Session, deadline: number | null): Promise<boolean> => {
+    if (session.idleSince === 0 || Date.now() - session.idleSince < IDLE_CHECK_AFTER_MS) return true;
+    const limit = Math.max(1, Math.min(PROBE_TIMEOUT_MS, (deadline ?? Infinity) - Date.now()));
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        session.sql.unsafe('select 1').execute(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new DatabaseUnavailableError('DB_TIMEOUT', 'an idle session did not answer')), limit);
+        }),
+      ]);
+      if (session.alive) return true;
+    } catch {
+      // closed, or not answering: retired below
+    } finally {
+      clearTimeout(timer);
+    }
+    session.leased = false;
+    retire(session);
+    return false;
+  };
+
+  /** A session for an operation: an idle one that still answers, or a new one. */
+  const lease = async (deadline: number | null): Promise<Session> => {
+    for (;;) {
+      const session = await acquire(deadline);
+      if (await stillOpen(session, deadline)) return session;
+    }
+  };
+
   const withSession = async <T>(work: (session: Session) => Promise<T>, limitMs: number): Promise<T> => {
     const deadline = limitMs > 0 ? Date.now() + limitMs : null;
-    const session = await acquire(deadline);
+    const session = await lease(deadline);
     const outcome = work(session).then(
       (value) => {
         noteOutcome(session, null);
