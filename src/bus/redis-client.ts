@@ -64,7 +64,7 @@ export interface RedisClientFactory {
 }
 
 /** The kinds of trouble an operator acts on differently. */
-export type RedisTroubleKind = 'auth' | 'permission' | 'tls' | 'unreachable' | 'other';
+export type RedisTroubleKind = 'auth' | 'permission' | 'tls' | 'cluster' | 'unreachable' | 'other';
 
 /**
  * Sorts a connection error by what the operator must do about it. A Redis Cluster reports a
@@ -80,6 +80,11 @@ export function classifyRedisError(error: unknown): { kind: RedisTroubleKind; ca
     return { kind: 'auth', cause: message, code: message.split(' ', 1)[0] ?? null };
   }
   if (/^NOPERM\b/.test(message)) return { kind: 'permission', cause: message, code: 'NOPERM' };
+  // A cluster node answering a standalone client (MOVED, ASK, CROSSSLOT), or a standalone Redis
+  // asked for its cluster slots: HOTCONF_REDIS_CLUSTER does not match what REDIS_URL names.
+  if (/^(MOVED|ASK|CROSSSLOT)\b|cluster support disabled/i.test(message)) {
+    return { kind: 'cluster', cause: message, code: /cluster support disabled/i.test(message) ? 'NOT_A_CLUSTER' : 'A_CLUSTER' };
+  }
   if ((codeText && /^(ERR_SSL|ERR_TLS|CERT_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_(GET|VERIFY))/.test(codeText)) || /certificate|SSL routines|TLS/i.test(message)) {
     return { kind: 'tls', cause: message, code: codeText };
   }
@@ -97,6 +102,8 @@ const ADVICE: Record<RedisTroubleKind, string> = {
   permission:
     'redis refused a command to the REDIS_URL user (ACL): grant it the commands and the keys and channels under HOTCONF_CHANNEL_PREFIX listed in docs/REDIS.md',
   tls: 'redis TLS handshake failed: check rediss://, the server certificate and its CA (NODE_EXTRA_CA_CERTS)',
+  cluster:
+    'HOTCONF_REDIS_CLUSTER does not match the Redis that REDIS_URL names: a Redis Cluster node needs HOTCONF_REDIS_CLUSTER=1, a standalone Redis needs it unset (until then rate limits are counted per gateway)',
   unreachable: 'redis is unreachable; changes reach subscribers through the periodic check until it is back',
   other: 'redis connection error',
 };
@@ -185,7 +192,7 @@ export function createRedisClientFactory({ redisUrl, cluster = false, tls: tlsOp
     create,
     reportCommandError(error) {
       const { kind } = classifyRedisError(error);
-      if (kind === 'auth' || kind === 'permission' || kind === 'tls') report(error, null);
+      if (kind === 'auth' || kind === 'permission' || kind === 'tls' || kind === 'cluster') report(error, null);
     },
   };
 }

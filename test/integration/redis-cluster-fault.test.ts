@@ -9,7 +9,8 @@ import { Redis } from 'ioredis';
 import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
-import { startRedisCluster, uniquePrefix, type RedisCluster } from '../helpers/redis.js';
+import { tmpdir } from 'node:os';
+import { SHARED_REDIS_URL, startRedisCluster, uniquePrefix, type RedisCluster } from '../helpers/redis.js';
 import { waitFor } from '../helpers/net.js';
 import { startGateway, subscribeWs, testToken, uniqueNamespace, wsClient, type Gateway } from '../helpers/gateway.js';
 import { attemptSet } from '../helpers/writer.js';
@@ -143,6 +144,49 @@ describe('a Redis Cluster reached as an ACL user (no TLS)', () => {
       }
     }
     expect([...users]).toEqual(['hotconf-gw']);
+  }, 120_000);
+});
+
+describe('HOTCONF_REDIS_CLUSTER not matching what REDIS_URL names', () => {
+  const gateways: Gateway[] = [];
+  let cluster: RedisCluster | undefined;
+  afterAll(async () => {
+    await Promise.allSettled(gateways.map((gateway) => gateway.stop('SIGKILL')));
+    await cluster?.stop();
+  });
+
+  /** The gateway's log lines (JSON) of kind `cluster`. */
+  const clusterLines = (gateway: Gateway) =>
+    gateway
+      .logs()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { level: number; kind?: string; msg: string })
+      .filter((line) => line.kind === 'cluster');
+
+  it('a Redis Cluster node without HOTCONF_REDIS_CLUSTER=1 is reported as an error that says what to set, once', async () => {
+    cluster = await startRedisCluster();
+    const gateway = await startGateway({ env: { REDIS_URL: cluster.url, HOTCONF_RATE_LIMIT_PER_MIN: '600', HOTCONF_CHANNEL_PREFIX: uniquePrefix('noflag'), HOTCONF_DATA_DIR: `${tmpdir()}/hotconf-noflag-${process.pid}-${Date.now()}` } });
+    gateways.push(gateway);
+    const token = await testToken({ sub: 'noflag-writer' });
+    const namespace = uniqueNamespace('noflag');
+    // Writes still work (the rate limit falls back to this gateway's own count).
+    for (let i = 0; i < 3; i++) expect((await attemptSet(gateway.url, token, namespace, `k${i}`, i)).code).toBe('OK');
+    await waitFor(() => clusterLines(gateway).length > 0, 15_000, 'the mismatch reported').catch((error: unknown) => {
+      console.error(gateway.logs());
+      throw error;
+    });
+    expect(clusterLines(gateway)).toEqual([expect.objectContaining({ level: 50, msg: expect.stringContaining('HOTCONF_REDIS_CLUSTER=1') })]);
+  }, 120_000);
+
+  it('HOTCONF_REDIS_CLUSTER=1 with a standalone Redis is reported the same way', async () => {
+    const gateway = await startGateway({
+      env: { REDIS_URL: SHARED_REDIS_URL, HOTCONF_REDIS_CLUSTER: '1', HOTCONF_CHANNEL_PREFIX: uniquePrefix('flag'), HOTCONF_DATA_DIR: `${tmpdir()}/hotconf-flag-${process.pid}-${Date.now()}` },
+      readiness: 'health',
+    });
+    gateways.push(gateway);
+    await waitFor(() => clusterLines(gateway).length > 0, 15_000, 'the mismatch reported');
+    expect(clusterLines(gateway)[0]).toMatchObject({ level: 50, msg: expect.stringContaining('a standalone Redis needs it unset') });
   }, 120_000);
 });
 
