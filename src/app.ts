@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Tracer, TracerProvider } from '@opentelemetry/api';
 import type { Config } from './config.js';
+import { hasErrorCode, isUnavailableError } from './errors.js';
 import type { Logger } from './logger.js';
 import { createGuard } from './auth/guard.js';
 import { authenticateConnection } from './auth/connection.js';
@@ -123,7 +124,7 @@ export async function createApp(config: Readonly<Config>, { logger, tracerProvid
     // PGlite is this process's own: it is always migrated. A Postgres fleet may leave it to
     // `hotconf migrate` (HOTCONF_MIGRATE=0), e.g. as a deploy step before the gateways roll.
     if (config.migrate || database.driver === 'pglite') {
-      await database.migrate({ onProgress: (message) => logger.info({ driver: database.driver }, message) });
+      await migrateOnceReachable(database, logger);
     } else {
       logger.info({ driver: database.driver }, 'migrations skipped (HOTCONF_MIGRATE=0)');
     }
@@ -204,7 +205,13 @@ export async function createApp(config: Readonly<Config>, { logger, tracerProvid
         usePersistedQueries({ redis: commandsRedis, keyPrefix: config.channelPrefix, logger }),
         useMetrics(metrics),
         useOperationLimits({ publicIntrospection: config.publicIntrospection }),
-        useRateLimit({ perMinute: config.rateLimitPerMin, redis: commandsRedis, channelPrefix: config.channelPrefix, logger }),
+        useRateLimit({
+          perMinute: config.rateLimitPerMin,
+          redis: commandsRedis,
+          channelPrefix: config.channelPrefix,
+          logger,
+          onRedisError: (error) => redis?.reportCommandError(error),
+        }),
         useSubscriptionLimits({ limiter: subscriptionLimiter }),
         sharedSse.plugin,
       ],
@@ -290,5 +297,33 @@ export async function createApp(config: Readonly<Config>, { logger, tracerProvid
   } catch (error) {
     await dispose();
     throw error;
+  }
+}
+
+/** Longest pause between two attempts to reach the database for migrations at start. */
+const MIGRATION_RETRY_MAX_MS = 5_000; // 5 s
+
+/**
+ * Applies migrations, waiting for a database that is not reachable yet (starting up, restarting,
+ * failing over: the gateway and its database often start together) instead of ending the
+ * process. A database that refuses for good (a missing database or role, a wrong password:
+ * SQLSTATE classes 3D and 28) or any other failure ends the start at once.
+ */
+async function migrateOnceReachable(database: Database, logger: Logger): Promise<void> {
+  let pauseMs = 250;
+  let reported = '';
+  for (;;) {
+    try {
+      await database.migrate({ onProgress: (message) => logger.info({ driver: database.driver }, message) });
+      return;
+    } catch (error) {
+      if (!isUnavailableError(error) || hasErrorCode(error, (code) => /^(28|3D)/.test(code))) throw error;
+      // Each distinct cause once, not once per attempt.
+      const cause = (error as Error).message;
+      if (cause !== reported) logger.warn({ err: error }, 'database not reachable; migrations wait for it');
+      reported = cause;
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      pauseMs = Math.min(MIGRATION_RETRY_MAX_MS, pauseMs * 2);
+    }
   }
 }

@@ -1,3 +1,4 @@
+import { parseRedisUrl } from './bus/redis-url.js';
 import { parseSecretKeys } from './core/secret-box.js';
 
 /**
@@ -113,9 +114,17 @@ export interface TracingConfig {
 
 type Env = Record<string, string | undefined>;
 
+/**
+ * The URL with only the first of its hosts: `postgres://u@h1:5432,h2:5432/db` (libpq's multi-host
+ * form, for failover; the pool tries the hosts in turn) is no WHATWG URL as it stands.
+ */
+function firstHostUrl(raw: string): string {
+  return raw.replace(/^([a-z]+:\/\/(?:[^@/?#]*@)?)([^/?#]*)/i, (_, head: string, hosts: string) => head + hosts.split(',')[0]);
+}
+
 /** Whether a Postgres URL leaves named prepared statements on (`?prepare=false` turns them off). */
 function urlAllowsPrepare(databaseUrl: string): boolean {
-  const value = new URL(databaseUrl).searchParams.get('prepare');
+  const value = new URL(firstHostUrl(databaseUrl)).searchParams.get('prepare');
   return value === null || !/^(false|0|off|no|disable)$/i.test(value);
 }
 
@@ -126,14 +135,28 @@ export class ConfigError extends Error {
   }
 }
 
-function int(env: Env, name: string, fallback: number, min = 0): number {
+function int(env: Env, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new ConfigError(`${name} must be an integer >= ${min}, got ${JSON.stringify(raw)}`);
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+    throw new ConfigError(`${name} must be an integer ${range}, got ${JSON.stringify(raw)}`);
   }
   return value;
+}
+
+/** pino's levels; anything else would make the logger throw after the config was accepted. */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function logLevel(env: Env): string {
+  const raw = env.LOG_LEVEL?.trim();
+  if (raw === undefined || raw === '') return 'info';
+  const level = raw.toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(raw)}`);
+  }
+  return level;
 }
 
 function bool(env: Env, name: string, fallback: boolean): boolean {
@@ -144,14 +167,25 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(`${name} must be a boolean (1/0, true/false), got ${JSON.stringify(raw)}`);
 }
 
-function url(env: Env, name: string, protocols: readonly string[]): string | null {
+function url(env: Env, name: string, protocols: readonly string[], { multiHost = false } = {}): string | null {
   const raw = env[name];
   if (raw === undefined || raw === '') return null;
   let parsed: URL;
   try {
     parsed = new URL(raw);
   } catch {
-    throw new ConfigError(`${name} is not a URL`);
+    const hosts = multiHost ? /^[a-z]+:\/\/(?:[^@/?#]*@)?([^/?#]*)/i.exec(raw)?.[1] : undefined;
+    if (!hosts?.includes(',')) throw new ConfigError(`${name} is not a URL`);
+    // Each host of a multi-host URL must make a URL on its own.
+    for (const host of hosts.split(',')) {
+      try {
+        parsed = new URL(raw.replace(hosts, host));
+        if (host === '') throw new Error('empty host');
+      } catch {
+        throw new ConfigError(`${name} is not a URL (a multi-host URL lists host:port pairs separated by commas)`);
+      }
+    }
+    parsed = new URL(firstHostUrl(raw));
   }
   if (!protocols.includes(parsed.protocol)) {
     throw new ConfigError(`${name} must use ${protocols.join(' or ')}, got ${parsed.protocol}`);
@@ -210,14 +244,22 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   const jwksUrl = url(env, 'HOTCONF_JWKS_URL', ['http:', 'https:']);
   const authConfigured = jwtSecret !== null || jwksUrl !== null;
   const maxValueBytes = int(env, 'HOTCONF_MAX_VALUE_BYTES', 1_048_576, 1);
-  const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
+  const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], { multiHost: true });
   const redisUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:']);
+  if (redisUrl !== null) {
+    try {
+      parseRedisUrl(redisUrl);
+    } catch (error) {
+      // Its messages name the part (a path, a parameter), never the password.
+      throw new ConfigError((error as Error).message);
+    }
+  }
   const redisCluster = bool(env, 'HOTCONF_REDIS_CLUSTER', false);
   if (redisUrl !== null && redisCluster && !/^\/?0?$/.test(new URL(redisUrl).pathname)) {
     throw new ConfigError('REDIS_URL: Redis Cluster has only database 0; remove the /<db> path');
   }
   const config: Config = {
-    port: int(env, 'PORT', 4000),
+    port: int(env, 'PORT', 4000, 0, 65_535),
     host: env.HOST || (authConfigured ? '0.0.0.0' : '127.0.0.1'),
     databaseUrl,
     dataDir: env.HOTCONF_DATA_DIR || './.hotconf',
@@ -226,7 +268,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     databasePrepare: bool(env, 'HOTCONF_DB_PREPARE', databaseUrl === null || urlAllowsPrepare(databaseUrl)),
     databaseTimeoutMs: int(env, 'HOTCONF_DB_TIMEOUT_MS', 5_000, 100),
     migrate: bool(env, 'HOTCONF_MIGRATE', true),
-    migrationDatabaseUrl: url(env, 'HOTCONF_MIGRATION_DATABASE_URL', ['postgres:', 'postgresql:']),
+    migrationDatabaseUrl: url(env, 'HOTCONF_MIGRATION_DATABASE_URL', ['postgres:', 'postgresql:'], { multiHost: true }),
     redisUrl,
     redisCluster,
     channelPrefix: env.HOTCONF_CHANNEL_PREFIX ?? 'hotconf:',
@@ -246,7 +288,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     clientRetentionH: int(env, 'HOTCONF_CLIENT_RETENTION_H', 24, 1),
     secretKeys: secretKeys(env),
     tracing: tracing(env),
-    logLevel: env.LOG_LEVEL || 'info',
+    logLevel: logLevel(env),
     development: env.NODE_ENV !== 'production',
   };
   return Object.freeze(config);

@@ -66,16 +66,29 @@ const UNAVAILABLE_CODES = new Set([
 ]);
 
 /**
- * Whether `error` (or any error in its `cause` chain, as drizzle wraps driver errors) says a
- * dependency is unreachable: a socket failure, or a PostgreSQL SQLSTATE of class 08 (connection
- * exception), 53 (insufficient resources), 57P (shutdown, terminated) or 55000 (database not
- * accepting connections).
+ * SQLSTATE 25006 (read_only_sql_transaction): the server answers but takes no writes. That is a
+ * failover in progress (a standby not yet promoted, a demoted primary still reached through a
+ * cached DNS name or an old pooled connection) or a database put in read-only mode: unavailable
+ * for writes, not a bug.
  */
-export function isUnavailableError(error: unknown): boolean {
+export const READ_ONLY_SQLSTATE = '25006';
+
+/** Whether `error` or an error in its `cause` chain (drizzle wraps driver errors) has `code`. */
+export function hasErrorCode(error: unknown, test: (code: string) => boolean): boolean {
   for (let current = error, depth = 0; current && typeof current === 'object' && depth < 5; depth++) {
     const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && (UNAVAILABLE_CODES.has(code) || /^(08|53|57P)/.test(code) || code === '55000')) return true;
+    if (typeof code === 'string' && test(code)) return true;
     current = (current as { cause?: unknown }).cause;
   }
   return false;
+}
+
+/**
+ * Whether `error` (or any error in its `cause` chain, as drizzle wraps driver errors) says a
+ * dependency is unreachable: a socket failure, or a PostgreSQL SQLSTATE of class 08 (connection
+ * exception), 53 (insufficient resources), 57P (shutdown, terminated), 55000 (database not
+ * accepting connections) or 25006 (read-only: a standby, or a failover in progress).
+ */
+export function isUnavailableError(error: unknown): boolean {
+  return hasErrorCode(error, (code) => UNAVAILABLE_CODES.has(code) || /^(08|53|57P)/.test(code) || code === '55000' || code === READ_ONLY_SQLSTATE);
 }

@@ -1,61 +1,14 @@
 import type { ConnectionOptions } from 'node:tls';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Logger } from '../logger.js';
+import { parseRedisUrl, type RedisEndpoint } from './redis-url.js';
+
+export { parseRedisUrl, type RedisEndpoint };
 
 /** A connection to a single Redis or to a Redis Cluster; both speak the same commands. */
 export type RedisClient = Redis | Cluster;
 
-/** What a `REDIS_URL` says about where Redis is and how to log in. */
-export interface RedisEndpoint {
-  host: string;
-  port: number;
-  /** ACL user (Redis 6+); absent = the `default` user. */
-  username?: string;
-  password?: string;
-  /** Database index (standalone only: Redis Cluster has database 0 alone). */
-  db: number;
-  /** `rediss://`: every connection uses TLS. */
-  tls: boolean;
-  /** IP family for host name lookups (`?family=6`); absent = either. */
-  family?: 4 | 6;
-}
 
-/**
- * Reads `redis://[user[:password]@]host[:port][/db][?family=4|6]` (or `rediss://` for TLS) into
- * its parts. User and password are percent-decoded, so a password with `@`, `:` or `/` is written
- * percent-encoded in the URL. Throws on anything else (other query parameters included), naming
- * the part without echoing secrets.
- *
- * @example parseRedisUrl('rediss://hotconf:s3cret@redis.internal:6380/0')
- */
-export function parseRedisUrl(redisUrl: string): RedisEndpoint {
-  let url: URL;
-  try {
-    url = new URL(redisUrl);
-  } catch {
-    throw new Error('REDIS_URL is not a URL');
-  }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    throw new Error(`REDIS_URL must use redis: or rediss:, got ${url.protocol}`);
-  }
-  // URL keeps the brackets of an IPv6 literal; sockets want the bare address.
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
-  const port = url.port ? Number(url.port) : 6379;
-  const path = url.pathname.replace(/^\//, '');
-  const db = path === '' ? 0 : Number(path);
-  if (!Number.isSafeInteger(db) || db < 0) throw new Error('REDIS_URL: the path must be a database number (/0)');
-  const endpoint: RedisEndpoint = { host, port, db, tls: url.protocol === 'rediss:' };
-  if (url.username) endpoint.username = decodeURIComponent(url.username);
-  if (url.password) endpoint.password = decodeURIComponent(url.password);
-  for (const name of url.searchParams.keys()) {
-    // Silently ignoring `?tls=…` or `?password=…` would connect in a way nobody asked for.
-    if (name !== 'family') throw new Error(`REDIS_URL: unsupported parameter ${JSON.stringify(name)} (supported: family)`);
-  }
-  const family = url.searchParams.get('family');
-  if (family === '4' || family === '6') endpoint.family = Number(family) as 4 | 6;
-  else if (family !== null) throw new Error('REDIS_URL: family must be 4 or 6');
-  return endpoint;
-}
 
 /** Per-connection behaviour a caller may tune; everything else comes from the URL. */
 export interface RedisConnectionTuning {
@@ -111,7 +64,7 @@ export interface RedisClientFactory {
 }
 
 /** The kinds of trouble an operator acts on differently. */
-export type RedisTroubleKind = 'auth' | 'permission' | 'tls' | 'unreachable' | 'other';
+export type RedisTroubleKind = 'auth' | 'permission' | 'tls' | 'cluster' | 'unreachable' | 'other';
 
 /**
  * Sorts a connection error by what the operator must do about it. A Redis Cluster reports a
@@ -127,6 +80,11 @@ export function classifyRedisError(error: unknown): { kind: RedisTroubleKind; ca
     return { kind: 'auth', cause: message, code: message.split(' ', 1)[0] ?? null };
   }
   if (/^NOPERM\b/.test(message)) return { kind: 'permission', cause: message, code: 'NOPERM' };
+  // A cluster node answering a standalone client (MOVED, ASK, CROSSSLOT), or a standalone Redis
+  // asked for its cluster slots: HOTCONF_REDIS_CLUSTER does not match what REDIS_URL names.
+  if (/^(MOVED|ASK|CROSSSLOT)\b|cluster support disabled/i.test(message)) {
+    return { kind: 'cluster', cause: message, code: /cluster support disabled/i.test(message) ? 'NOT_A_CLUSTER' : 'A_CLUSTER' };
+  }
   if ((codeText && /^(ERR_SSL|ERR_TLS|CERT_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_(GET|VERIFY))/.test(codeText)) || /certificate|SSL routines|TLS/i.test(message)) {
     return { kind: 'tls', cause: message, code: codeText };
   }
@@ -144,6 +102,8 @@ const ADVICE: Record<RedisTroubleKind, string> = {
   permission:
     'redis refused a command to the REDIS_URL user (ACL): grant it the commands and the keys and channels under HOTCONF_CHANNEL_PREFIX listed in docs/REDIS.md',
   tls: 'redis TLS handshake failed: check rediss://, the server certificate and its CA (NODE_EXTRA_CA_CERTS)',
+  cluster:
+    'HOTCONF_REDIS_CLUSTER does not match the Redis that REDIS_URL names: a Redis Cluster node needs HOTCONF_REDIS_CLUSTER=1, a standalone Redis needs it unset (until then rate limits are counted per gateway)',
   unreachable: 'redis is unreachable; changes reach subscribers through the periodic check until it is back',
   other: 'redis connection error',
 };
@@ -232,7 +192,7 @@ export function createRedisClientFactory({ redisUrl, cluster = false, tls: tlsOp
     create,
     reportCommandError(error) {
       const { kind } = classifyRedisError(error);
-      if (kind === 'auth' || kind === 'permission' || kind === 'tls') report(error, null);
+      if (kind === 'auth' || kind === 'permission' || kind === 'tls' || kind === 'cluster') report(error, null);
     },
   };
 }

@@ -146,12 +146,10 @@ export async function connectDatabase(options: ConnectOptions = {}): Promise<Dat
  * always pass one: honour the URL here.
  */
 export function urlAllowsPrepare(databaseUrl: string): boolean {
-  try {
-    const value = new URL(databaseUrl).searchParams.get('prepare');
-    return value === null || !/^(false|0|off|no|disable)$/i.test(value);
-  } catch {
-    return true;
-  }
+  // The query string alone: a multi-host URL (`h1:5432,h2:5432`) is no WHATWG URL.
+  const query = databaseUrl.indexOf('?');
+  const value = query < 0 ? null : new URLSearchParams(databaseUrl.slice(query + 1).split('#')[0]).get('prepare');
+  return value === null || !/^(false|0|off|no|disable)$/i.test(value);
 }
 
 const JSON_OID = 114;

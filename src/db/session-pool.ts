@@ -1,5 +1,6 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import postgres, { type PendingQuery, type Row, type Sql } from 'postgres';
+import { hasErrorCode, READ_ONLY_SQLSTATE } from '../errors.js';
 import { createLivenessProbe } from './liveness-probe.js';
 import { inTransaction, sessionSql } from './session-sql.js';
 
@@ -116,20 +117,86 @@ export interface SessionPool extends AsyncDisposable {
 /** How long the liveness probe of a slow operation waits for `select 1`. */
 const PROBE_TIMEOUT_MS = 2_000; // 2 s
 
+/** A session idle at least this long answers a `select 1` before it is lent again (see `stillOpen`). */
+const IDLE_CHECK_AFTER_MS = 1_000; // 1 s
+
 interface Session {
   id: number;
   sql: Sql;
+  /** Why it could not be opened (a socket error, or the server's refusal at startup), if it could not. */
+  failure: Error | null;
   /** False once its socket closed or it was ended: never used again. */
   alive: boolean;
   /** Answered at least once (a failure before that counts as a failed connect). */
   answered: boolean;
   leased: boolean;
+  /** When it was last given back to the pool; 0 while never used. */
+  idleSince: number;
 }
 
 interface Waiter {
   resolve(session: Session): void;
   reject(error: Error): void;
   timer: NodeJS.Timeout | null;
+}
+
+/** A PostgreSQL ErrorResponse body (fields: type byte, text, NUL; then a final NUL) as an error. */
+function startupError(body: Buffer): Error {
+  const fields = new Map<string, string>();
+  for (let at = 0; at < body.length && body[at] !== 0; ) {
+    const end = body.indexOf(0, at + 1);
+    if (end < 0) break;
+    fields.set(String.fromCharCode(body[at]!), body.toString('utf8', at + 1, end));
+    at = end + 1;
+  }
+  // Shaped like postgres.js' PostgresError, so the log keeps code and message (classes 08, 28, 3D, 53, 57 quote no data).
+  return Object.assign(new Error(fields.get('M') ?? 'the server refused the connection'), {
+    name: 'PostgresError',
+    code: fields.get('C') ?? '08000',
+    severity: fields.get('V') ?? fields.get('S') ?? 'FATAL',
+  });
+}
+
+/**
+ * Records why a session's socket failed before the session answered: the socket's own error, or
+ * an ErrorResponse the server sent during startup (a missing database, a refused password, "the
+ * database system is starting up"), which postgres.js does not pass on to the queued statement.
+ * Over TLS the bytes are encrypted: only socket errors are recorded there.
+ */
+function watchStartup(socket: Socket, tls: boolean, record: (error: Error) => void): void {
+  socket.once('error', record);
+  if (tls) return;
+  const onData = (chunk: Buffer) => {
+    for (let at = 0; at + 5 <= chunk.length; ) {
+      const type = chunk[at];
+      const length = chunk.readInt32BE(at + 1);
+      if (length < 4) break;
+      if (type === 0x45 /* E */) record(startupError(chunk.subarray(at + 5, Math.min(chunk.length, at + 1 + length))));
+      if (type === 0x5a /* Z: ready for query, the startup is over */ || type === 0x45) {
+        socket.off('data', onData);
+        return;
+      }
+      at += 1 + length;
+    }
+  };
+  socket.on('data', onData);
+}
+
+/**
+ * The hosts of a multi-host URL (`postgres://u@h1:5432,h2:5433/db`, libpq's failover form),
+ * read as postgres.js reads them; null for a URL with one host (or a Unix socket).
+ */
+function multiHostTargets(url: string): Array<{ host: string; port: number }> | null {
+  const authority = url.slice(url.indexOf('://') + 3).split(/[?/]/)[0]!;
+  const list = decodeURIComponent(authority.slice(authority.indexOf('@') + 1));
+  if (!list.includes(',')) return null;
+  let defaultPort = 5432;
+  const query = url.indexOf('?');
+  if (query >= 0) defaultPort = Number(new URLSearchParams(url.slice(query + 1)).get('port')) || defaultPort;
+  return list.split(',').map((entry) => {
+    const colon = entry.lastIndexOf(':');
+    return colon > 0 && !entry.endsWith(']') ? { host: entry.slice(0, colon), port: Number(entry.slice(colon + 1)) || defaultPort } : { host: entry, port: defaultPort };
+  });
 }
 
 /**
@@ -162,6 +229,7 @@ export function createSessionPool(options: SessionPoolOptions): SessionPool {
   let retryAt = 0;
   /** Index of the host (of a multi-host URL) the next session tries. */
   let hostIndex = 0;
+  const hosts = multiHostTargets(url);
 
   const openSocket = ({ host, port, path }: { host: string[]; port: number[]; path?: string | false }): Socket => {
     if (path) return netConnect({ path });
@@ -184,9 +252,14 @@ export function createSessionPool(options: SessionPoolOptions): SessionPool {
   };
 
   /** A postgres.js instance for exactly one session: one socket, never reconnected. */
-  const openInstance = (onClose: () => void): Sql => {
+  const openInstance = (onClose: () => void, onFailure: (error: Error) => void = () => {}): Sql => {
     let socketOpened = false;
+    // Each instance gets one host: given them all, postgres.js moves to the next host by itself
+    // after a failed connect, asks the socket factory for a second socket (refused below), and
+    // swallows that error: the session's first statement then never settles.
+    const target = hosts ? hosts[hostIndex % hosts.length]! : null;
     const instance = postgres(url, {
+      ...(target ? { host: [target.host], port: [target.port] } : {}),
       max: 1,
       prepare,
       // Array types are not used; fetching them on connect is what leaked unhandled rejections.
@@ -195,11 +268,13 @@ export function createSessionPool(options: SessionPoolOptions): SessionPool {
       idle_timeout: idleTimeoutS,
       onnotice: () => {},
       connection: { application_name: applicationName },
-      socket: (socketOptions: { host: string[]; port: number[]; path?: string | false }) => {
+      socket: (socketOptions: { host: string[]; port: number[]; path?: string | false; ssl?: unknown }) => {
         // One socket per instance: a reconnect would carry the dead session's state and queue.
         if (socketOpened) throw new DatabaseUnavailableError('CONNECTION_CLOSED', 'session closed');
         socketOpened = true;
-        return openSocket(socketOptions);
+        const socket = openSocket(socketOptions);
+        watchStartup(socket, Boolean(socketOptions.ssl), onFailure);
+        return socket;
       },
       onclose: onClose,
     } as postgres.Options<Record<string, postgres.PostgresType>>);
@@ -209,8 +284,11 @@ export function createSessionPool(options: SessionPoolOptions): SessionPool {
   };
 
   const createSession = (): Session => {
-    const session: Session = { id: nextId++, sql: undefined as unknown as Sql, alive: true, answered: false, leased: true };
-    session.sql = openInstance(() => retire(session));
+    const session: Session = { id: nextId++, sql: undefined as unknown as Sql, failure: null, alive: true, answered: false, leased: true, idleSince: 0 };
+    session.sql = openInstance(
+      () => retire(session),
+      (error) => (session.failure ??= error),
+    );
     sessions.add(session);
     return session;
   };
@@ -275,6 +353,7 @@ export function createSessionPool(options: SessionPoolOptions): SessionPool {
 
   const release = (session: Session) => {
     session.leased = false;
+    session.idleSince = Date.now();
     if (!session.alive) return;
     idle.push(session);
     pump();
@@ -285,6 +364,15 @@ export function createSessionPool(options: SessionPoolOptions): SessionPool {
       session.answered = true;
       failedOpens = 0;
       retryAt = 0;
+      return;
+    }
+    if (session.alive && hasErrorCode(error, (code) => code === READ_ONLY_SQLSTATE)) {
+      // A read-only server (a standby, or the old primary after a failover): this session will
+      // never take a write again. Close it, so the next one resolves the host name anew and, with
+      // a multi-host URL, tries the next host.
+      session.answered = true;
+      hostIndex++;
+      retire(session);
       return;
     }
     if (session.alive) {
@@ -308,9 +396,46 @@ export function createSessionPool(options: SessionPoolOptions): SessionPool {
    * is the caller answered `DB_TIMEOUT` and the session closed (so nothing it started commits
    * later). A long import, a compaction or a lock wait on a live database runs to its end.
    */
+  /**
+   * Whether a session that sat idle for a while still answers. Servers and what stands between
+   * (`idle_session_timeout`, a pooler's idle timeout, a NAT or load balancer) close idle sessions
+   * on their own schedule: a statement sent at that moment fails on a healthy database, and
+   * cannot be retried safely once sent. A `select 1` can: when it fails the session is closed and
+   * the caller gets another one. It also restarts the server's idle timer.
+   */
+  const stillOpen = async (session: Session, deadline: number | null): Promise<boolean> => {
+    if (session.idleSince === 0 || Date.now() - session.idleSince < IDLE_CHECK_AFTER_MS) return true;
+    const limit = Math.max(1, Math.min(PROBE_TIMEOUT_MS, (deadline ?? Infinity) - Date.now()));
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        session.sql.unsafe('select 1').execute(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new DatabaseUnavailableError('DB_TIMEOUT', 'an idle session did not answer')), limit);
+        }),
+      ]);
+      if (session.alive) return true;
+    } catch {
+      // closed, or not answering: retired below
+    } finally {
+      clearTimeout(timer);
+    }
+    session.leased = false;
+    retire(session);
+    return false;
+  };
+
+  /** A session for an operation: an idle one that still answers, or a new one. */
+  const lease = async (deadline: number | null): Promise<Session> => {
+    for (;;) {
+      const session = await acquire(deadline);
+      if (await stillOpen(session, deadline)) return session;
+    }
+  };
+
   const withSession = async <T>(work: (session: Session) => Promise<T>, limitMs: number): Promise<T> => {
     const deadline = limitMs > 0 ? Date.now() + limitMs : null;
-    const session = await acquire(deadline);
+    const session = await lease(deadline);
     const outcome = work(session).then(
       (value) => {
         noteOutcome(session, null);
@@ -318,6 +443,11 @@ export function createSessionPool(options: SessionPoolOptions): SessionPool {
       },
       (error: unknown) => {
         noteOutcome(session, error);
+        // postgres.js ends a session that never opened with a bare CONNECTION_DESTROYED/CLOSED:
+        // name the reason it saw (ECONNREFUSED, a missing database, a refused password).
+        if (!session.answered && session.failure) {
+          throw new DatabaseUnavailableError('DB_UNREACHABLE', `cannot connect to the database: ${session.failure.message}`, session.failure);
+        }
         throw error;
       },
     );

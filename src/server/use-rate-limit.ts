@@ -164,6 +164,11 @@ export interface RateLimiterOptions {
   /** Clock that places requests in windows, for tests. @default Date.now */
   now?: () => number;
   logger?: Pick<Logger, 'warn'>;
+  /**
+   * Told of every failure to get a verdict from Redis (the Redis client factory's
+   * `reportCommandError` logs, once, those an operator must fix: ACL, cluster mode).
+   */
+  onRedisError?: (error: unknown) => void;
 }
 
 /**
@@ -181,6 +186,7 @@ export function createRateLimiter({
   retryRedisAfterMs = 2_000, // 2 s
   now = Date.now,
   logger,
+  onRedisError,
 }: RateLimiterOptions = {}): RateLimiter {
   const insurance = createMemoryRateLimiter({ perMinute, now });
   if (!redis || perMinute <= 0) return insurance;
@@ -240,13 +246,16 @@ export function createRateLimiter({
           }),
         ]);
       } catch (error) {
+        onRedisError?.(error);
         if (answering) {
           answering = false;
           probeAt = Date.now() + retryRedisAfterMs;
         }
         if (Date.now() - warnedAt > 60_000) {
           warnedAt = Date.now();
-          logger?.warn({ err: error instanceof Error ? error.message : String(error) }, 'rate limit: no verdict from Redis, counting in this gateway only');
+          // Redis' reply or our own timeout text: neither carries a value (a bare string under
+          // `err` was logged as `{ type: 'string' }`, the reason lost).
+          logger?.warn({ cause: error instanceof Error ? error.message : String(error) }, 'rate limit: no verdict from Redis, counting in this gateway only');
         }
         return insurance.take(subject, cost);
       } finally {

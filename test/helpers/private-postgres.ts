@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { chown, mkdtemp, rm } from 'node:fs/promises';
+import { chown, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -11,6 +11,8 @@ const exec = promisify(execFile);
 /** A PostgreSQL cluster of the test's own (initdb on a free port), to stop and start at will. */
 export interface PrivatePostgres extends AsyncDisposable {
   port: number;
+  /** The cluster's data directory (`startPrivatePostgres({ copyOf })` copies it). */
+  dataDir: string;
   /** `postgres://postgres@127.0.0.1:<port>/postgres` (trust auth). */
   url: string;
   readonly running: boolean;
@@ -18,6 +20,13 @@ export interface PrivatePostgres extends AsyncDisposable {
   stop(mode?: 'immediate' | 'fast' | 'smart'): Promise<void>;
   /** `pg_ctl start`; resolves once the server accepts connections. */
   start(): Promise<void>;
+  /**
+   * Starts the (stopped) cluster as a hot standby with no primary: the same data, served
+   * read-only, as a failover candidate is before its promotion (or a demoted primary after one).
+   */
+  startStandby(): Promise<void>;
+  /** `pg_ctl promote`: the standby becomes a primary that accepts writes. */
+  promote(): Promise<void>;
   /**
    * SIGSTOP / SIGCONT to the postmaster and its backends: a database that keeps its sockets open
    * and answers nothing (a network partition, a hung host).
@@ -53,7 +62,8 @@ async function run(command: string, args: string[], timeoutMs = 120_000): Promis
  * initdb + pg_ctl start on a free port, in a temporary directory owned by the `postgres` user
  * (when running as root). `fsync=off`: a crash test needs restarts of Postgres, not of the machine.
  */
-export async function startPrivatePostgres({ maxConnections = 200 }: { maxConnections?: number } = {}): Promise<PrivatePostgres> {
+export async function startPrivatePostgres({ maxConnections = 200, copyOf, port: wantedPort }: { maxConnections?: number; copyOf?: PrivatePostgres; port?: number } = {}): Promise<PrivatePostgres> {
+  if (copyOf?.running) throw new Error('stop the cluster before copying it');
   const bin = binDir();
   const dir = await mkdtemp(join(tmpdir(), 'hotconf-pg-'));
   const data = join(dir, 'data');
@@ -63,8 +73,15 @@ export async function startPrivatePostgres({ maxConnections = 200 }: { maxConnec
     const { stdout: gid } = await exec('id', ['-g', 'postgres']);
     await chown(dir, Number(stdout.trim()), Number(gid.trim()));
   }
-  await run(join(bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync', '--no-instructions']);
-  const port = await freePort();
+  if (copyOf) {
+    // The same data on a second server (as a failover target has it): a copy of the stopped cluster.
+    await run('cp', ['-a', copyOf.dataDir, data]);
+    await rm(join(data, 'postmaster.pid'), { force: true });
+    await rm(join(data, 'standby.signal'), { force: true });
+  } else {
+    await run(join(bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync', '--no-instructions']);
+  }
+  const port = wantedPort ?? (await freePort());
   let running = false;
   const options = [
     `-p ${port}`,
@@ -83,6 +100,17 @@ export async function startPrivatePostgres({ maxConnections = 200 }: { maxConnec
     await run(join(bin, 'pg_ctl'), ['-D', data, '-l', logFile, '-o', options, '-w', '-t', '120', 'start']);
     running = true;
   };
+  const startStandby = async () => {
+    if (running) throw new Error('stop the cluster before starting it as a standby');
+    await writeFile(join(data, 'standby.signal'), '');
+    if (asRoot) {
+      const { stdout } = await exec('id', ['-u', 'postgres']);
+      const { stdout: gid } = await exec('id', ['-g', 'postgres']);
+      await chown(join(data, 'standby.signal'), Number(stdout.trim()), Number(gid.trim()));
+    }
+    await start();
+  };
+  const promote = () => run(join(bin, 'pg_ctl'), ['-D', data, '-w', '-t', '60', 'promote']).then(() => undefined);
   const stop = async (mode: 'immediate' | 'fast' | 'smart' = 'immediate') => {
     if (!running) return;
     await run(join(bin, 'pg_ctl'), ['-D', data, '-m', mode, '-w', '-t', '60', 'stop']);
@@ -117,11 +145,14 @@ export async function startPrivatePostgres({ maxConnections = 200 }: { maxConnec
   await start();
   return {
     port,
+    dataDir: data,
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     get running() {
       return running;
     },
     start,
+    startStandby,
+    promote,
     stop,
     freeze: async () => signal('SIGSTOP'),
     thaw: async () => signal('SIGCONT'),

@@ -138,3 +138,84 @@ describe('behind PgBouncer in transaction mode', () => {
     expect(ready).toEqual({ __typename: 'Query' });
   }, 180_000);
 });
+
+describe('PgBouncer itself restarted', () => {
+  const started: Gateway[] = [];
+  afterAll(async () => {
+    for (const gateway of started) if (!gateway.running) console.error(`gateway on ${gateway.port} exited:\n${gateway.logs()}`);
+    await Promise.allSettled(started.map((gateway) => gateway.stop('SIGKILL')));
+  });
+
+  it('the pooler killed and started again: no gateway ends, writes answer SERVICE_UNAVAILABLE meanwhile and work again', async () => {
+    await using database = await createTestDatabase('bouncer_restart');
+    await using bouncer = await startPgBouncer({ target: database.url, poolMode: 'transaction' });
+    const gateway = await startGateway({ env: { DATABASE_URL: bouncer.url, HOTCONF_DB_PREPARE: '0', HOTCONF_DB_TIMEOUT_MS: '3000' } });
+    started.push(gateway);
+    const token = await testToken({ sub: 'bouncer-restart' });
+    const namespace = uniqueNamespace('bouncer-restart');
+    const loops = [0, 1, 2].map((w) => startWriterLoop(gateway.url, token, namespace, `w${w}`));
+    let all: Attempt[] = [];
+    try {
+      const okSince = (at: number) => loops.some((loop) => loop.attempts.some((a) => a.at >= at && a.code === 'OK'));
+      await waitFor(() => okSince(0), 30_000, 'writes through the pooler');
+      const stoppedAt = Date.now();
+      await bouncer.stop();
+      await waitFor(() => loops.flatMap((loop) => loop.attempts).filter((a) => a.at >= stoppedAt && a.code !== 'OK').length >= 6, 30_000, 'refused writes');
+      await bouncer.start();
+      const back = Date.now();
+      await waitFor(() => okSince(back), 30_000, 'writes again');
+    } finally {
+      await Promise.all(loops.map((loop) => loop.stop()));
+      all = loops.flatMap((loop) => loop.attempts);
+    }
+    expect(gateway.running).toBe(true);
+    expect([...new Set(all.map((a) => a.code))].filter((code) => code !== 'OK' && code !== 'SERVICE_UNAVAILABLE')).toEqual([]);
+  }, 120_000);
+});
+
+describe('behind PgBouncer in session mode', () => {
+  const started: Gateway[] = [];
+  afterAll(async () => {
+    for (const gateway of started) if (!gateway.running) console.error(`gateway on ${gateway.port} exited:\n${gateway.logs()}`);
+    await Promise.allSettled(started.map((gateway) => gateway.stop('SIGKILL')));
+  });
+
+  it('with the defaults (prepared statements on), two gateways migrate together, write, and survive Postgres crashing behind the pooler', async () => {
+    await using pg = await startPrivatePostgres();
+    // Session mode gives each client connection a server connection of its own: room for both pools.
+    await using bouncer = await startPgBouncer({ target: pg.url, poolMode: 'session', poolSize: 40, queryWaitTimeoutS: 2 });
+    const env = { DATABASE_URL: bouncer.url, HOTCONF_DB_TIMEOUT_MS: '3000' };
+    const gateways = await Promise.all([startGateway({ env }), startGateway({ env })]);
+    started.push(...gateways);
+    const token = await testToken({ sub: 'session-writer' });
+    const namespace = uniqueNamespace('session');
+    const loops = gateways.flatMap((gateway, g) => [0, 1].map((w) => startWriterLoop(gateway.url, token, namespace, `g${g}w${w}`)));
+    let all: Attempt[] = [];
+    try {
+      const okSince = (at: number) => gateways.every((gateway) => loops.some((loop) => loop.attempts.some((a) => a.at >= at && a.code === 'OK')));
+      await waitFor(() => okSince(0), 30_000, 'writes through the pooler');
+      const stoppedAt = Date.now();
+      await pg.stop('immediate');
+      await waitFor(() => loops.flatMap((loop) => loop.attempts).filter((a) => a.at >= stoppedAt && a.code !== 'OK').length >= 8, 60_000, 'refused writes');
+      await pg.start();
+      const back = Date.now();
+      await waitFor(() => okSince(back), 60_000, 'writes again on both gateways');
+    } finally {
+      await Promise.all(loops.map((loop) => loop.stop()));
+      all = loops.flatMap((loop) => loop.attempts);
+    }
+    expect(gateways.map((gateway) => gateway.running)).toEqual([true, true]);
+    expect([...new Set(all.map((a) => a.code))].filter((code) => code !== 'OK' && code !== 'SERVICE_UNAVAILABLE')).toEqual([]);
+    // Every acknowledged write is in the history once, with contiguous revisions.
+    const page = await gql<{ configChanges: { changes: Array<{ revision: number }> } }>(
+      gateways[1]!.url,
+      token,
+      'query($ns: String!) { configChanges(namespace: $ns, sinceRevision: 0, limit: 10000) { changes { revision } } }',
+      { ns: namespace },
+    );
+    const revisions = page.configChanges.changes.map((change) => change.revision);
+    expect(revisions).toEqual(revisions.map((_, i) => i + 1));
+    expect(revisions.length).toBeGreaterThanOrEqual(all.filter((a) => a.code === 'OK').length);
+  }, 180_000);
+});
+

@@ -126,6 +126,26 @@ describe('Redis faults: every change still reaches every subscriber, in order, o
     expect(onB.changes).toHaveLength(4);
   });
 
+  it('with Redis hung (connections open, nothing answers), changes arrive through the periodic repair, and the publishes Redis runs late on thaw are not delivered twice', async () => {
+    const namespace = uniqueNamespace('hung');
+    await setConfig(fastA.url, token, namespace, 'seed', 0);
+    const onB = await watch(fastB, namespace);
+    redis.freeze();
+    const written: number[] = [];
+    try {
+      for (let i = 0; i < 4; i++) written.push((await timedSet(fastA, namespace, `k${i}`, i)).revision);
+      await onB.waitForCount(4, 15_000);
+    } finally {
+      redis.thaw();
+    }
+    // The publishes sent while it was hung sit in Redis' socket buffer and run now, before this
+    // one (same publisher connection): once it has arrived, any late copy would have, too.
+    const marker = await timedSet(fastA, namespace, 'marker', true);
+    await onB.waitForCount(5, 15_000);
+    expect(onB.errors).toEqual([]);
+    expect(onB.changes.map((change) => change.revision)).toEqual([...written, marker.revision]);
+  });
+
   it('a publish lost on purpose (writer on a mistyped channel prefix) is repaired by the periodic check', async () => {
     const namespace = uniqueNamespace('lost');
     const typo = await startGateway({

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
+import { ADMIN_URL, createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
+import { freePort, waitFor } from '../helpers/net.js';
+import { startPrivatePostgres } from '../helpers/private-postgres.js';
 import { gql, setConfig, startGateway, testToken, TEST_JWT_SECRET, type Gateway } from '../helpers/gateway.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -67,4 +69,82 @@ describe('embedded (PGlite, no DATABASE_URL)', () => {
     expect(stderr).toMatch(/already open by process \d+/);
     expect(stderr).toContain(dataDir);
   });
+});
+
+describe('an invalid setting', () => {
+  // Each refused before anything starts: exit 1, one line that names the variable, no stack trace.
+  it.each([
+    ['LOG_LEVEL', 'verbose'],
+    ['PORT', '70000'],
+    ['PORT', 'http'],
+    ['DATABASE_POOL_MAX', '0'],
+    ['HOTCONF_DB_PREPARE', 'maybe'],
+    ['HOTCONF_REPAIR_INTERVAL_MS', '-1'],
+    ['REDIS_URL', 'http://127.0.0.1:6379'],
+    ['REDIS_URL', 'redis://:hunter2@127.0.0.1:6379/zero'],
+    ['REDIS_URL', 'redis://127.0.0.1:6379/0?tls=true'],
+  ])('%s=%s ends the process with one clear line', async (name, value) => {
+    const child = spawn(process.execPath, ['dist/main.js'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOTCONF_JWT_SECRET: TEST_JWT_SECRET, HOTCONF_DATA_DIR: join(tmpdir(), 'hotconf-never-created'), [name]: value },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(output.trim().split('\n')).toEqual([expect.stringMatching(new RegExp(`^hotconf: ${name}\\b`))]);
+    expect(output).not.toMatch(/\bat .*\.js:\d+/);
+    expect(output).not.toContain('hunter2');
+  });
+});
+
+describe('a database that cannot be used at start', () => {
+  const adminUrl = new URL(ADMIN_URL);
+  // A refusal for good ends the process with exit 1 and a line that says why (postgres.js alone
+  // said "write CONNECTION_DESTROYED"); a database that is only down is waited for (below).
+  it.each([
+    ['a database that does not exist', `postgres://${adminUrl.username || 'postgres'}@${adminUrl.host}/hotconf_missing_db`, /^hotconf: cannot connect to the database: database "hotconf_missing_db" does not exist$/m],
+    ['a role that does not exist', `postgres://hotconf_missing_role@${adminUrl.host}/postgres`, /^hotconf: cannot connect to the database: role "hotconf_missing_role" does not exist$/m],
+  ])('%s', async (_, databaseUrl, reason) => {
+    const child = spawn(process.execPath, ['dist/main.js'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOTCONF_JWT_SECRET: TEST_JWT_SECRET, DATABASE_URL: databaseUrl, PORT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(stderr).toMatch(reason);
+  });
+});
+
+describe('a database that is down when the gateway starts', () => {
+  it('is waited for, the reason logged, and the gateway comes up once Postgres does', async () => {
+    await using pg = await startPrivatePostgres();
+    await pg.stop('immediate');
+    const child = spawn(process.execPath, ['dist/main.js'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOTCONF_JWT_SECRET: TEST_JWT_SECRET, DATABASE_URL: pg.url, PORT: String(await freePort()) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    let exited: number | null | undefined;
+    child.once('exit', (code) => (exited = code));
+    try {
+      await waitFor(() => exited !== undefined || /database not reachable; migrations wait for it/.test(output), 30_000, 'the wait logged');
+      expect(exited, output).toBeUndefined();
+      expect(output).toContain('ECONNREFUSED');
+      await pg.start();
+      await waitFor(() => exited !== undefined || /"msg":"listening"/.test(output), 60_000, 'the gateway listening');
+      expect(exited, output).toBeUndefined();
+    } finally {
+      child.kill('SIGTERM');
+      if (exited === undefined) await new Promise((resolve) => child.once('exit', resolve));
+    }
+  }, 120_000);
 });

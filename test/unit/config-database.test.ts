@@ -48,3 +48,12 @@ describe('database settings', () => {
     expect(() => loadConfig({ DATABASE_URL: URL, [name]: value })).toThrow(name);
   });
 });
+
+describe('connectDatabase without an explicit prepare', () => {
+  it('reads ?prepare=false from a multi-host URL too', async () => {
+    const { urlAllowsPrepare } = await import('../../src/db/connect.js');
+    expect(urlAllowsPrepare('postgres://u@db1:5432,db2:5433/hotconf?prepare=false')).toBe(false);
+    expect(urlAllowsPrepare('postgres://u@db1:5432,db2:5433/hotconf')).toBe(true);
+    expect(urlAllowsPrepare('postgres://u@db1/hotconf?sslmode=require&prepare=0')).toBe(false);
+  });
+});
