@@ -12,8 +12,10 @@ import type { Plugin } from 'graphql-yoga';
  */
 export function useURLParamsErrors(): Plugin {
   return {
-    onRequestParse({ requestParser, setRequestParser }) {
-      if (!requestParser) return;
+    onRequestParse({ request, requestParser, setRequestParser }) {
+      // Only parameters in a URL or a form are parsed this way: a JSON body (every SDK and CLI
+      // request) keeps yoga's parser untouched, with nothing added to its path.
+      if (!requestParser || (request.method !== 'GET' && !request.headers.get('content-type')?.startsWith('application/x-www-form-urlencoded'))) return;
       setRequestParser(async (request) => {
         try {
           return await requestParser(request);
