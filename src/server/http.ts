@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { STATUS_CODES, createServer, maxHeaderSize, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Logger } from '../logger.js';
 import type { GatewayYoga } from './yoga.js';
 
@@ -14,6 +15,28 @@ export interface HttpServerOptions {
 function refuse(res: ServerResponse, status: number, message: string): void {
   res.writeHead(status, { 'content-type': 'application/json', connection: 'close' });
   res.end(JSON.stringify({ errors: [{ message, extensions: { code: 'BAD_USER_INPUT' } }] }));
+}
+
+/**
+ * What node:http answers itself when it cannot parse a request (no listener ever sees it): the
+ * same JSON error shape as every other refusal, instead of node's bare status line. A GET whose
+ * query and variables make the URL longer than the header limit is the case a client meets.
+ */
+function refuseUnparsed(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, code, message] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'BAD_USER_INPUT', `the request line and headers are larger than ${maxHeaderSize} bytes: send the operation in a POST body`]
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'BAD_REQUEST', 'the request did not arrive in time']
+        : [400, 'BAD_REQUEST', 'the request is not well-formed HTTP'];
+  const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** `/graphql`, with or without a query string: yoga's endpoint. */
@@ -45,6 +68,7 @@ export function createHttpServer({ yoga, ops, maxBodyBytes = 4_194_304, logger }
       else res.destroy();
     }
   });
+  server.on('clientError', refuseUnparsed);
   server.keepAliveTimeout = 65_000; // longer than common load balancer idle timeouts (60 s)
   server.headersTimeout = 66_000;
   return server;

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { codeOf, startTestGateway, type TestGateway } from '../helpers/app.js';
@@ -34,6 +35,17 @@ async function state(ns = NS) {
     { ns },
   );
   return { changes: page.body.data?.configChanges, snapshot: snapshot.body.data?.configs };
+}
+
+/** Sends `text` as it is over a fresh TCP connection and resolves with all the server wrote back. */
+function rawRequest(url: URL, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(url.port), url.hostname, () => socket.end(text));
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString('utf8')));
+    socket.on('close', () => resolve(answer));
+    socket.on('error', reject);
+  });
 }
 
 beforeAll(async () => {
@@ -81,6 +93,22 @@ describe('queries and mutations over HTTP', () => {
     const refused = await fetch(`${gw.url}?query=${mutation}`, { headers: { authorization: `Bearer ${gw.adminToken}` } });
     expect(refused.status).toBe(405);
     expect((await gw.gql<{ config: { version: number } }>(GET, { ns: NS, key: 'ai.threshold' })).body.data?.config.version).toBe(2);
+  });
+
+  it('a GET longer than the header limit gets a JSON error with a code (431), not node\'s bare status line', async () => {
+    const variables = encodeURIComponent(JSON.stringify({ ns: 'x'.repeat(20_000) }));
+    const response = await fetch(`${gw.url}?query=${encodeURIComponent('query($ns: String!) { namespaces { name } }')}&variables=${variables}`, {
+      headers: { authorization: `Bearer ${gw.adminToken}`, accept: 'application/graphql-response+json' },
+    });
+    expect(response.status).toBe(431);
+    expect(response.headers.get('content-type')).toBe('application/json');
+    const body = (await response.json()) as { errors: Array<{ message: string; extensions: { code: string } }> };
+    expect(body.errors[0]!.extensions.code).toBe('BAD_USER_INPUT');
+    expect(body.errors[0]!.message).toMatch(/POST/);
+    // A malformed request line is answered the same way.
+    const garbled = await rawRequest(new URL(gw.url), 'GET /graphql HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n');
+    expect(garbled).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(garbled).toContain('"code":"BAD_REQUEST"');
   });
 
   it('a GET whose variables or extensions are not JSON is a 400 request error, not a masked internal error', async () => {
