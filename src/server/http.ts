@@ -1,5 +1,5 @@
 import { STATUS_CODES, createServer, maxHeaderSize, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
 import type { Logger } from '../logger.js';
 import type { GatewayYoga } from './yoga.js';
 
@@ -22,8 +22,11 @@ function refuse(res: ServerResponse, status: number, message: string): void {
  * same JSON error shape as every other refusal, instead of node's bare status line. A GET whose
  * query and variables make the URL longer than the header limit is the case a client meets.
  */
-function refuseUnparsed(error: NodeJS.ErrnoException, socket: Duplex): void {
-  if (error.code === 'ECONNRESET' || !socket.writable) {
+function refuseUnparsed(error: NodeJS.ErrnoException, socket: Socket): void {
+  // As node's own handler does: no answer while a response on this (kept-alive, pipelined)
+  // connection is under way, whose bytes ours would corrupt.
+  const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
     socket.destroy();
     return;
   }
