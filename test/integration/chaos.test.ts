@@ -176,7 +176,14 @@ describe('chaos: Redis killed, a gateway SIGKILLed, Postgres crashed repeatedly'
     };
     const everyGatewayWrites = async (since: number, what: string) => {
       for (const gateway of gateways) {
-        await waitFor(async () => (await attempt(gateway.url, token, SET, { input: { namespace: NAMESPACE, key: 'probe', value: since } })).code === 'OK', 60_000, `${what} on ${gateway.port}`);
+        let last = '';
+        await waitFor(
+          async () => (last = (await attempt(gateway.url, token, SET, { input: { namespace: NAMESPACE, key: 'probe', value: since } })).code) === 'OK',
+          60_000,
+          `${what} on ${gateway.port}`,
+        ).catch((error: Error) => {
+          throw new Error(`${error.message}; its last answer: ${last}; its log ends:\n${gateway.logs()}`);
+        });
       }
     };
     const expectAllRunning = () => expect(gateways.map((gateway) => gateway.running)).toEqual([true, true, true]);
