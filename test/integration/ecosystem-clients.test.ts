@@ -42,6 +42,12 @@ describe('clients people already use: normalised caches and persisted queries', 
   let token: string;
   const sockets: WsClient[] = [];
   let warnings: string[] = [];
+  /** Writes through B until the subscription collecting `events` has one: it is then live. */
+  const untilLive = (events: unknown[], ns: string) =>
+    waitFor(async () => {
+      await setConfig(b.url, token, ns, 'poke', events.length);
+      return events.length > 0;
+    }, 15_000, 'subscription live');
 
   beforeAll(async () => {
     database = await createTestDatabase('ecosystem');
@@ -91,10 +97,7 @@ describe('clients people already use: normalised caches and persisted queries', 
     const events: unknown[] = [];
     const subscription = client.subscribe({ query: apolloGql(WATCH), variables: { ns } }).subscribe({ next: (event) => events.push(event) });
     // Subscribed once the server has the socket's subscription (nothing else to wait on).
-    await waitFor(async () => {
-      await setConfig(b.url, token, ns, 'poke', events.length);
-      return events.length > 0;
-    }, 15_000, 'subscription live');
+    await untilLive(events, ns);
     await setConfig(b.url, token, ns, 'ai.threshold', 0.9);
     await waitFor(() => client.readQuery<{ config: { value: number } }>({ query, variables: { ns, key: 'ai.threshold' } })?.config.value === 0.9, 15_000, 'cache updated by the event');
     expect(client.readQuery({ query, variables: { ns, key: 'ai.threshold' } })).toMatchObject({ config: { id: `${ns}/ai.threshold`, value: 0.9, version: 3 } });
@@ -130,10 +133,7 @@ describe('clients people already use: normalised caches and persisted queries', 
 
     const events: unknown[] = [];
     const { unsubscribe } = pipe(client.subscription(urqlGql(WATCH), { ns }), subscribe((result) => void events.push(result)));
-    await waitFor(async () => {
-      await setConfig(b.url, token, ns, 'poke', events.length);
-      return events.length > 0;
-    }, 15_000, 'subscription live');
+    await untilLive(events, ns);
     await setConfig(b.url, token, ns, 'ai.model', 'large');
     await waitFor(
       () => (client.readQuery(query, variables)?.data as { config?: { value?: string } } | undefined)?.config?.value === 'large',
@@ -309,10 +309,7 @@ describe('clients people already use: normalised caches and persisted queries', 
 
     const events: unknown[] = [];
     const { unsubscribe } = pipe(client.subscription(urqlGql(WATCH), { ns }), subscribe((result) => void events.push(result)));
-    await waitFor(async () => {
-      await setConfig(b.url, token, ns, 'poke', events.length);
-      return events.length > 0;
-    }, 15_000, 'subscription live');
+    await untilLive(events, ns);
     await setConfig(b.url, token, ns, 'ai.threshold', 0.8);
     const threshold = () => client.readQuery<List>(LIST, { ns })?.data?.configs.entries.find((entry) => entry.key === 'ai.threshold');
     await waitFor(() => threshold()?.version === 2, 15_000, 'the listed entry updated by the event');
