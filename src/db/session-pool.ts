@@ -166,18 +166,22 @@ function startupError(body: Buffer): Error {
 function watchStartup(socket: Socket, tls: boolean, record: (error: Error) => void): void {
   socket.once('error', record);
   if (tls) return;
+  // Bytes of a message that began in an earlier chunk: the next message starts after them.
+  let carried = 0;
   const onData = (chunk: Buffer) => {
-    for (let at = 0; at + 5 <= chunk.length; ) {
+    let at = carried;
+    while (at < chunk.length) {
+      // A header split across chunks, or one that is not a message: stop following the framing
+      // rather than read every later chunk of the session at a wrong offset.
+      if (at + 5 > chunk.length) return void socket.off('data', onData);
       const type = chunk[at];
       const length = chunk.readInt32BE(at + 1);
-      if (length < 4) break;
+      if (length < 4) return void socket.off('data', onData);
       if (type === 0x45 /* E */) record(startupError(chunk.subarray(at + 5, Math.min(chunk.length, at + 1 + length))));
-      if (type === 0x5a /* Z: ready for query, the startup is over */ || type === 0x45) {
-        socket.off('data', onData);
-        return;
-      }
+      if (type === 0x5a /* Z: ready for query, the startup is over */ || type === 0x45) return void socket.off('data', onData);
       at += 1 + length;
     }
+    carried = at - chunk.length;
   };
   socket.on('data', onData);
 }
